@@ -1,0 +1,45 @@
+/** Model-level facts: opset versions per domain, IR version, metadata. */
+import { create } from '@bufbuild/protobuf';
+import { OperatorSetIdProtoSchema, StringStringEntryProtoSchema, type ModelProto } from 'onnx-buf';
+import { Graph } from './graph.js';
+
+/** The default ONNX domain is spelled '' or 'ai.onnx'. */
+export function normalDomain(d: string): string {
+  return d === 'ai.onnx' ? '' : d;
+}
+
+export function opsetVersion(model: ModelProto, domain = ''): number {
+  const e = model.opsetImport.find((o) => normalDomain(o.domain) === normalDomain(domain));
+  return e ? Number(e.version) : 0;
+}
+
+export function setOpsetVersion(model: ModelProto, domain: string, version: number): void {
+  const e = model.opsetImport.find((o) => normalDomain(o.domain) === normalDomain(domain));
+  if (e) e.version = BigInt(version);
+  else model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) }));
+}
+
+/** The IR version a given default-domain opset needs (ONNX's versioning table). */
+export function irVersionForOpset(opset: number): number {
+  if (opset >= 23) return 11;
+  if (opset >= 21) return 10;
+  if (opset >= 19) return 9;
+  if (opset >= 15) return 8;
+  if (opset >= 13) return 7;
+  if (opset >= 12) return 7;
+  if (opset >= 11) return 6;
+  if (opset >= 10) return 5;
+  if (opset >= 9) return 4;
+  return 3;
+}
+
+export function graphOf(model: ModelProto): Graph {
+  return new Graph(model.graph!);
+}
+
+export function setMetadata(model: ModelProto, key: string, value: string): void {
+  const list = model.metadataProps;
+  const e = list.find((p) => p.key === key);
+  if (e) e.value = value;
+  else list.push(create(StringStringEntryProtoSchema, { key, value }));
+}

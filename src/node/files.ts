@@ -1,0 +1,114 @@
+/**
+ * Node-only file handling: loading models (with their external data) and writing outputs
+ * atomically — every file goes to a temporary name in the target folder and is renamed into place,
+ * so a failure never leaves a half-written file, and an input file is never written over.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ModelProto } from 'onnx-buf';
+import { fail } from '../errors.js';
+import { decodeModel, encodeModel, tensorPayloadBytes, PROTOBUF_LIMIT } from '../onnx/codec.js';
+
+export function readFileOrFail(file: string, what: string): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    fail('IO', `cannot read ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}.`, e);
+  }
+}
+
+export interface LoadedModel {
+  model: ModelProto;
+  /** Absolute paths of the external data files the model read, which a save must never overwrite. */
+  externalFiles: string[];
+}
+
+export function loadModelFile(file: string): LoadedModel {
+  const bytes = readFileOrFail(file, 'model');
+  const dir = path.dirname(path.resolve(file));
+  const externalFiles = new Set<string>();
+  const model = decodeModel(bytes, file, (location, offset, length) => {
+    const full = path.join(dir, location);
+    externalFiles.add(full);
+    let fd: number;
+    try {
+      fd = fs.openSync(full, 'r');
+    } catch (e) {
+      fail('EXTERNAL_DATA', `${file}: its external data file '${location}' is missing (looked for ${full}). Copy the data file next to the model.`, e);
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const n = length ?? size - offset;
+      if (offset + n > size)
+        fail('EXTERNAL_DATA', `${file}: external data file '${location}' is ${size} bytes, but a tensor needs bytes ${offset}..${offset + n}. The data file is truncated or belongs to another model.`);
+      const buf = Buffer.allocUnsafe(n);
+      let done = 0;
+      while (done < n) done += fs.readSync(fd, buf, done, n - done, offset + done);
+      return buf;
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+  return { model, externalFiles: [...externalFiles] };
+}
+
+export interface SaveOptions {
+  /** Force external data (it is used anyway when the model would pass 2 GiB). */
+  externalData?: boolean;
+  /** Files that must not be written over: the input model and its data files. */
+  protect?: string[];
+}
+
+export interface SavedFiles {
+  model: string;
+  data?: string;
+  bytes: number;
+}
+
+/** Writes chunks to `file` via a temporary file and a rename. Returns the bytes written. */
+export function writeAtomic(file: string, chunks: Uint8Array[] | Uint8Array | string): number {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  let bytes = 0;
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const c of typeof chunks === 'string' || chunks instanceof Uint8Array ? [chunks] : chunks) {
+        const b = typeof c === 'string' ? Buffer.from(c) : c;
+        let off = 0;
+        while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+        bytes += b.length;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    fail('IO', `cannot write ${file}: ${(e as Error).message}`, e);
+  }
+  return bytes;
+}
+
+export function assertWritable(file: string, protect: string[] = []): void {
+  const full = path.resolve(file);
+  for (const p of protect)
+    if (path.resolve(p) === full)
+      fail('BAD_OPTION', `refusing to write ${file}: it is one of the input files. Choose another output path (-o).`);
+  const dir = path.dirname(full);
+  if (!fs.existsSync(dir)) fail('IO', `cannot write ${file}: the folder ${dir} does not exist.`);
+}
+
+export function saveModelFile(model: ModelProto, file: string, options: SaveOptions = {}): SavedFiles {
+  assertWritable(file, options.protect);
+  const useExternal = options.externalData || tensorPayloadBytes(model) >= PROTOBUF_LIMIT;
+  if (!useExternal) return { model: file, bytes: writeAtomic(file, encodeModel(model).model) };
+  const location = `${path.basename(file)}.data`;
+  const dataFile = path.join(path.dirname(file), location);
+  assertWritable(dataFile, options.protect);
+  const encoded = encodeModel(model, { externalData: { location } });
+  // Data first: a model file never points at a data file that is not there yet.
+  const dataBytes = writeAtomic(dataFile, encoded.data);
+  const modelBytes = writeAtomic(file, encoded.model);
+  return { model: file, data: dataFile, bytes: modelBytes + dataBytes };
+}

@@ -1,0 +1,138 @@
+/**
+ * TensorProto ⇄ typed arrays. Reads every storage form ONNX allows (raw_data little-endian, or
+ * the typed repeated fields); writes raw_data only. 4-bit types are packed two per byte, low
+ * nibble first, as the ONNX spec says.
+ */
+import { create } from '@bufbuild/protobuf';
+import { TensorProtoSchema, type TensorProto } from 'onnx-buf';
+import { DT, allocate, bfloat16ToFloat, dtypeBits, dtypeName, halfToFloat, type TypedArray } from './dtype.js';
+
+export interface TensorData {
+  dtype: number;
+  dims: number[];
+  data: TypedArray;
+}
+
+export function numel(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+export function tensorDims(t: TensorProto): number[] {
+  return t.dims.map(Number);
+}
+
+/** Bytes a tensor's values take (raw or typed fields, not counting the protobuf framing). */
+export function tensorByteSize(t: TensorProto): number {
+  if (t.rawData.length > 0) return t.rawData.length;
+  const bits = dtypeBits(t.dataType);
+  return bits ? Math.ceil((numel(tensorDims(t)) * bits) / 8) : t.stringData.reduce((a, s) => a + s.length, 0);
+}
+
+export function readTensor(t: TensorProto): TensorData {
+  const dims = tensorDims(t);
+  const n = numel(dims);
+  const dtype = t.dataType;
+  const out = allocate(dtype, n);
+  if (t.rawData.length > 0) {
+    const bits = dtypeBits(dtype);
+    if (bits === 4) {
+      unpack4(t.rawData, out as Int8Array | Uint8Array, dtype === DT.INT4);
+    } else {
+      const expected = (n * bits) / 8;
+      if (t.rawData.length !== expected)
+        throw new Error(`tensor '${t.name}' has ${t.rawData.length} bytes of raw data, expected ${expected} for ${dtypeName(dtype)}[${dims.join(',')}]`);
+      // Copy: raw_data is often not aligned for the wider typed arrays, and the caller may edit it.
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(t.rawData);
+    }
+    return { dtype, dims, data: out };
+  }
+  const fill = (src: ArrayLike<number | bigint>) => {
+    if (src.length !== n && n !== 0) throw new Error(`tensor '${t.name}' holds ${src.length} values, expected ${n}`);
+    if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
+      for (let i = 0; i < n; i++) (out as BigInt64Array)[i] = BigInt(src[i]!);
+    } else {
+      for (let i = 0; i < n; i++) (out as Float32Array)[i] = Number(src[i]!);
+    }
+  };
+  switch (dtype) {
+    case DT.FLOAT:
+      fill(t.floatData);
+      break;
+    case DT.DOUBLE:
+      fill(t.doubleData);
+      break;
+    case DT.INT64:
+      fill(t.int64Data);
+      break;
+    case DT.UINT32:
+    case DT.UINT64:
+      fill(t.uint64Data);
+      break;
+    case DT.INT4:
+    case DT.UINT4: {
+      const bytes = Uint8Array.from(t.int32Data);
+      unpack4(bytes, out as Int8Array | Uint8Array, dtype === DT.INT4);
+      break;
+    }
+    default:
+      fill(t.int32Data);
+  }
+  return { dtype, dims, data: out };
+}
+
+/** Any float-valued tensor as float32 (float16, bfloat16 and double converted). */
+export function readFloat32(t: TensorProto): Float32Array {
+  const { dtype, data } = readTensor(t);
+  if (dtype === DT.FLOAT) return data as Float32Array;
+  if (dtype === DT.FLOAT16) return Float32Array.from(data as Uint16Array, halfToFloat);
+  if (dtype === DT.BFLOAT16) return Float32Array.from(data as Uint16Array, bfloat16ToFloat);
+  if (dtype === DT.DOUBLE) return Float32Array.from(data as Float64Array);
+  throw new Error(`tensor '${t.name}' is ${dtypeName(dtype)}, not a float type`);
+}
+
+/** Integer tensor values as plain numbers (shapes, axes, indices); int64 beyond 2^53 is clamped. */
+export function readInts(t: TensorProto): number[] {
+  const { data } = readTensor(t);
+  return Array.from(data as ArrayLike<number | bigint>, (v) => Number(v));
+}
+
+export function makeTensor(name: string, dtype: number, dims: readonly number[], data: TypedArray): TensorProto {
+  const n = numel(dims);
+  if (data.length !== n) throw new Error(`tensor '${name}': ${data.length} values for shape [${dims.join(',')}]`);
+  const raw = dtypeBits(dtype) === 4 ? pack4(data as Int8Array | Uint8Array) : copyBytes(data);
+  return create(TensorProtoSchema, { name, dataType: dtype, dims: dims.map(BigInt), rawData: raw });
+}
+
+export function floatTensor(name: string, dims: readonly number[], data: Float32Array | readonly number[]): TensorProto {
+  return makeTensor(name, DT.FLOAT, dims, data instanceof Float32Array ? data : Float32Array.from(data));
+}
+
+export function int64Tensor(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
+  return makeTensor(name, DT.INT64, dims, BigInt64Array.from(values.map(BigInt)));
+}
+
+function copyBytes(data: TypedArray): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(data.byteLength);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
+}
+
+function unpack4(src: Uint8Array, out: Int8Array | Uint8Array, signed: boolean): void {
+  for (let i = 0; i < out.length; i++) {
+    const byte = src[i >> 1]!;
+    let v = i & 1 ? byte >> 4 : byte & 0x0f;
+    if (signed && v > 7) v -= 16;
+    out[i] = v;
+  }
+}
+
+function pack4(values: Int8Array | Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(Math.ceil(values.length / 2));
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]! & 0x0f;
+    out[i >> 1] |= i & 1 ? v << 4 : v;
+  }
+  return out;
+}

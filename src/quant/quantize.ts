@@ -1,0 +1,84 @@
+/**
+ * Quantize and dequantize typed arrays, per tensor or per channel, exactly as ONNX
+ * QuantizeLinear/DequantizeLinear define it: q = saturate(roundHalfEven(x / s) + z), x̂ = (q − z)·s,
+ * with the division done in float32 (a float64 division rounded once to float32 is exact for this).
+ */
+import { allocate, type TypedArray } from '../onnx/dtype.js';
+import { onnxType, typeRange } from './spec.js';
+import { roundHalfEven } from './round.js';
+import type { QuantParams } from './params.js';
+
+/** Size of the axis and the product of the dimensions after it, for walking one channel at a time. */
+export function axisLayout(dims: readonly number[], axis: number): { channels: number; inner: number; outer: number } {
+  const a = axis < 0 ? axis + dims.length : axis;
+  let outer = 1;
+  let inner = 1;
+  for (let i = 0; i < a; i++) outer *= dims[i]!;
+  for (let i = a + 1; i < dims.length; i++) inner *= dims[i]!;
+  return { channels: dims[a]!, inner, outer };
+}
+
+/** Calls fn(channel, start, end) for every contiguous run of one channel's values. */
+export function forEachChannelRun(dims: readonly number[], axis: number | undefined, fn: (c: number, start: number, end: number) => void): void {
+  if (axis === undefined) {
+    let n = 1;
+    for (const d of dims) n *= d;
+    fn(0, 0, n);
+    return;
+  }
+  const { channels, inner, outer } = axisLayout(dims, axis);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      const start = (o * channels + c) * inner;
+      fn(c, start, start + inner);
+    }
+}
+
+/** Per-channel (or whole-tensor when spec.axis is undefined) min and max. */
+export function channelMinMax(data: Float32Array, dims: readonly number[], axis: number | undefined): { min: Float64Array; max: Float64Array } {
+  const channels = axis === undefined ? 1 : axisLayout(dims, axis).channels;
+  const min = new Float64Array(channels).fill(Infinity);
+  const max = new Float64Array(channels).fill(-Infinity);
+  forEachChannelRun(dims, axis, (c, start, end) => {
+    let lo = min[c]!;
+    let hi = max[c]!;
+    for (let i = start; i < end; i++) {
+      const v = data[i]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    min[c] = lo;
+    max[c] = hi;
+  });
+  for (let c = 0; c < channels; c++) if (min[c] === Infinity) min[c] = max[c] = 0;
+  return { min, max };
+}
+
+export function quantizeArray(data: Float32Array, dims: readonly number[], params: QuantParams): TypedArray {
+  const { qmin, qmax } = typeRange(params.spec.dtype);
+  const out = allocate(onnxType(params.spec.dtype), data.length) as Int8Array;
+  forEachChannelRun(dims, params.spec.axis, (c, start, end) => {
+    const s = params.scale[c]!;
+    const z = params.zeroPoint[c]!;
+    for (let i = start; i < end; i++) {
+      const q = roundHalfEven(Math.fround(data[i]! / s)) + z;
+      out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+    }
+  });
+  return out;
+}
+
+export function dequantizeArray(q: ArrayLike<number>, dims: readonly number[], params: QuantParams): Float32Array {
+  const out = new Float32Array(q.length);
+  forEachChannelRun(dims, params.spec.axis, (c, start, end) => {
+    const s = params.scale[c]!;
+    const z = params.zeroPoint[c]!;
+    for (let i = start; i < end; i++) out[i] = (q[i]! - z) * s;
+  });
+  return out;
+}
+
+/** x → dequantize(quantize(x)) in one step, for error measurements. */
+export function fakeQuantize(data: Float32Array, dims: readonly number[], params: QuantParams): Float32Array {
+  return dequantizeArray(quantizeArray(data, dims, params) as Int8Array, dims, params);
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Tests run ONNX Runtime sessions; two cores are shared between workers and ORT threads.
+    maxWorkers: 2,
+  },
+});
