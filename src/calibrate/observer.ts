@@ -30,7 +30,8 @@ export interface TensorStats {
   sample?: Float32Array;
 }
 
-export type RangeMethodName = 'minmax' | 'moving-average' | 'percentile' | 'entropy' | 'mse' | 'admm';
+export const RANGE_METHOD_NAMES = ['minmax', 'moving-average', 'percentile', 'entropy', 'mse', 'admm'] as const;
+export type RangeMethodName = (typeof RANGE_METHOD_NAMES)[number];
 
 export interface RangeMethodOptions {
   /** Percentile in (0, 100], default 99.999. */

@@ -29,6 +29,11 @@ export interface CalibrationSource {
   /** A description for messages, e.g. the folder or file name. */
   readonly description: string;
   readonly count: number;
+  /**
+   * Things the user should hear about, which are not errors: skipped files, arrays matched by
+   * position. The CLI prints them once before calibration.
+   */
+  readonly notes?: readonly string[];
   /** Loads sample `index` (0 ≤ index < count). */
   load(index: number): Promise<Sample>;
 }

@@ -139,3 +139,32 @@ export function bfloat16ToFloat(h: number): number {
   const u = new Uint32Array([h << 16]);
   return new Float32Array(u.buffer)[0]!;
 }
+
+const ORT_NAMES: Record<number, string> = {
+  [DT.FLOAT]: 'float32',
+  [DT.DOUBLE]: 'float64',
+  [DT.FLOAT16]: 'float16',
+  [DT.INT8]: 'int8',
+  [DT.UINT8]: 'uint8',
+  [DT.INT16]: 'int16',
+  [DT.UINT16]: 'uint16',
+  [DT.INT32]: 'int32',
+  [DT.UINT32]: 'uint32',
+  [DT.INT64]: 'int64',
+  [DT.UINT64]: 'uint64',
+  [DT.BOOL]: 'bool',
+  [DT.STRING]: 'string',
+  [DT.INT4]: 'int4',
+  [DT.UINT4]: 'uint4',
+};
+
+/** onnxruntime's name for an ONNX element type ('float32', 'int64', …). */
+export function ortTypeName(t: number): string {
+  return ORT_NAMES[t] ?? dtypeName(t);
+}
+
+/** ONNX element type from onnxruntime's type name; 0 (UNDEFINED) when unknown. */
+export function onnxTypeFromOrt(name: string): number {
+  for (const [k, v] of Object.entries(ORT_NAMES)) if (v === name) return Number(k);
+  return 0;
+}

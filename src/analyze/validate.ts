@@ -1,0 +1,86 @@
+/**
+ * Validation: runs held-out samples through the float and the quantized model in onnxruntime and
+ * compares every output (SQNR, cosine, top-1 agreement for class scores), with the time each took.
+ */
+import type { ModelProto } from 'onnx-buf';
+import type { CalibrationSource } from '../data/source.js';
+import { loadBatch } from '../calibrate/collect.js';
+import { Runner, type RunnerOptions } from '../runtime/runner.js';
+import { ErrorAccumulator, top1Matches } from './metrics.js';
+
+export interface OutputComparison {
+  name: string;
+  sqnr: number;
+  cosine: number;
+  maxAbsError: number;
+  /** Share of rows (argmax over the last axis) that agree, for outputs that look like class scores. */
+  top1?: number;
+  rows?: number;
+}
+
+export interface ValidationReport {
+  samples: number;
+  outputs: OutputComparison[];
+  /** Mean milliseconds per sample, full graph optimization, after one warm-up run. */
+  floatMs: number;
+  quantizedMs: number;
+}
+
+export interface ValidateOptions {
+  runner?: RunnerOptions;
+  /** Outputs that hold class scores on their last axis (softmax outputs, classifier logits). */
+  classOutputs?: ReadonlySet<string>;
+}
+
+export async function compareModels(
+  floatModel: ModelProto | Uint8Array,
+  quantizedModel: ModelProto | Uint8Array,
+  source: CalibrationSource,
+  indices: readonly number[],
+  options: ValidateOptions = {},
+): Promise<ValidationReport> {
+  const float = await Runner.create(floatModel, { ...options.runner, optimization: 'all', label: 'the float model' });
+  const quant = await Runner.create(quantizedModel, { ...options.runner, optimization: 'all', label: 'the quantized model' });
+  try {
+    const acc = new Map<string, ErrorAccumulator>();
+    const top1 = new Map<string, { matches: number; rows: number }>();
+    let floatMs = 0;
+    let quantMs = 0;
+    for (const [k, index] of indices.entries()) {
+      const feeds = await loadBatch(source, [index]);
+      if (k === 0) {
+        await float.run(feeds);
+        await quant.run(feeds);
+      }
+      let t = performance.now();
+      const ref = await float.run(feeds);
+      floatMs += performance.now() - t;
+      t = performance.now();
+      const out = await quant.run(feeds);
+      quantMs += performance.now() - t;
+      for (const name of float.outputNames) {
+        const r = ref[name]!;
+        const q = out[name];
+        if (!q || !(r.data instanceof Float32Array)) continue;
+        let a = acc.get(name);
+        if (!a) acc.set(name, (a = new ErrorAccumulator()));
+        a.add(r.data, q.data as Float32Array);
+        const classes = r.dims[r.dims.length - 1]!;
+        if (options.classOutputs?.has(name) && classes > 1) {
+          const m = top1Matches(r.data, q.data as Float32Array, classes);
+          const prev = top1.get(name) ?? { matches: 0, rows: 0 };
+          top1.set(name, { matches: prev.matches + m.matches, rows: prev.rows + m.rows });
+        }
+      }
+    }
+    const outputs: OutputComparison[] = [...acc].map(([name, a]) => {
+      const t = top1.get(name);
+      return { name, sqnr: a.sqnr, cosine: a.cosine, maxAbsError: a.maxAbsError, ...(t ? { top1: t.matches / t.rows, rows: t.rows } : {}) };
+    });
+    const n = Math.max(1, indices.length);
+    return { samples: indices.length, outputs, floatMs: floatMs / n, quantizedMs: quantMs / n };
+  } finally {
+    await float.release();
+    await quant.release();
+  }
+}

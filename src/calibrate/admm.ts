@@ -1,0 +1,116 @@
+/**
+ * MNN's ADMM scale (alibaba/MNN tools/quantization calibration.cpp and quantizeWeight.cpp; reference §2.6):
+ * alternating least squares for the step α of q = clamp(round(x/α), lo, hi): q given α, then
+ * α = Σq·x / Σq² given q, from α₀ = max|x|/(hi·2.5) for activations (≤ 300 rounds) and max|w|/(hi·1.25) for
+ * weights (≤ 1000 rounds, per output channel); MNN has hi = 127. We stop once α moves by < 1e-7 relatively
+ * (an unchanged q gives the same α). Rounding is half to even, as QuantizeLinear does.
+ * MNN fits activations on all calibration samples at once; onnxq fits them on the bounded reservoir sample
+ * of SampleObserver (sample.ts), so memory stays fixed however many samples pass.
+ */
+import { fail } from '../errors.js';
+import { axisLayout, forEachChannelRun } from '../quant/quantize.js';
+import { roundHalfEven } from '../quant/round.js';
+import { qrange, type QuantSpec } from '../quant/spec.js';
+import type { Range, RangeMethod } from './observer.js';
+import { observedRange } from './minmax.js';
+
+export const ADMM_ACTIVATION = { divisor: 2.5, iterations: 300 } as const;
+export const ADMM_WEIGHT = { divisor: 1.25, iterations: 1000 } as const;
+const TOLERANCE = 1e-7;
+
+/**
+ * The integer grid ADMM fits and the real range that reproduces its step: clamp bounds [lo, hi] around
+ * the zero point, and factors so that scaleZeroPoint(rmin·α, rmax·α, spec) gives scale α.
+ * Asymmetric spec and data ≥ 0: q ∈ [0, qmax − qmin], range [0, (qmax − qmin)·α].
+ * Otherwise: q ∈ ±⌊h⌋ with h = (qmax − qmin)/2 (±127 for 8 bits), range [−h·α, h·α].
+ */
+export function admmGrid(spec: QuantSpec, nonNegative: boolean): { lo: number; hi: number; rmin: number; rmax: number } {
+  const { qmin, qmax } = qrange(spec);
+  if (!spec.symmetric && nonNegative) return { lo: 0, hi: qmax - qmin, rmin: 0, rmax: qmax - qmin };
+  const h = (qmax - qmin) / 2;
+  return { lo: -Math.floor(h), hi: Math.floor(h), rmin: -h, rmax: h };
+}
+
+/** The ADMM step for values x on the integer grid [lo, hi], starting from alpha0. 0 when x is all zeros. */
+export function admmScale(x: Float32Array, lo: number, hi: number, alpha0: number, iterations: number): number {
+  let alpha = alpha0;
+  if (!(alpha > 0) || !Number.isFinite(alpha)) return 0;
+  for (let it = 0; it < iterations; it++) {
+    let sqx = 0;
+    let sqq = 0;
+    for (let i = 0, n = x.length; i < n; i++) {
+      const v = x[i]!;
+      let q = roundHalfEven(v / alpha);
+      if (q < lo) q = lo;
+      else if (q > hi) q = hi;
+      sqx += q * v;
+      sqq += q * q;
+    }
+    if (sqq === 0) break;
+    const next = sqx / sqq;
+    if (!(next > 0)) break;
+    const stable = Math.abs(next - alpha) < TOLERANCE * alpha;
+    alpha = next;
+    if (stable) break;
+  }
+  return alpha;
+}
+
+function absMax(x: Float32Array): { absmax: number; nonNegative: boolean } {
+  let m = 0;
+  let neg = false;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v < 0) {
+      neg = true;
+      if (-v > m) m = -v;
+    } else if (v > m) m = v;
+  }
+  return { absmax: m, nonNegative: !neg };
+}
+
+/** The ADMM range of one set of values (grid and start as for activations or for weights). */
+export function admmRange(x: Float32Array, spec: QuantSpec, settings: { divisor: number; iterations: number }, nonNegative?: boolean): Range {
+  const a = absMax(x);
+  if (a.absmax === 0) return { min: 0, max: 0 };
+  const g = admmGrid(spec, nonNegative ?? a.nonNegative);
+  const alpha = admmScale(x, g.lo, g.hi, a.absmax / (g.hi * settings.divisor), settings.iterations);
+  return { min: g.rmin * alpha, max: g.rmax * alpha };
+}
+
+/**
+ * Per-channel (axis set) or per-tensor weight ranges by ADMM, in the shape channelMinMax returns, such
+ * that paramsFromRanges with `spec` yields scale α per channel.
+ */
+export function admmWeightRanges(data: Float32Array, dims: readonly number[], axis: number | undefined, spec: QuantSpec): { min: Float64Array; max: Float64Array } {
+  const channels = axis === undefined ? 1 : axisLayout(dims, axis).channels;
+  const per = channels === 0 ? 0 : data.length / channels;
+  if (!Number.isInteger(per)) fail('BAD_PLAN', `weight of ${data.length} values does not split into ${channels} channels along axis ${axis} of [${dims.join(', ')}]`);
+  // Gather each channel's values contiguously (one copy of the weight).
+  const byChannel = axis === undefined ? data : new Float32Array(data.length);
+  if (axis !== undefined) {
+    const fill = new Int32Array(channels);
+    forEachChannelRun(dims, axis, (c, start, end) => {
+      byChannel.set(data.subarray(start, end), c * per + fill[c]!);
+      fill[c] = fill[c]! + (end - start);
+    });
+  }
+  const min = new Float64Array(channels);
+  const max = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const r = admmRange(byChannel.subarray(c * per, (c + 1) * per), spec, ADMM_WEIGHT);
+    min[c] = r.min;
+    max[c] = r.max;
+  }
+  return { min, max };
+}
+
+export const admm: RangeMethod = {
+  name: 'admm',
+  needs: { sample: true },
+  range(stats, spec) {
+    if (!stats.sample) fail('BAD_CALIBRATION', `the admm method needs a value sample gathered in pass 1 (see needsOf)`);
+    if (stats.sample.length === 0) return observedRange(stats);
+    return admmRange(stats.sample, spec, ADMM_ACTIVATION, stats.min >= 0);
+  },
+};

@@ -1,0 +1,134 @@
+/**
+ * MSE calibration: the clip range minimising the expected squared error ‖x − x̂‖² of quantizing the
+ * histogrammed values with the spec's actual quantizer (reference §2.4; PPQ's mse observer, pytorch-quantization
+ * `_compute_amax_mse`, OMSE, Choukroun et al. 2019). Error of a candidate, values uniform within each bin:
+ * Σ_j count_j/w · ∫_bin (x − x̂(x))² dx, x̂ = s·clamp(roundHalfEven(x/s) + z, type range) − s·z, integrated
+ * exactly piece by piece (clipped tails in closed form from prefix sums: Σ c·((m − v)² + w²/12), m = bin centre).
+ * Candidates: symmetric ±edge[i], i = 128…2048 |x|-bins (pytorch-quantization uses bin centres, and an error
+ * at centres only); asymmetric: [0, edge[i]] for one-signed tensors, else the scaled windows of search.ts.
+ * The first candidate of least error wins. (Exact zeros are treated as spread over [0, w) like any bin.)
+ */
+import { scaleZeroPoint } from '../quant/params.js';
+import { typeRange, type QuantSpec } from '../quant/spec.js';
+import { HistogramObserver } from './histogram.js';
+import type { Range, RangeMethod, TensorStats } from './observer.js';
+import { START_BIN, clampToObserved, histogramOf, scaledWindows } from './search.js';
+
+/** The expected squared quantization error of a histogram's values for any scale and zero point. */
+export class HistogramError {
+  private readonly counts: Float64Array;
+  private readonly e0: number;
+  private readonly w: number;
+  private readonly bins: number;
+  /** Prefix sums of count, count·centre, count·centre². */
+  private readonly p0: Float64Array;
+  private readonly p1: Float64Array;
+  private readonly p2: Float64Array;
+
+  constructor(h: HistogramObserver) {
+    this.counts = h.counts;
+    this.e0 = -h.absmax;
+    this.w = h.width;
+    this.bins = h.bins;
+    const n = h.bins;
+    this.p0 = new Float64Array(n + 1);
+    this.p1 = new Float64Array(n + 1);
+    this.p2 = new Float64Array(n + 1);
+    for (let j = 0; j < n; j++) {
+      const c = this.counts[j]!;
+      const m = this.e0 + (j + 0.5) * this.w;
+      this.p0[j + 1] = this.p0[j]! + c;
+      this.p1[j + 1] = this.p1[j]! + c * m;
+      this.p2[j + 1] = this.p2[j]! + c * m * m;
+    }
+  }
+
+  /** Σ over bins [a, b) of count·E[(x − v)²], x uniform in its bin. */
+  private tail(a: number, b: number, v: number): number {
+    if (a >= b) return 0;
+    const c0 = this.p0[b]! - this.p0[a]!;
+    const c1 = this.p1[b]! - this.p1[a]!;
+    const c2 = this.p2[b]! - this.p2[a]!;
+    return Math.max(0, c2 - 2 * v * c1 + v * v * c0) + ((this.w * this.w) / 12) * c0;
+  }
+
+  /** Total expected squared error (sum over all values) for scale s, zero point z, integer range [qmin, qmax]. */
+  error(s: number, z: number, qmin: number, qmax: number): number {
+    const { counts, e0, w, bins } = this;
+    const klo = qmin - z;
+    const khi = qmax - z;
+    // Below (klo + ½)s every value becomes klo·s; above (khi − ½)s, khi·s. One bin of margin each side.
+    const jlo = Math.max(0, Math.min(bins, Math.floor(((klo + 0.5) * s - e0) / w) - 1));
+    const jhi = Math.max(jlo, Math.min(bins, Math.ceil(((khi - 0.5) * s - e0) / w) + 1));
+    let err = this.tail(0, jlo, klo * s) + this.tail(jhi, bins, khi * s);
+    for (let j = jlo; j < jhi; j++) {
+      const c = counts[j]!;
+      if (c === 0) continue;
+      const a = e0 + j * w;
+      const b = a + w;
+      let k = Math.floor(a / s + 0.5);
+      if (k < klo) k = klo;
+      else if (k > khi) k = khi;
+      let u = a;
+      let integral = 0;
+      for (;;) {
+        const next = k < khi ? (k + 0.5) * s : Infinity;
+        const v = next < b ? next : b;
+        const d0 = u - k * s;
+        const d1 = v - k * s;
+        integral += ((d1 - d0) * (d1 * d1 + d1 * d0 + d0 * d0)) / 3; // ∫_u^v (x − ks)² dx
+        if (v >= b) break;
+        u = v;
+        k++;
+      }
+      err += (c / w) * integral;
+    }
+    return err;
+  }
+
+  /** The error of quantizing with the parameters scaleZeroPoint gives for [min, max] under `spec`. */
+  errorOfRange(min: number, max: number, spec: QuantSpec): number {
+    const { scale, zeroPoint } = scaleZeroPoint(min, max, spec);
+    const { qmin, qmax } = typeRange(spec.dtype);
+    return this.error(scale, zeroPoint, qmin, qmax);
+  }
+}
+
+/** The candidate ranges the mse search tries for this spec and tensor. */
+export function mseCandidates(h: HistogramObserver, stats: Pick<TensorStats, 'min' | 'max'>, spec: QuantSpec, startBin = START_BIN): Range[] {
+  const half = h.bins / 2;
+  const out: Range[] = [];
+  const oneSided = !spec.symmetric && (stats.min >= 0 || stats.max <= 0);
+  if (spec.symmetric || oneSided) {
+    for (let i = Math.min(startBin, half); i <= half; i++) {
+      const t = h.absEdge(i);
+      if (spec.symmetric) out.push({ min: -t, max: t });
+      else if (stats.min >= 0) out.push({ min: 0, max: Math.min(t, stats.max) });
+      else out.push({ min: Math.max(-t, stats.min), max: 0 });
+    }
+    return out;
+  }
+  for (const w of scaledWindows(h, stats.min, stats.max, startBin))
+    out.push(clampToObserved({ min: h.edge(w.start), max: h.edge(w.start + w.n) }, stats));
+  return out;
+}
+
+export const mse: RangeMethod = {
+  name: 'mse',
+  needs: { histogram: true },
+  range(stats, spec): Range {
+    const h = histogramOf(stats, 'mse');
+    if (!(h instanceof HistogramObserver)) return h;
+    const e = new HistogramError(h);
+    let best = Infinity;
+    let pick: Range | undefined;
+    for (const r of mseCandidates(h, stats, spec)) {
+      const err = e.errorOfRange(r.min, r.max, spec);
+      if (err < best) {
+        best = err;
+        pick = r;
+      }
+    }
+    return pick ?? clampToObserved({ min: stats.min, max: stats.max }, stats);
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * A small seeded pseudo-random generator, so that sampling is deterministic: the same seed gives the
+ * same sample on every run and platform. splitmix32: a Weyl sequence (increment 0x9e3779b9, ⌊2³²/φ⌋)
+ * passed through MurmurHash3's 32-bit finalizer (fmix32: xor-shift 16, ×0x85ebca6b, xor-shift 13,
+ * ×0xc2b2ae35, xor-shift 16). Not for cryptography.
+ */
+export class Rng {
+  private state: number;
+
+  constructor(seed = 0x5eed) {
+    this.state = seed | 0;
+  }
+
+  /** A uniform integer in [0, 2³²). */
+  nextUint32(): number {
+    this.state = (this.state + 0x9e3779b9) | 0;
+    let z = this.state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  }
+
+  /** A uniform float in [0, 1) with 53 random bits. */
+  nextFloat(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** A uniform integer in [0, n), n ≤ 2⁵³. Uses one 32-bit draw while n ≤ 2³² (bias below n/2³², negligible here). */
+  nextBelow(n: number): number {
+    if (n <= 4294967296) return Math.floor((this.nextUint32() * n) / 4294967296);
+    return Math.floor(this.nextFloat() * n);
+  }
+
+  /** The generator's state, to save and resume a sequence. */
+  get seed(): number {
+    return this.state;
+  }
+}

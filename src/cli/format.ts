@@ -1,0 +1,23 @@
+/** Small formatting helpers for the terminal summary. */
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(2)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function formatDb(v: number): string {
+  return Number.isFinite(v) ? `${v.toFixed(1)} dB` : v > 0 ? '∞ dB (identical)' : '-∞ dB';
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** "Conv ×3, Add ×2" from a list of op types. */
+export function countList(items: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const i of items) counts.set(i, (counts.get(i) ?? 0) + 1);
+  return [...counts].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join(', ');
+}

@@ -1,0 +1,27 @@
+/** `onnxq inspect model.onnx`: what the model holds, for a person or (with --json) a program. */
+import { inspectModel } from '../analyze/inspect.js';
+import { formatShape } from '../ir/types.js';
+import { loadModelFile } from '../node/files.js';
+import { formatBytes } from './format.js';
+
+export function runInspect(file: string, options: { json?: boolean }): void {
+  const { model } = loadModelFile(file);
+  const r = inspectModel(model);
+  if (options.json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    return;
+  }
+  const lines = [
+    `${file}`,
+    `  IR ${r.irVersion}, opsets ${r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}${r.producer ? `, produced by ${r.producer}` : ''}`,
+    `  inputs:`,
+    ...r.inputs.map((v) => `    ${v.name}  ${v.dtype} ${formatShape(v.shape ?? undefined)}`),
+    `  outputs:`,
+    ...r.outputs.map((v) => `    ${v.name}  ${v.dtype} ${formatShape(v.shape ?? undefined)}`),
+    `  ${r.nodes} nodes${r.subgraphs ? ` (in the main graph and ${r.subgraphs} subgraph${r.subgraphs > 1 ? 's' : ''})` : ''}:`,
+    `    ${Object.entries(r.ops).map(([op, n]) => `${op} ${n}`).join(', ')}`,
+    `  parameters: ${formatBytes(r.parameters.bytes)} in ${r.parameters.tensors} tensors (${Object.entries(r.parameters.byType).map(([t, b]) => `${t} ${formatBytes(b)}`).join(', ')})`,
+    `    initializers ${formatBytes(r.parameters.inInitializers)}, Constant nodes ${formatBytes(r.parameters.inConstants)}, subgraphs ${formatBytes(r.parameters.inSubgraphs)}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}

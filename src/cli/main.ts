@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/** The onnxq command line: thin commands over the library. Errors print as one paragraph, no stack. */
+import { Command, Option } from 'commander';
+import { RANGE_METHOD_NAMES } from '../calibrate/observer.js';
+import { OnnxqError } from '../errors.js';
+import { QUANT_TYPES } from '../quant/spec.js';
+import { VERSION } from '../version.js';
+import { runInspect } from './inspect.js';
+import { collectList, collectShape, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
+import { runQuantize } from './quantize.js';
+
+const program = new Command('onnxq')
+  .description('Quantize ONNX models: calibrate, quantize to int8 QDQ, and measure what it cost.')
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command('inspect')
+  .description('show inputs, outputs, opsets, op types and parameter bytes of a model')
+  .argument('<model>', 'an .onnx file')
+  .option('--json', 'print a machine-readable summary')
+  .action((model: string, opts: { json?: boolean }) => runInspect(model, opts));
+
+program
+  .command('quantize')
+  .description('static post-training quantization: calibrate on data, write an int8 QDQ model, validate it')
+  .argument('<model>', 'the float .onnx model (never modified)')
+  .requiredOption('-o, --output <file>', 'where to write the quantized model')
+  .requiredOption('--calib <path>', 'calibration data: a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files named after the inputs')
+  .addOption(new Option('--method <name>', 'activation range method').choices(RANGE_METHOD_NAMES).default('minmax'))
+  .option('--percentile <p>', 'percentile for --method percentile (default 99.999)', parseNumber('--percentile'))
+  .addOption(new Option('--weight-method <name>', 'weight range method: max |w| per channel, or MNN\'s ADMM').choices(['minmax', 'admm']).default('minmax'))
+  .addOption(new Option('--target <name>', 'who runs the result').choices(['ort-qdq', 'tensorrt']).default('ort-qdq'))
+  .option('--activation-type <type>', `activation type (${QUANT_TYPES.filter((t) => !t.endsWith('4')).join(', ')}); default uint8, int8 for tensorrt`, oneOf('--activation-type', QUANT_TYPES))
+  .option('--weight-type <type>', 'weight type (default int8)', oneOf('--weight-type', QUANT_TYPES))
+  .option('--symmetric', 'symmetric activations (zero point in the middle); weights are always symmetric unless --weight-asymmetric')
+  .option('--weight-asymmetric', 'asymmetric weights')
+  .option('--per-channel', 'per-channel weights (the default)')
+  .option('--no-per-channel', 'one scale per weight tensor (loses accuracy on most models)')
+  .option('--reduce-range', '7-bit ranges, for CPUs without VNNI where u8×s8 kernels can saturate')
+  .option('--exclude <names>', 'node names or op types to keep in float (comma-separated, repeatable)', collectList)
+  .option('--op-types <types>', 'quantize only these op types (comma-separated)', collectList)
+  .option('--calib-samples <n>', 'calibration samples to use (default 512)', parseInteger('--calib-samples'))
+  .option('--seed <n>', 'seed for sample selection (default 0)', parseInteger('--seed', 0))
+  .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'))
+  .option('--batch-size <n>', 'samples per calibration run when the batch dimension is free (default 1)', parseInteger('--batch-size'))
+  .option('--input-shape <name=dims>', 'fix an input\'s symbolic dimensions, e.g. x=1,3,48,320 (repeatable)', collectShape)
+  .option('--size <HxW>', 'image size for image folders, e.g. 48x320 (default: the input\'s static size)', parseSize)
+  .addOption(new Option('--resize <mode>', 'stretch, or fit-pad: keep the aspect ratio, pad right and bottom').choices(['stretch', 'fit-pad']))
+  .addOption(new Option('--layout <layout>', 'image tensor layout (default from the input shape)').choices(['nchw', 'nhwc']))
+  .addOption(new Option('--channels <order>', 'channel order (default rgb; gray for 1-channel inputs)').choices(['rgb', 'bgr', 'gray']))
+  .option('--mean <v>', 'subtracted after scaling: one value or one per channel', parseNumbers('--mean'))
+  .option('--std <v>', 'divided after subtracting the mean: one value or one per channel', parseNumbers('--std'))
+  .option('--scale <s>', 'pixel multiplier applied first (default 1/255)', parseNumber('--scale'))
+  .option('--plan <file>', 'use this plan (from --save-plan, perhaps edited) instead of building one')
+  .option('--save-plan <file>', 'write the per-tensor plan as JSON')
+  .option('--save-ranges <file>', 'write every tensor\'s range, scale and zero point as JSON')
+  .option('--calib-cache <file>', 'write a TensorRT calibration cache')
+  .option('--trt-version <n>', 'version in the cache header (8601 = TensorRT 8.6.1; 100300 = 10.3.0)', '8601')
+  .option('--external-data', 'store weights in a .data file next to the model (automatic past 2 GiB)')
+  .option('--no-validate', 'skip the comparison with the float model')
+  .option('--json', 'print a machine-readable summary')
+  .action((model: string, opts) => runQuantize(model, opts, process.argv.slice(2)));
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof OnnxqError) {
+      process.stderr.write(`onnxq: ${e.message}\n`);
+      process.exitCode = 1;
+    } else {
+      const msg = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`onnxq: unexpected error: ${msg}\n  This is a bug in onnxq; please report it with the command you ran. Set ONNXQ_DEBUG=1 to see where it happened.\n`);
+      if (process.env.ONNXQ_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+      process.exitCode = 2;
+    }
+  }
+}
+
+await main();

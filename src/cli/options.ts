@@ -1,0 +1,55 @@
+/** Parsing of option values the CLI takes as text, with errors that show the expected form. */
+import { fail } from '../errors.js';
+
+export function parseInteger(flag: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) fail('BAD_OPTION', `${flag} takes an integer ≥ ${min}, not '${v}'.`);
+    return n;
+  };
+}
+
+export function parseNumber(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) fail('BAD_OPTION', `${flag} takes a number, not '${v}'.`);
+    return n;
+  };
+}
+
+/** "0.5" or "0.485,0.456,0.406". */
+export function parseNumbers(flag: string) {
+  return (v: string): number | number[] => {
+    const parts = v.split(',').map((s) => Number(s.trim()));
+    if (parts.length === 0 || parts.some((n) => !Number.isFinite(n))) fail('BAD_OPTION', `${flag} takes a number or comma-separated numbers (e.g. 0.485,0.456,0.406), not '${v}'.`);
+    return parts.length === 1 ? parts[0]! : parts;
+  };
+}
+
+/** "48x320" → [48, 320]. */
+export function parseSize(v: string): [number, number] {
+  const m = /^(\d+)[xX×,](\d+)$/.exec(v.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) fail('BAD_OPTION', `--size takes HEIGHTxWIDTH, e.g. 48x320, not '${v}'.`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** "x=1,3,48,320", repeatable; collected into a record. */
+export function collectShape(v: string, previous: Record<string, number[]> = {}): Record<string, number[]> {
+  const m = /^(.+)=([\d,\s]+)$/.exec(v.trim());
+  const dims = m ? m[2]!.split(',').map((s) => Number(s.trim())) : [];
+  if (!m || dims.some((d) => !Number.isInteger(d) || d < 1))
+    fail('BAD_OPTION', `--input-shape takes NAME=D0,D1,… with positive integers, e.g. x=1,3,48,320; got '${v}'.`);
+  return { ...previous, [m[1]!]: dims };
+}
+
+/** "a,b" repeatable → ['a', 'b', …]. */
+export function collectList(v: string, previous: string[] = []): string[] {
+  return [...previous, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
+  return (v: string): T => {
+    if (!choices.includes(v as T)) fail('BAD_OPTION', `${flag} takes one of ${choices.join(', ')}, not '${v}'.`);
+    return v as T;
+  };
+}

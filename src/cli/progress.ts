@@ -1,0 +1,30 @@
+/**
+ * Progress on a terminal only: a bar on stderr while calibration runs; nothing in pipes or CI,
+ * so logs and --json output stay clean.
+ */
+import cliProgress from 'cli-progress';
+
+export type ProgressFn = (phase: string, done: number, total: number) => void;
+
+export function terminalProgress(enabled = process.stderr.isTTY && !process.env.CI): { update: ProgressFn; stop: () => void } {
+  if (!enabled) return { update: () => {}, stop: () => {} };
+  let bar: cliProgress.SingleBar | undefined;
+  let current = '';
+  return {
+    update(phase, done, total) {
+      if (phase !== current) {
+        bar?.stop();
+        current = phase;
+        bar = new cliProgress.SingleBar(
+          { format: `  ${phase.padEnd(10)} [{bar}] {value}/{total} samples`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(total, 0);
+      }
+      bar!.update(done);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * TensorRT calibration cache (NVIDIA/TensorRT samples/sampleINT8, reference §6.1): a header line
+ * `TRT-<version>-<Algorithm>`, then `<tensor>: <hex>` per tensor where <hex> is the float32 bit
+ * pattern of the step amax/127, as 8 lowercase hex digits.
+ */
+import type { RangeMethodName } from '../calibrate/observer.js';
+
+/** TensorRT 8.6.1 writes version 8601 (10.x writes e.g. 100300 for 10.3.0); override with --trt-version. */
+export const DEFAULT_TRT_VERSION = '8601';
+
+/** TensorRT's calibrator that a method corresponds to, and whether the match is exact. */
+export function trtAlgorithm(method: RangeMethodName): { algorithm: string; exact: boolean } {
+  if (method === 'entropy') return { algorithm: 'EntropyCalibration2', exact: true };
+  if (method === 'minmax') return { algorithm: 'MinMaxCalibration', exact: true };
+  // TensorRT has no percentile/MSE/ADMM calibrator; the cache holds our ranges under the closest name.
+  return { algorithm: method === 'percentile' || method === 'mse' ? 'EntropyCalibration2' : 'MinMaxCalibration', exact: false };
+}
+
+export function float32Hex(v: number): string {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, v);
+  return view.getUint32(0).toString(16).padStart(8, '0');
+}
+
+/** The cache's text; `amax` maps each tensor (named as in the float model) to its clip threshold. */
+export function trtCalibrationCache(amax: ReadonlyMap<string, number>, algorithm: string, version = DEFAULT_TRT_VERSION): string {
+  const lines = [`TRT-${version}-${algorithm}`];
+  for (const [name, a] of amax) lines.push(`${name}: ${float32Hex(a / 127)}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,82 @@
+/**
+ * quantizeFile(): quantize a model file with calibration data from a path, and write the result
+ * and its side files (plan, ranges, TensorRT cache) atomically. Every output path is checked before
+ * any work starts, and the input model and its data files are never written.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { openCalibration } from '../data/open.js';
+import type { ImageOptions } from '../data/images.js';
+import { fail } from '../errors.js';
+import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../export/trt-cache.js';
+import { Graph } from '../ir/graph.js';
+import { parsePlan } from '../plan/json.js';
+import { prepareModel } from '../passes/prepare.js';
+import { modelInputs, quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
+import { clone } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from 'onnx-buf';
+import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, writeAtomic } from './files.js';
+
+export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
+  /** Calibration data: .npy, .npz, a folder of .npy files or a folder of images. */
+  calib: string;
+  image?: ImageOptions;
+  /** Fixed sizes for symbolic input dimensions. */
+  inputShapes?: Record<string, number[]>;
+  /** A plan file (from --save-plan, perhaps edited) to use instead of building one. */
+  planFile?: string;
+  savePlan?: string;
+  saveRanges?: string;
+  /** Write a TensorRT calibration cache here. */
+  calibCache?: string;
+  trtVersion?: string;
+  /** Store weights in a separate data file (always done past 2 GiB). */
+  externalData?: boolean;
+}
+
+export interface QuantizeFileResult extends QuantizeResult {
+  files: { model: string; data?: string; plan?: string; ranges?: string; calibCache?: string };
+  bytes: { input: number; output: number };
+  notes: string[];
+}
+
+export async function quantizeFile(input: string, output: string, options: QuantizeFileOptions): Promise<QuantizeFileResult> {
+  const { model, externalFiles } = loadModelFile(input);
+  const protect = [input, ...externalFiles];
+  for (const out of [output, options.savePlan, options.saveRanges, options.calibCache]) if (out) assertWritable(out, protect);
+  const outputs = [output, options.savePlan, options.saveRanges, options.calibCache].filter(Boolean).map((p) => path.resolve(p!));
+  if (new Set(outputs).size !== outputs.length) fail('BAD_OPTION', 'two output options name the same file; give each output its own path.');
+
+  const inputs = modelInputs(model, options.inputShapes);
+  const source = await openCalibration(options.calib, inputs, options.image ?? {});
+  let plan;
+  if (options.planFile) {
+    // The plan names tensors of the prepared graph, so check it against that.
+    const prepared = clone(ModelProtoSchema, model);
+    prepareModel(prepared);
+    plan = parsePlan(new TextDecoder().decode(readFileOrFail(options.planFile, 'plan')), options.planFile, new Graph(prepared.graph!));
+  }
+  const result = await quantize(model, source, { ...options, ...(plan ? { plan } : {}), tensorrtCache: !!options.calibCache });
+
+  const notes = [...(source.notes ?? [])];
+  const files: QuantizeFileResult['files'] = { model: output };
+  const saved = saveModelFile(result.model, output, { externalData: options.externalData, protect });
+  if (saved.data) files.data = saved.data;
+  if (options.savePlan) {
+    writeAtomic(options.savePlan, JSON.stringify(result.plan, null, 2) + '\n');
+    files.plan = options.savePlan;
+  }
+  if (options.saveRanges) {
+    writeAtomic(options.saveRanges, JSON.stringify(result.ranges, null, 2) + '\n');
+    files.ranges = options.saveRanges;
+  }
+  if (options.calibCache && result.tensorrtAmax) {
+    const method = options.method ?? 'minmax';
+    const { algorithm, exact } = trtAlgorithm(method);
+    writeAtomic(options.calibCache, trtCalibrationCache(result.tensorrtAmax, algorithm, options.trtVersion ?? DEFAULT_TRT_VERSION));
+    files.calibCache = options.calibCache;
+    if (!exact) notes.push(`TensorRT has no ${method} calibrator: the cache carries onnxq's ${method} ranges under the name ${algorithm}.`);
+  }
+  const inputBytes = fs.statSync(input).size + externalFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
+  return { ...result, files, bytes: { input: inputBytes, output: saved.bytes }, notes };
+}

@@ -1,0 +1,40 @@
+/**
+ * The passes every model goes through before calibration, in order: move Constant nodes into
+ * initializers, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
+ * BatchNormalization, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
+ */
+import type { ModelProto } from 'onnx-buf';
+import { Graph } from '../ir/graph.js';
+import { opsetVersion } from '../ir/model.js';
+import { constantsToInitializers } from './constants-to-initializers.js';
+import { foldBatchNorm } from './fold-batchnorm.js';
+import { nameNodes } from './name-nodes.js';
+import { removeIdentities } from './remove-identity.js';
+import { upgradeOpset, type UpgradeReport } from './upgrade-opset/index.js';
+
+/** QuantizeLinear/DequantizeLinear with a per-channel `axis` exist from opset 13. */
+export const MIN_QUANT_OPSET = 13;
+
+export interface PrepareReport {
+  opset: { from: number; to: number };
+  upgrade?: UpgradeReport;
+  constantsMoved: number;
+  identitiesRemoved: number;
+  batchNormsFolded: number;
+  nodesRemoved: number;
+}
+
+/** Edits `model` in place (pass a copy). */
+export function prepareModel(model: ModelProto, minOpset = MIN_QUANT_OPSET): PrepareReport {
+  const graph = new Graph(model.graph!);
+  const from = opsetVersion(model);
+  const constantsMoved = constantsToInitializers(graph);
+  const upgrade = from < minOpset ? upgradeOpset(model, minOpset) : undefined;
+  graph.invalidate();
+  nameNodes(graph);
+  const identitiesRemoved = removeIdentities(graph);
+  const batchNormsFolded = foldBatchNorm(graph);
+  const nodesRemoved = graph.removeUnused();
+  graph.sort();
+  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, identitiesRemoved, batchNormsFolded, nodesRemoved };
+}

@@ -1,0 +1,28 @@
+/**
+ * Removes Identity nodes and inference-time Dropout (an identity when its mask output is unused),
+ * keeping every graph input and output name as it was.
+ */
+import type { Graph } from '../ir/graph.js';
+
+export function removeIdentities(graph: Graph): number {
+  let removed = 0;
+  for (const node of [...graph.nodes]) {
+    const isDropout = node.opType === 'Dropout' && !(node.output[1] && graph.consumers(node.output[1]).length);
+    if ((node.opType !== 'Identity' && !isDropout) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    const x = node.input[0]!;
+    const y = node.output[0]!;
+    if (!graph.isGraphOutput(y)) {
+      graph.removeNode(node);
+      graph.replaceUses(y, x);
+    } else {
+      // y must keep its name: let x's producer write y instead, when x is an ordinary intermediate.
+      const producer = graph.producer(x);
+      if (!producer || graph.isGraphOutput(x) || graph.isGraphInput(x)) continue;
+      graph.removeNode(node);
+      producer.output = producer.output.map((o) => (o === x ? y : o));
+      graph.replaceUses(x, y);
+    }
+    removed++;
+  }
+  return removed;
+}

@@ -1,0 +1,265 @@
+/**
+ * What an opset adapter works with: the graph it edits (a Scope, chained to the graphs around a
+ * subgraph), model-wide unique names, constant lookup, new initializers (deduplicated by content),
+ * and what is known about a value's rank and element type (infer.ts).
+ */
+import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
+import { makeNode, getAttr, type NodeSpec } from '../../ir/node.js';
+import { subgraphOuterInputs } from '../../ir/graph.js';
+import { typeOf, type Dim } from '../../ir/types.js';
+import { DT, type TypedArray } from '../../onnx/dtype.js';
+import { makeTensor } from '../../onnx/tensor.js';
+import { forEachGraph } from '../../onnx/walk.js';
+import { elemTypeOf, rankOf } from './infer.js';
+
+/** What an adapter returns: nothing (the node was edited in place), 'same' (nothing to do), or replacement nodes. */
+export type AdapterResult = void | 'same' | NodeProto[];
+
+/**
+ * Rewrites one node from the form of the schema before `cx.version` to the form of the schema at
+ * `cx.version`. Replacement nodes must be written at `cx.version`; the driver upgrades them further.
+ */
+export type Adapter = (node: NodeProto, cx: Cx) => AdapterResult;
+
+/** Thrown by an adapter that meets a node it cannot convert; the driver collects these. */
+export class Refusal extends Error {}
+
+/** Value and node names used anywhere in the model: subgraphs share one namespace with their parents. */
+export class NameSet {
+  private readonly used = new Set<string>();
+
+  constructor(root: GraphProto) {
+    forEachGraph(root, (g) => {
+      for (const v of [...g.input, ...g.output, ...g.valueInfo]) this.used.add(v.name);
+      for (const t of g.initializer) this.used.add(t.name);
+      for (const n of g.node) {
+        if (n.name) this.used.add(n.name);
+        for (const o of n.output) this.used.add(o);
+      }
+    });
+  }
+
+  fresh(base: string): string {
+    let name = base;
+    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+}
+
+/** One graph being converted, with an index kept up to date by the driver as nodes are replaced. */
+export class Scope {
+  readonly graph: GraphProto;
+  readonly parent?: Scope;
+  readonly names: NameSet;
+  private readonly producers = new Map<string, NodeProto>();
+  private readonly inits = new Map<string, TensorProto>();
+  private readonly infos = new Map<string, ValueInfoProto>();
+  private readonly inputs = new Set<string>();
+  private readonly reads = new Set<string>();
+  private readonly byContent = new Map<string, string>();
+  readonly rankMemo = new Map<string, number | null>();
+  readonly typeMemo = new Map<string, number | null>();
+
+  constructor(graph: GraphProto, names: NameSet, parent?: Scope) {
+    this.graph = graph;
+    this.names = names;
+    this.parent = parent;
+    for (const v of graph.input) this.inputs.add(v.name);
+    for (const v of [...graph.valueInfo, ...graph.output, ...graph.input]) this.infos.set(v.name, v);
+    for (const t of graph.initializer) this.inits.set(t.name, t);
+    for (const n of graph.node) {
+      this.indexNode(n);
+      for (const i of [...n.input, ...subgraphOuterInputs(n)]) if (i) this.reads.add(i);
+    }
+    for (const o of graph.output) this.reads.add(o.name);
+  }
+
+  indexNode(n: NodeProto): void {
+    for (const o of n.output) if (o) this.producers.set(o, n);
+  }
+
+  private defines(name: string): boolean {
+    return this.inputs.has(name) || this.inits.has(name) || this.producers.has(name);
+  }
+
+  /** The node producing `name`, looked up through the enclosing graphs. */
+  producer(name: string): NodeProto | undefined {
+    if (this.defines(name)) return this.producers.get(name);
+    return this.parent?.producer(name);
+  }
+
+  valueInfo(name: string): ValueInfoProto | undefined {
+    return this.infos.get(name) ?? (this.defines(name) ? undefined : this.parent?.valueInfo(name));
+  }
+
+  /** A value known when the model is built: an initializer no input overrides, or a Constant's output. */
+  constant(name: string): TensorProto | undefined {
+    if (!name) return undefined;
+    if (!this.defines(name)) return this.parent?.constant(name);
+    if (this.inputs.has(name)) return undefined;
+    const init = this.inits.get(name);
+    if (init) return init;
+    const p = this.producers.get(name);
+    return p && p.opType === 'Constant' && (p.domain === '' || p.domain === 'ai.onnx') ? constantNodeValue(p) : undefined;
+  }
+
+  /** Whether a node of this graph (or of a subgraph reading the outer scope) reads `name`, or it is an output. */
+  isRead(name: string): boolean {
+    return this.reads.has(name);
+  }
+
+  /**
+   * Adds an initializer, reusing an earlier one with the same type, shape and bytes. New constants
+   * go to the main graph, whose values every subgraph sees (a Loop body's inputs are positional).
+   */
+  addConstant(base: string, dtype: number, dims: readonly number[], data: TypedArray): string {
+    if (this.parent) return this.parent.addConstant(base, dtype, dims, data);
+    const probe = makeTensor('', dtype, dims, data);
+    const key = probe.rawData.length <= 4096 ? `${dtype}|${dims.join(',')}|${hex(probe.rawData)}` : undefined;
+    const known = key && this.byContent.get(key);
+    if (known) return known;
+    probe.name = this.names.fresh(base);
+    this.graph.initializer.push(probe);
+    this.inits.set(probe.name, probe);
+    if (key) this.byContent.set(key, probe.name);
+    return probe.name;
+  }
+}
+
+/** An adapter's view of one conversion step: the scope, the version it converts to, and helpers. */
+export class Cx {
+  constructor(
+    readonly scope: Scope,
+    /** The opset version this step converts the node to. */
+    readonly version: number,
+    readonly target: number,
+  ) {}
+
+  refuse(reason: string): never {
+    throw new Refusal(reason);
+  }
+
+  fresh(base: string): string {
+    return this.scope.names.fresh(base);
+  }
+
+  /** A readable stem for names derived from a node. */
+  label(node: NodeProto): string {
+    return node.name || node.output[0] || node.opType;
+  }
+
+  constant(name: string): TensorProto | undefined {
+    return this.scope.constant(name);
+  }
+
+  rank(name: string): number | undefined {
+    return name ? rankOf(this.scope, name) : undefined;
+  }
+
+  /** Element type of a value, where the graph tells it (value_info, initializers, producers' rules). */
+  dtype(name: string): number | undefined {
+    return name ? elemTypeOf(this.scope, name) : undefined;
+  }
+
+  /** Static shape from value_info, when the model carries one. */
+  shape(name: string): Dim[] | undefined {
+    return typeOf(this.scope.valueInfo(name))?.shape;
+  }
+
+  isRead(name: string): boolean {
+    return this.scope.isRead(name);
+  }
+
+  /** An int64 initializer holding `values` (1-D, or a scalar when `scalar`). */
+  int64s(base: string, values: readonly (number | bigint)[], scalar = false): string {
+    const data = BigInt64Array.from(values, (v) => BigInt(v));
+    return this.scope.addConstant(base, DT.INT64, scalar ? [] : [values.length], data);
+  }
+
+  /** A scalar initializer of a float element type (float32 when the type is not known). */
+  floatScalar(base: string, value: number, dtype: number = DT.FLOAT): string {
+    if (dtype === DT.DOUBLE) return this.scope.addConstant(base, dtype, [], Float64Array.of(value));
+    if (dtype === DT.FLOAT16) return this.scope.addConstant(base, dtype, [], Uint16Array.of(floatToHalf(value)));
+    if (dtype === DT.BFLOAT16) return this.scope.addConstant(base, dtype, [], Uint16Array.of(floatToBfloat16(value)));
+    if (dtype !== DT.FLOAT) this.refuse(`needs a constant of element type ${dtype}, which is not a float type`);
+    return this.scope.addConstant(base, dtype, [], Float32Array.of(value));
+  }
+
+  floats(base: string, values: readonly number[]): string {
+    return this.scope.addConstant(base, DT.FLOAT, [values.length], Float32Array.from(values));
+  }
+
+  /** A node with a unique name derived from `base`, in the default domain. */
+  node(base: string, spec: Omit<NodeSpec, 'name'>): NodeProto {
+    return makeNode({ ...spec, name: this.fresh(base) });
+  }
+}
+
+/** An int list attribute as exact int64 values (Number would round 2^63-1, a common "to the end"). */
+export function attrInt64s(node: NodeProto, name: string): bigint[] | undefined {
+  const a = getAttr(node, name);
+  return a ? [...a.ints] : undefined;
+}
+
+/** The tensor a Constant node holds, whichever of its value attributes it uses. */
+export function constantNodeValue(node: NodeProto): TensorProto | undefined {
+  for (const a of node.attribute) {
+    switch (a.name) {
+      case 'value':
+        return a.t;
+      case 'value_float':
+        return makeTensor('', DT.FLOAT, [], Float32Array.of(a.f));
+      case 'value_floats':
+        return makeTensor('', DT.FLOAT, [a.floats.length], Float32Array.from(a.floats));
+      case 'value_int':
+        return makeTensor('', DT.INT64, [], BigInt64Array.of(a.i));
+      case 'value_ints':
+        return makeTensor('', DT.INT64, [a.ints.length], BigInt64Array.from(a.ints));
+    }
+  }
+  return undefined;
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 → IEEE half bits, rounding to nearest even. */
+export function floatToHalf(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let m = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    if (rest > half || (rest === half && m & 1)) m++;
+    return sign | m;
+  }
+  let h = sign | (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
+  return h;
+}
+
+/** float32 → bfloat16 bits, rounding to nearest even. */
+export function floatToBfloat16(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}

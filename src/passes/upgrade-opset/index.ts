@@ -1,0 +1,189 @@
+/**
+ * upgradeOpset: moves a model's default-domain ops to a newer opset, so that e.g. per-channel
+ * QuantizeLinear (opset 13) can be used on a model exported at opset 9. Each node walks its op's
+ * schema history (table.ts) one changed version at a time, from the model's opset to the target,
+ * and is rewritten by the adapter of each breaking change (one file per op family in this folder),
+ * in the main graph and in every If/Loop/Scan body. Ops that cannot be converted are all named in
+ * one UNSUPPORTED_OP error.
+ */
+import type { GraphProto, ModelProto, NodeProto } from 'onnx-buf';
+import { fail } from '../../errors.js';
+import { irVersionForOpset, normalDomain, opsetVersion } from '../../ir/model.js';
+import { subgraphOuterInputs } from '../../ir/graph.js';
+import { describeNode } from '../../ir/node.js';
+import { Cx, NameSet, Refusal, Scope } from './context.js';
+import { EXPERIMENTAL, HISTORY, LEGACY_ATTRIBUTES, MAX_TARGET_OPSET, MIN_SOURCE_OPSET, REWRITES } from './table.js';
+
+export { HISTORY, REWRITES, MAX_TARGET_OPSET, MIN_SOURCE_OPSET } from './table.js';
+
+export interface UpgradeReport {
+  /** The model's default-domain opset before. */
+  from: number;
+  /** Its opset now (unchanged when it already was at or above the target). */
+  to: number;
+  /** Nodes that had to be rewritten (not merely relabelled), per original op type, sorted by op. */
+  changed: { op: string; count: number }[];
+}
+
+/** How many unconvertible nodes the error lists before summing up the rest. */
+const LISTED = 25;
+
+/**
+ * Upgrades `model` in place to default-domain opset `target` (at most MAX_TARGET_OPSET) and raises
+ * its IR version to what that opset needs. Never lowers anything: a model already at or above the
+ * target is returned as it is. On an UNSUPPORTED_OP error the model may be partly converted, so
+ * callers pass a copy.
+ */
+export function upgradeOpset(model: ModelProto, target: number): UpgradeReport {
+  if (!Number.isInteger(target) || target < 1)
+    fail('BAD_OPTION', `the target opset must be a positive integer, not ${target}.`);
+  const graph = model.graph;
+  if (!graph) fail('BAD_MODEL', 'the model has no graph, so there is nothing to upgrade.');
+  const from = opsetVersion(model, '');
+  if (from === 0 || from >= target) return { from, to: from, changed: [] };
+  if (target > MAX_TARGET_OPSET)
+    fail(
+      'BAD_OPTION',
+      `onnxq knows the ONNX operator changes up to opset ${MAX_TARGET_OPSET}, so it cannot upgrade to opset ${target}. ` +
+        `Choose a target of ${MAX_TARGET_OPSET} or lower.`,
+    );
+  if (from < MIN_SOURCE_OPSET)
+    fail(
+      'UNSUPPORTED_OP',
+      `the model uses opset ${from}; onnxq upgrades models from opset ${MIN_SOURCE_OPSET} on (the oldest that onnxruntime runs). ` +
+        `Re-export the model with a newer exporter at opset ${target} or later.`,
+    );
+
+  const run = new Upgrade(from, target, new NameSet(graph));
+  run.convertGraph(graph);
+  if (run.problems.length) {
+    const shown = run.problems.slice(0, LISTED).map((p) => `  - ${p}`);
+    if (run.problems.length > LISTED) shown.push(`  - … and ${run.problems.length - LISTED} more`);
+    fail(
+      'UNSUPPORTED_OP',
+      `cannot upgrade the model from opset ${from} to ${target}: ${run.problems.length} node(s) cannot be converted:\n` +
+        `${shown.join('\n')}\n` +
+        `Re-export the model from its framework with a newer exporter at opset ${target} or later ` +
+        `(e.g. torch.onnx.export(..., opset_version=${target}), paddle2onnx --opset_version ${target}, tf2onnx --opset ${target}), ` +
+        'or replace these ops with standard ones first.',
+    );
+  }
+
+  for (const e of model.opsetImport) if (normalDomain(e.domain) === '') e.version = BigInt(target);
+  // Rewrites start at opset 9 (IR 4), so new initializers never need listing among the inputs as IR 3 wanted.
+  const ir = BigInt(irVersionForOpset(target));
+  if (model.irVersion < ir) model.irVersion = ir;
+
+  const changed = [...run.counts].map(([op, count]) => ({ op, count })).sort((a, b) => (a.op < b.op ? -1 : a.op > b.op ? 1 : 0));
+  return { from, to: target, changed };
+}
+
+class Upgrade {
+  readonly problems: string[] = [];
+  readonly counts = new Map<string, number>();
+  private where = '';
+
+  constructor(
+    readonly from: number,
+    readonly target: number,
+    private readonly names: NameSet,
+  ) {}
+
+  convertGraph(g: GraphProto, parent?: Scope): Scope {
+    const scope = new Scope(g, this.names, parent);
+    const saved = this.where;
+    this.where = parent ? ` (in subgraph '${g.name || '?'}')` : '';
+    const out: NodeProto[] = [];
+    for (const node of g.node) {
+      if (normalDomain(node.domain) !== '') {
+        out.push(node);
+        continue;
+      }
+      const op = node.opType;
+      const { nodes, changed } = this.upgradeNode(node, this.from, scope);
+      if (changed) this.counts.set(op, (this.counts.get(op) ?? 0) + 1);
+      out.push(...nodes);
+    }
+    g.node = out;
+    pruneOrphans(scope);
+    for (const n of out)
+      for (const a of n.attribute) {
+        if (a.g) this.convertGraph(a.g, scope);
+        for (const sub of a.graphs) this.convertGraph(sub, scope);
+      }
+    this.where = saved;
+    return scope;
+  }
+
+  /** Brings one node written at opset `at` to the target; returns it or the nodes that replace it. */
+  private upgradeNode(node: NodeProto, at: number, scope: Scope): { nodes: NodeProto[]; changed: boolean } {
+    const op = node.opType;
+    const versions = HISTORY[op];
+    if (!versions || versions[0]! > at) {
+      this.problem(node, unknownOp(op, at, versions));
+      return { nodes: [node], changed: false };
+    }
+    const rewrites = REWRITES[op] ?? {};
+    let current = versions.filter((v) => v <= at).pop()!;
+    let changed = false;
+    for (const v of versions) {
+      if (v <= at || v > this.target) continue;
+      const step = rewrites[v];
+      const change = `${op}-${current} → ${op}-${v}`;
+      current = v;
+      if (step === undefined) continue;
+      if (typeof step === 'string') {
+        this.problem(node, `${change}: ${step}; onnxq has no rewrite for it`);
+        return { nodes: [node], changed };
+      }
+      let result;
+      try {
+        result = step(node, new Cx(scope, v, this.target));
+      } catch (e) {
+        if (!(e instanceof Refusal)) throw e;
+        this.problem(node, `${change}: ${e.message}`);
+        return { nodes: [node], changed };
+      }
+      if (result === 'same') continue;
+      changed = true;
+      if (Array.isArray(result)) {
+        for (const n of result) scope.indexNode(n);
+        return { nodes: result.flatMap((n) => this.upgradeNode(n, v, scope).nodes), changed };
+      }
+    }
+    return { nodes: [node], changed: dropLegacyAttributes(node, current) || changed };
+  }
+
+  private problem(node: NodeProto, text: string): void {
+    this.problems.push(`${describeNode(node)}${this.where}: ${text}`);
+  }
+}
+
+/** Removes attributes the node's schema at `version` no longer has; true if any were there. */
+function dropLegacyAttributes(node: NodeProto, version: number): boolean {
+  const drop = LEGACY_ATTRIBUTES.filter(
+    (l) => version >= l.removedAt && (!l.ops || l.ops.includes(node.opType)) && node.attribute.some((a) => a.name === l.attr),
+  );
+  if (drop.length === 0) return false;
+  node.attribute = node.attribute.filter((a) => !drop.some((l) => l.attr === a.name));
+  return true;
+}
+
+/** Removes initializers that were read before the upgrade and no longer are (replaced by rewritten copies). */
+function pruneOrphans(scope: Scope): void {
+  const g = scope.graph;
+  const read = new Set<string>(g.output.map((o) => o.name));
+  for (const n of g.node) for (const i of [...n.input, ...subgraphOuterInputs(n)]) read.add(i);
+  const orphans = new Set(g.initializer.filter((t) => scope.isRead(t.name) && !read.has(t.name)).map((t) => t.name));
+  if (orphans.size === 0) return;
+  g.initializer = g.initializer.filter((t) => !orphans.has(t.name));
+  g.input = g.input.filter((v) => !orphans.has(v.name));
+  g.valueInfo = g.valueInfo.filter((v) => !orphans.has(v.name));
+}
+
+function unknownOp(op: string, at: number, versions: readonly number[] | undefined): string {
+  if (EXPERIMENTAL.has(op) && (!versions || versions[0]! > at))
+    return `${op} is an experimental op of ONNX 1.4 and earlier, removed from the standard; no opset ${at} or later defines it this way`;
+  if (versions) return `${op} does not exist at opset ${at} (it was added in opset ${versions[0]}), so the model's opset import is wrong`;
+  return `${op} is not an op of the default ONNX domain (a custom op missing its domain, or a misspelt name)`;
+}

@@ -1,0 +1,204 @@
+/**
+ * Builds a QuantPlan for a prepared graph: walks the nodes in order, applies the target's rule for
+ * each op, folds Relu/Clip into their producer's range where the target allows it, and lists what
+ * stays float and why.
+ */
+import type { NodeProto } from 'onnx-buf';
+import type { RangeMethodName } from '../calibrate/observer.js';
+import { DT } from '../onnx/dtype.js';
+import { readFloat32, tensorDims } from '../onnx/tensor.js';
+import type { Graph } from '../ir/graph.js';
+import { attrFloat, getAttr } from '../ir/node.js';
+import type { ValueType } from '../ir/types.js';
+import { fail } from '../errors.js';
+import type { QuantType } from '../quant/spec.js';
+import type { ActivationEntry, QuantPlan, TargetName, WeightMethodName } from './plan.js';
+import { getTarget } from './targets.js';
+
+export interface PlanOptions {
+  target?: TargetName;
+  /** Calibration method for activation ranges (default minmax). */
+  method?: RangeMethodName;
+  weightMethod?: WeightMethodName;
+  activationType?: QuantType;
+  weightType?: QuantType;
+  /** Symmetric activations (zero point at the middle of the range). */
+  symmetric?: boolean;
+  /** Asymmetric weights (symmetric by default). */
+  weightAsymmetric?: boolean;
+  perChannel?: boolean;
+  reduceRange?: boolean;
+  /** Node names or op types to leave in float. */
+  exclude?: string[];
+  /** Quantize only these op types. */
+  opTypes?: string[];
+}
+
+export interface PlanResult {
+  plan: QuantPlan;
+  warnings: string[];
+}
+
+export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: PlanOptions = {}): PlanResult {
+  const target = getTarget(options.target ?? 'ort-qdq');
+  const warnings: string[] = [];
+  const activationType = options.activationType ?? target.defaultActivationType;
+  const weightType = options.weightType ?? 'int8';
+  if (!target.activationTypes.includes(activationType))
+    fail('BAD_OPTION', `target ${target.name} takes activations of type ${target.activationTypes.join(' or ')}, not ${activationType}.`);
+  if (!target.weightTypes.includes(weightType))
+    fail('BAD_OPTION', `target ${target.name} takes weights of type ${target.weightTypes.join(' or ')}, not ${weightType}.`);
+  if (target.symmetricOnly && options.weightAsymmetric)
+    fail('BAD_OPTION', `target ${target.name} needs symmetric weights (zero point 0); drop --weight-asymmetric.`);
+  const symmetric = target.symmetricOnly || !!options.symmetric;
+  const perChannel = options.perChannel ?? true;
+  const method = options.method ?? 'minmax';
+  const exclude = new Set(options.exclude ?? []);
+  const opTypes = options.opTypes ? new Set(options.opTypes) : undefined;
+
+  const plan: QuantPlan = {
+    format: 'onnxq-plan/1',
+    target: target.name,
+    activations: {},
+    weights: {},
+    biases: {},
+    folded: [],
+    float: [],
+    subgraphs: [],
+  };
+  const used = new Set<string>();
+  const isFloat = (name: string) => {
+    const c = graph.constant(name);
+    if (c) return c.dataType === DT.FLOAT;
+    return types.get(name)?.dtype === DT.FLOAT;
+  };
+  const activation = (): ActivationEntry => ({
+    dtype: activationType,
+    symmetric,
+    ...(options.reduceRange ? { reduceRange: true } : {}),
+    method,
+  });
+  const addActivation = (name: string, node: NodeProto, input: number) => {
+    const c = graph.constant(name);
+    if (c) {
+      // A constant operand of Add/Mul/Concat is quantized once, like an activation with a fixed range.
+      plan.weights[name] ??= { dtype: activationType, symmetric, method: 'minmax' };
+      return;
+    }
+    const entry = (plan.activations[name] ??= activation());
+    if (target.dedicatedPairs) (entry.at ??= []).push({ node: node.name, input });
+  };
+
+  for (const node of graph.nodes) {
+    const subgraphs = node.attribute.filter((a) => a.g || a.graphs.length);
+    if (subgraphs.length) {
+      const count = subgraphs.reduce((n, a) => n + (a.g ? a.g.node.length : 0) + a.graphs.reduce((m, g) => m + g.node.length, 0), 0);
+      plan.subgraphs.push({ node: node.name, op: node.opType, nodes: count });
+    }
+    const rule = node.domain === '' || node.domain === 'ai.onnx' ? target.rules[node.opType] : undefined;
+    const touchesFloat = node.output.some((o) => o && isFloat(o));
+    const excluded = exclude.has(node.name) || exclude.has(node.opType);
+    if (excluded) used.add(exclude.has(node.name) ? node.name : node.opType);
+    if (!rule) {
+      if (touchesFloat && node.opType !== 'Constant') plan.float.push({ node: node.name, op: node.opType, reason: 'no quantization rule' });
+      continue;
+    }
+    if (excluded) {
+      plan.float.push({ node: node.name, op: node.opType, reason: 'excluded' });
+      continue;
+    }
+    if (opTypes && !opTypes.has(node.opType)) {
+      plan.float.push({ node: node.name, op: node.opType, reason: 'not in --op-types' });
+      continue;
+    }
+    if (rule.foldable) continue; // handled below, once producers are planned
+    if (!touchesFloat) continue;
+    if (target.name === 'tensorrt' && node.opType === 'Add' && node.input.some((i) => graph.constant(i))) continue;
+
+    const weightInput = rule.weight?.input;
+    const weightName = weightInput !== undefined ? node.input[weightInput] : undefined;
+    const weight = weightName ? graph.constant(weightName) : undefined;
+    const indices = rule.activations === 'all' ? node.input.map((_, i) => i) : [...rule.activations];
+    // A weight that is computed at run time (attention's Q·Kᵀ) is an activation like any other.
+    if (weightInput !== undefined && weightName && !weight) indices.push(weightInput);
+    for (const i of indices) {
+      const name = node.input[i];
+      if (name && isFloat(name)) addActivation(name, node, i);
+    }
+    if (weight && weight.dataType === DT.FLOAT && weightName) {
+      const rank = weight.dims.length;
+      const axis = perChannel ? rule.weight!.axis(node, rank) : undefined;
+      const dims = tensorDims(weight);
+      plan.weights[weightName] ??= {
+        dtype: weightType,
+        symmetric: target.symmetricOnly || !options.weightAsymmetric,
+        ...(options.reduceRange ? { reduceRange: true } : {}),
+        ...(axis !== undefined && dims[axis]! > 1 ? { axis } : {}),
+        method: options.weightMethod ?? 'minmax',
+      };
+      const biasName = rule.bias ? node.input[rule.bias.input] : undefined;
+      const bias = biasName ? graph.constant(biasName) : undefined;
+      if (biasName && bias && bias.dataType === DT.FLOAT && bias.dims.length === 1 && node.input[0] && plan.activations[node.input[0]])
+        plan.biases[biasName] = {
+          node: node.name,
+          input: node.input[0],
+          weight: weightName,
+          ...(node.opType === 'Gemm' && attrFloat(node, 'beta', 1) !== 1 ? { beta: attrFloat(node, 'beta', 1) } : {}),
+        };
+    }
+    const out = rule.output;
+    for (const o of node.output) {
+      if (!o || !isFloat(o) || out === 'none') continue;
+      if (out === 'own') plan.activations[o] ??= activation();
+      else if (out === 'same-as-input') plan.activations[o] ??= { ...activation(), method: undefined, sameAs: node.input[0]! };
+      else plan.activations[o] ??= { ...activation(), method: undefined, range: out.fixed };
+    }
+  }
+  for (const entry of Object.values(plan.activations)) {
+    if (entry.method === undefined) delete entry.method;
+    if (entry.sameAs && !plan.activations[entry.sameAs]) {
+      // The input was not quantized (e.g. a constant): the output gets a range of its own.
+      delete entry.sameAs;
+      entry.method = method;
+    }
+  }
+  if (target.foldsActivations && !symmetric) foldActivations(graph, plan, exclude);
+  const folded = new Set(plan.folded.map((f) => f.node));
+  for (const node of graph.nodes)
+    if (target.rules[node.opType]?.foldable && !folded.has(node.name) && !exclude.has(node.name) && !exclude.has(node.opType))
+      plan.float.push({ node: node.name, op: node.opType, reason: 'not foldable here; runs in float' });
+  for (const e of exclude) if (!used.has(e)) warnings.push(`--exclude ${e}: no node has this name or op type.`);
+  return { plan, warnings };
+}
+
+/**
+ * Relu, and Clip with a lower bound of 0 or more, directly after a quantized op: quantize the
+ * Relu's output instead of its input and remove the Relu. With an asymmetric range whose zero point
+ * sits at qmin, QuantizeLinear itself clamps at 0, so the removal is exact (checked again at export).
+ */
+function foldActivations(graph: Graph, plan: QuantPlan, exclude: Set<string>): void {
+  for (const node of graph.nodes) {
+    if ((node.opType !== 'Relu' && node.opType !== 'Clip') || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    if (exclude.has(node.name) || exclude.has(node.opType)) continue;
+    const c = node.input[0]!;
+    const r = node.output[0]!;
+    const entry = plan.activations[c];
+    const existing = plan.activations[r];
+    // r may already be planned as the next op's input: fine, as long as it is an ordinary calibrated range.
+    if (!entry || !entry.method || entry.at || (existing && (!existing.method || existing.at))) continue;
+    if (graph.consumers(c).length !== 1 || graph.isGraphOutput(c) || graph.isGraphInput(c)) continue;
+    if (Object.values(plan.activations).some((e) => e.sameAs === c)) continue;
+    if (node.opType === 'Clip' && !clipLowerBoundNonNegative(graph, node)) continue;
+    delete plan.activations[c];
+    plan.activations[r] = entry;
+    plan.folded.push({ node: node.name, op: node.opType, input: c, output: r });
+  }
+}
+
+function clipLowerBoundNonNegative(graph: Graph, node: NodeProto): boolean {
+  if (getAttr(node, 'min')) return attrFloat(node, 'min', 0) >= 0;
+  const minName = node.input[1];
+  if (!minName) return false;
+  const t = graph.constant(minName);
+  return !!t && t.dataType === DT.FLOAT && readFloat32(t)[0]! >= 0;
+}

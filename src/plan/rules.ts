@@ -1,0 +1,90 @@
+/**
+ * What to quantize, per op type, as data (in the spirit of ORT's registry.py): which inputs carry
+ * activations, which input is a weight and along which axis it is quantized per channel, which is a
+ * bias, and how the output is treated. One table per target.
+ */
+import type { NodeProto } from 'onnx-buf';
+import { attrInt } from '../ir/node.js';
+
+export type OutputRule =
+  /** The output gets its own calibrated range. */
+  | 'own'
+  /** The output shares the input's scale and zero point (ops that only move or select values). */
+  | 'same-as-input'
+  /** The output range is known in advance (Softmax: [0, 1]). */
+  | { fixed: [number, number] }
+  /** The output is not quantized by this op. */
+  | 'none';
+
+export interface OpRule {
+  /** Inputs holding activations (or constants quantized like activations): indices, or every input. */
+  activations: number[] | 'all';
+  /** Input holding a weight; quantized per channel along `axis` when the weight is constant. */
+  weight?: { input: number; axis: (node: NodeProto, rank: number) => number | undefined };
+  /** Input holding a bias, stored as int32 with scale s_input·s_weight. */
+  bias?: { input: number };
+  output: OutputRule;
+  /** A Relu/Clip that can be folded into its producer's output range and removed. */
+  foldable?: boolean;
+}
+
+const conv: OpRule = { activations: [0], weight: { input: 1, axis: () => 0 }, bias: { input: 2 }, output: 'own' };
+const convTranspose: OpRule = {
+  activations: [0],
+  // Output channels are axis 1 of [C_in, C_out/group, k…]; with groups, one axis-1 scale would serve several channels.
+  weight: { input: 1, axis: (n) => (attrInt(n, 'group', 1) === 1 ? 1 : undefined) },
+  bias: { input: 2 },
+  output: 'own',
+};
+const gemm: OpRule = {
+  activations: [0],
+  weight: { input: 1, axis: (n) => (attrInt(n, 'transB', 0) ? 0 : 1) },
+  bias: { input: 2 },
+  output: 'own',
+};
+const matmul: OpRule = { activations: [0], weight: { input: 1, axis: (_n, rank) => (rank === 2 ? 1 : undefined) }, output: 'own' };
+const move: OpRule = { activations: [0], output: 'same-as-input' };
+const unary: OpRule = { activations: [0], output: 'own' };
+const fold: OpRule = { activations: [], output: 'none', foldable: true };
+
+/** ONNX Runtime QDQ (the default): what ORT's quantizer quantizes, placed so that ORT fuses it. */
+export const ORT_QDQ_RULES: Record<string, OpRule> = {
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  Gemm: gemm,
+  MatMul: matmul,
+  Add: { activations: [0, 1], output: 'own' },
+  Mul: { activations: [0, 1], output: 'own' },
+  Concat: { activations: 'all', output: 'own' },
+  AveragePool: unary,
+  GlobalAveragePool: unary,
+  Sigmoid: unary,
+  HardSigmoid: unary,
+  HardSwish: unary,
+  LeakyRelu: unary,
+  Softmax: { activations: [0], output: { fixed: [0, 1] } },
+  Relu: fold,
+  Clip: fold,
+  MaxPool: move,
+  Reshape: move,
+  Transpose: move,
+  Flatten: move,
+  Squeeze: move,
+  Unsqueeze: move,
+  Slice: move,
+  Pad: move,
+  Resize: move,
+  Split: move,
+};
+
+/**
+ * TensorRT explicit quantization (developer guide, "Explicit Quantization"): Q/DQ on the inputs of
+ * Conv, ConvTranspose, Gemm and MatMul and on residual Add inputs, never on outputs.
+ */
+export const TENSORRT_RULES: Record<string, OpRule> = {
+  Conv: { ...conv, bias: undefined, output: 'none' },
+  ConvTranspose: { ...convTranspose, bias: undefined, output: 'none' },
+  Gemm: { ...gemm, bias: undefined, output: 'none' },
+  MatMul: { ...matmul, output: 'none' },
+  Add: { activations: [0, 1], output: 'none' },
+};

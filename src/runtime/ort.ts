@@ -1,0 +1,24 @@
+/**
+ * Which onnxruntime onnxq runs on. Node uses onnxruntime-node (loaded on first use); a browser build
+ * calls `useRuntime(await import('onnxruntime-web'))` first. Only src/runtime/ touches onnxruntime.
+ */
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: typeof Tensor;
+}
+
+let runtime: OrtModule | undefined;
+
+export function useRuntime(ort: OrtModule): void {
+  runtime = ort;
+}
+
+export async function getRuntime(): Promise<OrtModule> {
+  if (!runtime) {
+    const name = 'onnxruntime-node';
+    runtime = (await import(name)) as unknown as OrtModule;
+  }
+  return runtime;
+}

@@ -1,0 +1,120 @@
+/**
+ * Runner: an onnxruntime session over a model, fed with host tensors. It can expose intermediate
+ * values (by adding them as graph outputs), batches samples where the model's batch dimension is
+ * free, and turns onnxruntime's failures into errors that say which model and what to try.
+ */
+import { create, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { fail } from '../errors.js';
+import type { HostTensor, Sample } from '../data/source.js';
+import { getRuntime } from './ort.js';
+
+export interface RunnerOptions {
+  /** Intra-op threads; onnxruntime's default (all cores) when unset. */
+  threads?: number;
+  /** Graph optimization; calibration uses 'disabled' so that every tensor keeps its name. */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Values to expose as extra outputs. */
+  extraOutputs?: string[];
+  /** For messages: which model this is ("the float model", a file name …). */
+  label?: string;
+  /** Write the graph as ORT optimized it (to see which ops it fused). */
+  optimizedModelPath?: string;
+}
+
+export class Runner {
+  private constructor(
+    private readonly session: InferenceSession,
+    private readonly TensorCtor: typeof Tensor,
+    readonly label: string,
+  ) {}
+
+  static async create(model: ModelProto | Uint8Array, options: RunnerOptions = {}): Promise<Runner> {
+    const ort = await getRuntime();
+    const label = options.label ?? 'the model';
+    let bytes: Uint8Array;
+    if (model instanceof Uint8Array) bytes = model;
+    else bytes = encodeWithOutputs(model, options.extraOutputs ?? []);
+    const sessionOptions: InferenceSession.SessionOptions = {
+      graphOptimizationLevel: options.optimization ?? 'all',
+      logSeverityLevel: 3,
+    };
+    if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
+    if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
+    try {
+      const session = await ort.InferenceSession.create(bytes, sessionOptions);
+      return new Runner(session, ort.Tensor, label);
+    } catch (e) {
+      fail('RUNTIME', `onnxruntime could not load ${label}: ${firstLine(e)}`, e);
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs once; returns the requested outputs (all when `fetch` is omitted) as host tensors. */
+  async run(feeds: Sample, fetch?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(feeds))
+      ortFeeds[name] = new this.TensorCtor(t.dtype as 'float32', t.data as Float32Array, t.dims);
+    let result: InferenceSession.ReturnType;
+    try {
+      result = fetch ? await this.session.run(ortFeeds, fetch as string[]) : await this.session.run(ortFeeds);
+    } catch (e) {
+      fail('RUNTIME', `onnxruntime failed to run ${this.label}: ${firstLine(e)}`, e);
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(result)) {
+      out[name] = { dtype: t.type, dims: [...t.dims], data: t.data as Float32Array };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** The model's bytes with `names` added as graph outputs; the model itself is left unchanged. */
+export function encodeWithOutputs(model: ModelProto, names: readonly string[]): Uint8Array {
+  const graph = model.graph!;
+  const original = graph.output;
+  const existing = new Set(original.map((o) => o.name));
+  const extra = names.filter((n) => !existing.has(n)).map((name) => create(ValueInfoProtoSchema, { name }));
+  graph.output = [...original, ...extra];
+  try {
+    return toBinary(ModelProtoSchema, model);
+  } finally {
+    graph.output = original;
+  }
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0]!.replace(/^\[[^\]]*\]\s*/, '');
+}
+
+/** Concatenates samples along axis 0 (their leading dimension). */
+export function concatSamples(samples: Sample[]): Sample {
+  if (samples.length === 1) return samples[0]!;
+  const out: Sample = {};
+  for (const name of Object.keys(samples[0]!)) {
+    const parts = samples.map((s) => s[name]!);
+    const first = parts[0]!;
+    const total = parts.reduce((a, p) => a + p.data.length, 0);
+    const data = new (first.data.constructor as Float32ArrayConstructor)(total);
+    let off = 0;
+    for (const p of parts) {
+      data.set(p.data as Float32Array, off);
+      off += p.data.length;
+    }
+    out[name] = { dtype: first.dtype, dims: [parts.reduce((a, p) => a + p.dims[0]!, 0), ...first.dims.slice(1)], data };
+  }
+  return out;
+}

@@ -1,0 +1,293 @@
+/**
+ * One small graph per quantization rule, built here, quantized, run in onnxruntime and compared with
+ * the float graph on held-out samples; and a look at the graph ORT builds, to see it fused the
+ * integer kernels the placement is meant to give.
+ */
+import { describe, expect, it } from 'vitest';
+import { memorySource } from '../src/data/memory.js';
+import { quantize, type QuantizeOptions } from '../src/quantize.js';
+import { int64Tensor, readTensor, floatTensor } from '../src/onnx/tensor.js';
+import { DT } from '../src/onnx/dtype.js';
+import type { ModelProto } from 'onnx-buf';
+import { buildModel, nodesOf, opCounts, optimizedOps, randomSamples, randomWeight, type ModelSpec } from './helpers/build.js';
+
+async function quantizeSpec(spec: ModelSpec, inputDims: number[], options: QuantizeOptions = {}, lo = -1, hi = 1) {
+  const model = buildModel(spec);
+  const samples = randomSamples(spec.inputs[0]!.name, inputDims, 40, 7, lo, hi);
+  const result = await quantize(model, memorySource(samples), { calibSamples: 36, ...options });
+  return { model, result, sqnr: result.validation!.outputs[0]!.sqnr };
+}
+
+const convRelu: ModelSpec = {
+  inputs: [{ name: 'x', dims: [1, 3, 16, 16] }],
+  outputs: [{ name: 'y' }],
+  initializers: [randomWeight('w', [8, 3, 3, 3], 1), randomWeight('b', [8], 2, 0.1)],
+  nodes: [
+    { opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+    { opType: 'Relu', inputs: ['c'], outputs: ['r'] },
+    { opType: 'Conv', inputs: ['r', 'w2'], outputs: ['y'] },
+  ],
+};
+convRelu.initializers!.push(randomWeight('w2', [4, 8, 1, 1], 3));
+
+describe('ort-qdq placement', () => {
+  it('Conv → Relu → Conv: Relu folded, weights int8 per channel, bias int32, ORT fuses QLinearConv', async () => {
+    const { result, sqnr } = await quantizeSpec(convRelu, [1, 3, 16, 16]);
+    const q = result.model;
+    expect(opCounts(q).Relu).toBeUndefined();
+    expect(result.export.foldedActivations).toEqual(['Relu_1']);
+    expect(sqnr).toBeGreaterThan(30);
+    // No float copy of a weight is left; weights are int8 with one scale per output channel.
+    const inits = q.graph!.initializer;
+    expect(inits.some((t) => t.name === 'w' || t.name === 'w2')).toBe(false);
+    const w = inits.find((t) => t.name === 'w_quantized')!;
+    expect(w.dataType).toBe(DT.INT8);
+    expect(readTensor(inits.find((t) => t.name === 'w_scale')!).dims).toEqual([8]);
+    expect(inits.find((t) => t.name === 'b_quantized')!.dataType).toBe(DT.INT32);
+    // Bias scale is s_input · s_weight, per channel.
+    const sx = readTensor(inits.find((t) => t.name === 'x_scale')!).data as Float32Array;
+    const sw = readTensor(inits.find((t) => t.name === 'w_scale')!).data as Float32Array;
+    const sb = readTensor(inits.find((t) => t.name === 'b_scale')!).data as Float32Array;
+    for (let c = 0; c < 8; c++) expect(sb[c]).toBe(Math.fround(sx[0]! * sw[c]!));
+    const fused = await optimizedOps(q);
+    expect(fused['com.microsoft.QLinearConv'] ?? fused.QLinearConv).toBe(2);
+    expect(fused.Conv).toBeUndefined();
+  });
+
+  it('keeps graph input and output names and order', async () => {
+    const { model, result } = await quantizeSpec(convRelu, [1, 3, 16, 16]);
+    expect(result.model.graph!.input.map((v) => v.name)).toEqual(model.graph!.input.map((v) => v.name));
+    expect(result.model.graph!.output.map((v) => v.name)).toEqual(['y']);
+    expect(result.model.producerName).toBe('onnxq');
+  });
+
+  it('Conv → Clip(0, 6) is folded exactly', async () => {
+    const spec: ModelSpec = {
+      ...convRelu,
+      initializers: [...convRelu.initializers!, floatTensor('lo', [], [0]), floatTensor('hi', [], [6])],
+      nodes: [convRelu.nodes[0]!, { opType: 'Clip', inputs: ['c', 'lo', 'hi'], outputs: ['r'] }, convRelu.nodes[2]!],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [1, 3, 16, 16], {}, -3, 3);
+    expect(opCounts(result.model).Clip).toBeUndefined();
+    expect(sqnr).toBeGreaterThan(30);
+  });
+
+  it('Gemm (transB) and MatMul with constant weights are quantized per output column and fused', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [2, 16] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w1', [32, 16], 4), randomWeight('b1', [32], 5, 0.1), randomWeight('w2', [32, 8], 6)],
+      nodes: [
+        { opType: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['h'], attrs: { transB: 1 } },
+        { opType: 'Relu', inputs: ['h'], outputs: ['r'] },
+        { opType: 'MatMul', inputs: ['r', 'w2'], outputs: ['y'] },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [2, 16]);
+    expect(sqnr).toBeGreaterThan(30);
+    expect(result.plan.weights.w1!.axis).toBe(0);
+    expect(result.plan.weights.w2!.axis).toBe(1);
+    const fused = await optimizedOps(result.model);
+    expect(fused['com.microsoft.QGemm']).toBe(1);
+    expect(fused.QLinearMatMul).toBe(1);
+  });
+
+  it('MatMul of two activations quantizes both inputs', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 4, 8] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { opType: 'Transpose', inputs: ['x'], outputs: ['xt'], attrs: { perm: [0, 2, 1] } },
+        { opType: 'MatMul', inputs: ['x', 'xt'], outputs: ['y'] },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [1, 4, 8]);
+    expect(Object.keys(result.plan.weights)).toEqual([]);
+    expect(result.plan.activations.xt!.sameAs).toBe('x');
+    expect(sqnr).toBeGreaterThan(25);
+    expect((await optimizedOps(result.model)).QLinearMatMul).toBe(1);
+  });
+
+  it('residual Add, Mul, Concat, pooling and Sigmoid become QLinear kernels', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 4, 8, 8] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [4, 4, 3, 3], 8), floatTensor('k', [1, 4, 1, 1], [0.5, 1, 1.5, 2])],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+        { opType: 'Add', inputs: ['c', 'x'], outputs: ['a'] },
+        { opType: 'Sigmoid', inputs: ['a'], outputs: ['s'] },
+        { opType: 'Mul', inputs: ['a', 's'], outputs: ['m'] },
+        { opType: 'Mul', inputs: ['m', 'k'], outputs: ['mk'] },
+        { opType: 'AveragePool', inputs: ['mk'], outputs: ['p'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+        { opType: 'GlobalAveragePool', inputs: ['mk'], outputs: ['g'] },
+        { opType: 'MaxPool', inputs: ['mk'], outputs: ['mp'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+        { opType: 'Mul', inputs: ['p', 'g'], outputs: ['pg'] },
+        { opType: 'Concat', inputs: ['pg', 'mp'], outputs: ['y'], attrs: { axis: 1 } },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [1, 4, 8, 8]);
+    expect(sqnr).toBeGreaterThan(25);
+    expect(result.plan.activations.mp!.sameAs).toBe('mk');
+    expect(result.plan.weights.k!.dtype).toBe('uint8'); // a constant operand is quantized like an activation
+    const fused = await optimizedOps(result.model);
+    for (const op of ['QLinearAdd', 'QLinearMul', 'QLinearSigmoid', 'QLinearAveragePool', 'QLinearGlobalAveragePool', 'QLinearConcat'])
+      expect(fused[`com.microsoft.${op}`], op).toBeGreaterThan(0);
+    expect(fused.Add ?? 0).toBe(0);
+    expect(fused.Mul ?? 0).toBe(0);
+  });
+
+  it('data-movement ops share their input\'s scale and zero point', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 2, 4, 4] }],
+      outputs: [{ name: 'y' }],
+      initializers: [
+        randomWeight('w', [4, 2, 1, 1], 9),
+        int64Tensor('shape', [3], [1, 8, 16]),
+        int64Tensor('starts', [1], [1]),
+        int64Tensor('ends', [1], [15]),
+        int64Tensor('axes', [1], [2]),
+        int64Tensor('pads', [6], [0, 0, 1, 0, 0, 1]),
+        int64Tensor('ax0', [1], [0]),
+        floatTensor('roi', [0], []),
+        floatTensor('scales', [4], [1, 1, 2, 2]),
+        int64Tensor('split', [2], [2, 2]),
+      ],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
+        { opType: 'Resize', inputs: ['c', 'roi', 'scales'], outputs: ['rs'], attrs: { mode: 'nearest' } },
+        { opType: 'Split', inputs: ['rs', 'split'], outputs: ['s0', 's1'], attrs: { axis: 1 } },
+        { opType: 'Reshape', inputs: ['s0', 'shape'], outputs: ['r'] },
+        { opType: 'Transpose', inputs: ['r'], outputs: ['t'], attrs: { perm: [0, 2, 1] } },
+        { opType: 'Slice', inputs: ['t', 'starts', 'ends', 'axes'], outputs: ['sl'] },
+        { opType: 'Pad', inputs: ['sl', 'pads'], outputs: ['pd'] },
+        { opType: 'Unsqueeze', inputs: ['pd', 'ax0'], outputs: ['u'] },
+        { opType: 'Squeeze', inputs: ['u', 'ax0'], outputs: ['sq'] },
+        { opType: 'Flatten', inputs: ['sq'], outputs: ['f'], attrs: { axis: 1 } },
+        { opType: 'Flatten', inputs: ['s1'], outputs: ['f1'], attrs: { axis: 1 } },
+        { opType: 'Concat', inputs: ['f', 'f1'], outputs: ['y'], attrs: { axis: 1 } },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [1, 2, 4, 4]);
+    expect(sqnr).toBeGreaterThan(30);
+    for (const t of ['rs', 's0', 's1', 'r', 't', 'sl', 'pd', 'u', 'sq', 'f']) expect(result.ranges[t]!.scale).toEqual(result.ranges.c!.scale);
+    const fused = await optimizedOps(result.model);
+    // Everything runs on 8-bit data: one Q for the input, one DQ/Q around Pad (ORT has no 8-bit Pad
+    // fusion), one DQ for the output.
+    expect(fused.QuantizeLinear).toBe(2);
+    expect(fused.DequantizeLinear).toBe(2);
+    expect(fused.QLinearConv ?? fused['com.microsoft.QLinearConv']).toBe(1);
+  });
+
+  it('Softmax output gets the fixed range [0, 1]; LeakyRelu, HardSigmoid and HardSwish are quantized', async () => {
+    const spec: ModelSpec = {
+      opset: 14,
+      inputs: [{ name: 'x', dims: [2, 10] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { opType: 'LeakyRelu', inputs: ['x'], outputs: ['l'], attrs: { alpha: 0.1 } },
+        { opType: 'HardSwish', inputs: ['l'], outputs: ['h'] },
+        { opType: 'HardSigmoid', inputs: ['h'], outputs: ['hs'] },
+        { opType: 'Softmax', inputs: ['hs'], outputs: ['y'], attrs: { axis: -1 } },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [2, 10], {}, -4, 4);
+    expect(result.ranges.y!.scale[0]).toBe(Math.fround(1 / 255));
+    expect(result.ranges.y!.zero_point[0]).toBe(0);
+    for (const t of ['l', 'h', 'hs']) expect(result.plan.activations[t]!.method).toBe('minmax');
+    expect(sqnr).toBeGreaterThan(25);
+  });
+
+  it('ConvTranspose weights are per channel on axis 1', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 4, 6, 6] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [4, 3, 2, 2], 10), randomWeight('b', [3], 11, 0.1)],
+      nodes: [{ opType: 'ConvTranspose', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { strides: [2, 2] } }],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [1, 4, 6, 6]);
+    expect(result.plan.weights.w!.axis).toBe(1);
+    expect(result.ranges.w!.scale).toHaveLength(3);
+    expect(sqnr).toBeGreaterThan(30);
+  });
+
+  it('an op with no rule stays float and is listed; the graph still runs', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 4, 4, 4] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [4, 4, 1, 1], 12)],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
+        { opType: 'Sin', inputs: ['c'], outputs: ['s'] },
+        { opType: 'Conv', inputs: ['s', 'w'], outputs: ['y'] },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [1, 4, 4, 4]);
+    expect(result.plan.float).toEqual([{ node: 'Sin_1', op: 'Sin', reason: 'no quantization rule' }]);
+    expect(opCounts(result.model).Sin).toBe(1);
+    expect(sqnr).toBeGreaterThan(30);
+  });
+
+  it('--exclude by name and by op type keeps nodes float; an unknown name is a warning', async () => {
+    const { result } = await quantizeSpec(convRelu, [1, 3, 16, 16], { exclude: ['Conv_2', 'Relu', 'nothing-by-this-name'] });
+    expect(result.plan.float.map((f) => f.node).sort()).toEqual(['Conv_2', 'Relu_1']);
+    expect(result.warnings).toEqual(['--exclude nothing-by-this-name: no node has this name or op type.']);
+    expect(opCounts(result.model).Relu).toBe(1);
+    expect(Object.keys(result.plan.weights)).toEqual(['w']);
+  });
+
+  it('per-tensor weights and symmetric int8 activations when asked', async () => {
+    const { result, sqnr } = await quantizeSpec(convRelu, [1, 3, 16, 16], { perChannel: false, symmetric: true, activationType: 'int8' });
+    expect(result.ranges.w!.scale).toHaveLength(1);
+    for (const r of Object.values(result.ranges)) if (r.kind === 'activation') expect(r.zero_point).toEqual([0]);
+    expect(opCounts(result.model).Relu).toBe(1); // a symmetric range cannot clamp at 0: the Relu stays
+    expect(sqnr).toBeGreaterThan(25);
+  });
+});
+
+describe('tensorrt target', () => {
+  it('puts symmetric int8 Q/DQ on Conv inputs only, one pair per consumer, bias left float', async () => {
+    const { result, sqnr } = await quantizeSpec(convRelu, [1, 3, 16, 16], { target: 'tensorrt' });
+    const q = result.model;
+    const zps = q.graph!.initializer.filter((t) => t.name.endsWith('_zero_point'));
+    for (const z of zps) {
+      expect(z.dataType).toBe(DT.INT8);
+      expect(Array.from(readTensor(z).data as Int8Array).every((v) => v === 0)).toBe(true);
+    }
+    // Inputs of the two convs are quantized; outputs are not.
+    const quantizedInputs = nodesOf(q, 'QuantizeLinear').map((n) => n.input[0]);
+    expect(quantizedInputs.sort()).toEqual(['r', 'x']);
+    expect(q.graph!.initializer.some((t) => t.name === 'b')).toBe(true);
+    expect(opCounts(q).Relu).toBe(1);
+    expect(sqnr).toBeGreaterThan(30);
+  });
+});
+
+describe('prepare', () => {
+  it('folds BatchNormalization into the Conv before it and removes Identity/Dropout with the same result', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 3, 8, 8] }],
+      outputs: [{ name: 'y' }],
+      initializers: [
+        randomWeight('w', [4, 3, 3, 3], 13),
+        floatTensor('g', [4], [1.5, 0.5, 2, 1]),
+        floatTensor('beta', [4], [0.1, -0.2, 0.3, 0]),
+        floatTensor('mu', [4], [0.05, 0.1, -0.1, 0.2]),
+        floatTensor('var', [4], [0.5, 2, 1, 0.25]),
+      ],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
+        { opType: 'BatchNormalization', inputs: ['c', 'g', 'beta', 'mu', 'var'], outputs: ['bn'] },
+        { opType: 'Identity', inputs: ['bn'], outputs: ['id'] },
+        { opType: 'Dropout', inputs: ['id'], outputs: ['y'] },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [1, 3, 8, 8]);
+    expect(result.prepare.batchNormsFolded).toBe(1);
+    expect(result.prepare.identitiesRemoved).toBe(2);
+    expect(opCounts(result.model).BatchNormalization).toBeUndefined();
+    expect(sqnr).toBeGreaterThan(30);
+  });
+});
+
+export type { ModelProto };
