@@ -1,41 +1,55 @@
 /**
- * quantize(): the whole static post-training quantization, from a float model and calibration data
- * to a QDQ model, its plan, its ranges and a validation report. No file system here: see
- * src/node/quantize-file.ts for paths, images and atomic writes.
+ * Static post-training quantization in two steps, so that one calibration serves many methods and
+ * targets: `calibrate()` prepares the model and gathers statistics on the calibration samples;
+ * `quantizeCalibrated()` turns them into a QDQ model for one method and target, and validates it.
+ * `quantize()` does both. No file system here: see src/node/quantize-file.ts for paths and writes.
  */
 import { clone, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { collectStats } from './calibrate/collect.js';
-import { RANGE_METHODS } from './calibrate/methods.js';
-import type { Range, RangeMethodName } from './calibrate/observer.js';
+import { needsOf, RANGE_METHODS } from './calibrate/methods.js';
+import type { RangeMethodName, TensorStats } from './calibrate/observer.js';
 import { activationParams, activationRanges, weightParams } from './calibrate/params.js';
 import type { CalibrationSource, ModelInput } from './data/source.js';
-import { selectSamples } from './data/select.js';
+import { selectSamples, type Selection } from './data/select.js';
 import { fail } from './errors.js';
 import { exportQdq, type ExportReport } from './export/qdq.js';
 import { rangesTable, type RangeRecord } from './export/ranges.js';
 import { Graph } from './ir/graph.js';
 import { setMetadata } from './ir/model.js';
-import { typeOf, type Dim } from './ir/types.js';
+import { typeOf, type Dim, type ValueType } from './ir/types.js';
 import { DT, ortTypeName } from './onnx/dtype.js';
 import { prepareModel, type PrepareReport } from './passes/prepare.js';
 import { buildPlan, type PlanOptions } from './plan/build.js';
-import type { QuantPlan } from './plan/plan.js';
+import type { QuantPlan, TargetName } from './plan/plan.js';
 import { compareModels, type ValidationReport } from './analyze/validate.js';
 import { measureValueTypes } from './runtime/value-types.js';
 import { VERSION } from './version.js';
 
-export interface QuantizeOptions extends PlanOptions {
+export interface CalibrateOptions {
   /** Calibration samples to use (default 512; fewer when the source has fewer). */
   calibSamples?: number;
   /** Seed of every random choice (sample selection, reservoirs); default 0. */
   seed?: number;
-  /** Percentile for the percentile method (default 99.999). */
-  percentile?: number;
   /** onnxruntime intra-op threads. */
   threads?: number;
   /** Samples per calibration run where the model's batch dimension is free (default 1). */
   batchSize?: number;
+  /** Methods whose statistics to gather (default: `method`, or minmax). */
+  methods?: RangeMethodName[];
+  method?: RangeMethodName;
+  /** Observe every float tensor (for a TensorRT cache, or to try every target); default: only what `plan` needs. */
+  allTensors?: boolean;
+  /** Plans whose tensors to observe when not `allTensors`. */
+  plans?: QuantPlan[];
+  /** Plan options to build plans for and observe their tensors (default: one plan with `method`). */
+  planOptions?: PlanOptions[];
+  onProgress?: (phase: 'ranges' | 'histograms', done: number, total: number) => void;
+}
+
+export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'plans' | 'planOptions' | 'methods' | 'allTensors'> {
+  /** Percentile for the percentile method (default 99.999). */
+  percentile?: number;
   /** A plan to use instead of building one (e.g. edited by the user). */
   plan?: QuantPlan;
   /** Compare the result with the float model on held-out samples (default true). */
@@ -44,7 +58,21 @@ export interface QuantizeOptions extends PlanOptions {
   tensorrtCache?: boolean;
   /** Options recorded in the model's metadata (the CLI passes its command line). */
   recordOptions?: Record<string, unknown>;
-  onProgress?: (phase: 'ranges' | 'histograms', done: number, total: number) => void;
+}
+
+/** A prepared model with statistics for its tensors: what every quantization of it starts from. */
+export interface Calibration {
+  input: ModelProto;
+  /** The prepared float model (opset upgraded, BatchNorm folded …) the statistics belong to. */
+  model: ModelProto;
+  prepare: PrepareReport;
+  types: Map<string, ValueType>;
+  source: CalibrationSource;
+  selection: Selection;
+  stats: Map<string, TensorStats>;
+  methods: RangeMethodName[];
+  threads?: number;
+  calibrateMs: number;
 }
 
 export interface QuantizeResult {
@@ -75,60 +103,63 @@ export function modelInputs(model: ModelProto, overrides: Record<string, number[
   return inputs;
 }
 
-export async function quantize(input: ModelProto, source: CalibrationSource, options: QuantizeOptions = {}): Promise<QuantizeResult> {
-  const start = performance.now();
-  const warnings: string[] = [];
+/** The prepared model, its value types and the sample selection: everything before statistics. */
+export async function prepareCalibration(input: ModelProto, source: CalibrationSource, options: CalibrateOptions = {}) {
   const model = clone(ModelProtoSchema, input);
   const prepare = prepareModel(model);
-  const graph = new Graph(model.graph!);
-
   const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0);
-  if (selection.shared) warnings.push('the calibration data holds one sample: it is used both to calibrate and to validate.');
-  const runner = options.threads ? { threads: options.threads } : {};
-  const firstSample = await source.load(selection.calibration[0]!);
-  const types = await measureValueTypes(model, firstSample, runner);
+  const types = await measureValueTypes(model, await source.load(selection.calibration[0]!), runnerOptions(options.threads));
+  return { model, prepare, selection, types };
+}
 
-  let plan: QuantPlan;
-  if (options.plan) plan = options.plan;
-  else {
-    const built = buildPlan(graph, types, options);
-    plan = built.plan;
-    warnings.push(...built.warnings);
-  }
-
-  // Tensors whose range is measured: those the plan calibrates, and every float tensor for a TensorRT cache.
-  const observed = new Set(Object.entries(plan.activations).filter(([, e]) => e.method).map(([n]) => n));
-  const floatTensors = [...types].filter(([n, t]) => t.dtype === DT.FLOAT && !graph.constant(n)).map(([n]) => n);
-  if (options.tensorrtCache) for (const n of floatTensors) observed.add(n);
-  const methods = new Set<RangeMethodName>(Object.values(plan.activations).flatMap((e) => (e.method ? [e.method] : [])));
-  if (options.tensorrtCache) methods.add(options.method ?? 'minmax');
-  const needs = { histogram: false, movingAverage: false, sample: false };
-  for (const m of methods) Object.assign(needs, Object.fromEntries(Object.entries(RANGE_METHODS[m].needs).filter(([, v]) => v)));
-
-  const calibrateStart = performance.now();
-  const stats = await collectStats(model, [...observed], source, selection.calibration, {
-    needs,
-    runner,
+export async function calibrate(input: ModelProto, source: CalibrationSource, options: CalibrateOptions = {}): Promise<Calibration> {
+  const { model, prepare, selection, types } = await prepareCalibration(input, source, options);
+  const graph = new Graph(model.graph!);
+  const methods = options.methods ?? [options.method ?? 'minmax'];
+  const plans = [...(options.plans ?? [])];
+  if (!options.plans) for (const p of options.planOptions ?? [{ method: methods[0] }]) plans.push(buildPlan(graph, types, p).plan);
+  const observed = options.allTensors ? floatTensors(graph, types) : tensorsToObserve(plans);
+  const start = performance.now();
+  const stats = await collectStats(model, observed, source, selection.calibration, {
+    needs: needsOf(methods),
+    runner: runnerOptions(options.threads),
     batchSize: options.batchSize,
     batchable: batchable(model),
     seed: options.seed,
     onProgress: options.onProgress,
   });
-  const calibrateMs = performance.now() - calibrateStart;
+  return { input, model, prepare, types, source, selection, stats, methods, threads: options.threads, calibrateMs: performance.now() - start };
+}
+
+/** Quantizes a calibrated model for one method and target. The calibration is not changed. */
+export async function quantizeCalibrated(cal: Calibration, options: QuantizeOptions = {}): Promise<QuantizeResult> {
+  const start = performance.now();
+  const warnings: string[] = [];
+  if (cal.selection.shared) warnings.push('the calibration data holds one sample: it is used both to calibrate and to validate.');
+  const model = clone(ModelProtoSchema, cal.model);
+  const graph = new Graph(model.graph!);
+  let plan: QuantPlan;
+  if (options.plan) plan = options.plan;
+  else {
+    const built = buildPlan(graph, cal.types, options);
+    plan = built.plan;
+    warnings.push(...built.warnings);
+  }
+  for (const e of Object.values(plan.activations))
+    if (e.method && !cal.methods.includes(e.method) && !satisfiedBy(e.method, cal.methods))
+      fail('BAD_OPTION', `the plan asks for the ${e.method} method, but the calibration gathered statistics for ${cal.methods.join(', ')} only.`);
 
   const methodOptions = options.percentile !== undefined ? { percentile: options.percentile } : {};
-  const ranges = activationRanges(plan, stats, methodOptions);
+  const ranges = activationRanges(plan, cal.stats, methodOptions);
   const activations = activationParams(plan, ranges);
   const weights = weightParams(plan, (n) => graph.constant(n));
   let tensorrtAmax: Map<string, number> | undefined;
   if (options.tensorrtCache) {
     const method = RANGE_METHODS[options.method ?? 'minmax'];
     tensorrtAmax = new Map();
-    for (const n of floatTensors) {
-      const s = stats.get(n);
-      if (!s) continue;
-      const r: Range = method.range(s, { dtype: 'int8', symmetric: true }, methodOptions);
-      tensorrtAmax.set(n, Math.max(Math.abs(r.min), Math.abs(r.max)));
+    for (const [name, s] of cal.stats) {
+      const r = method.range(s, { dtype: 'int8', symmetric: true }, methodOptions);
+      tensorrtAmax.set(name, Math.max(Math.abs(r.min), Math.abs(r.max)));
     }
   }
 
@@ -139,30 +170,68 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
   setMetadata(model, 'onnxq.options', JSON.stringify(options.recordOptions ?? recordable(options)));
 
   let validation: ValidationReport | undefined;
-  if (options.validate !== false) {
-    validation = await compareModels(input, toBinary(ModelProtoSchema, model), source, selection.heldOut, {
-      runner,
-      classOutputs: classOutputs(input),
+  if (options.validate !== false)
+    validation = await compareModels(cal.input, toBinary(ModelProtoSchema, model), cal.source, cal.selection.heldOut, {
+      runner: runnerOptions(options.threads ?? cal.threads),
+      classOutputs: classOutputs(cal.input),
     });
-  }
   return {
     model,
     plan,
     ranges: rangesTable(plan, ranges, activations, weights),
     ...(tensorrtAmax ? { tensorrtAmax } : {}),
-    prepare,
+    prepare: cal.prepare,
     export: exported,
     ...(validation ? { validation } : {}),
     warnings,
-    samples: { calibration: selection.calibration.length, heldOut: selection.heldOut.length, shared: selection.shared },
-    timings: { calibrateMs, totalMs: performance.now() - start },
+    samples: { calibration: cal.selection.calibration.length, heldOut: cal.selection.heldOut.length, shared: cal.selection.shared },
+    timings: { calibrateMs: cal.calibrateMs, totalMs: performance.now() - start + cal.calibrateMs },
   };
+}
+
+/** Calibrates for one method and target and quantizes. */
+export async function quantize(input: ModelProto, source: CalibrationSource, options: QuantizeOptions = {}): Promise<QuantizeResult> {
+  const start = performance.now();
+  const method = options.method ?? 'minmax';
+  const cal = await calibrate(input, source, {
+    ...options,
+    methods: [...new Set([method, ...(options.plan ? planMethods(options.plan) : [])])],
+    allTensors: options.tensorrtCache,
+    ...(options.plan ? { plans: [options.plan] } : { planOptions: [options] }),
+  });
+  const result = await quantizeCalibrated(cal, options);
+  result.timings.totalMs = performance.now() - start;
+  return result;
+}
+
+function planMethods(plan: QuantPlan): RangeMethodName[] {
+  return [...new Set(Object.values(plan.activations).flatMap((e) => (e.method ? [e.method] : [])))];
+}
+
+/** minmax needs nothing beyond what every calibration gathers. */
+function satisfiedBy(method: RangeMethodName, gathered: RangeMethodName[]): boolean {
+  const have = needsOf(gathered);
+  const need = needsOf([method]);
+  return (!need.histogram || have.histogram) && (!need.movingAverage || have.movingAverage) && (!need.sample || have.sample);
+}
+
+function tensorsToObserve(plans: QuantPlan[]): string[] {
+  const set = new Set<string>();
+  for (const p of plans) for (const [name, e] of Object.entries(p.activations)) if (e.method) set.add(name);
+  return [...set];
+}
+
+function floatTensors(graph: Graph, types: Map<string, ValueType>): string[] {
+  return [...types].filter(([n, t]) => t.dtype === DT.FLOAT && !graph.constant(n)).map(([n]) => n);
+}
+
+function runnerOptions(threads?: number) {
+  return threads ? { threads } : {};
 }
 
 /** True when every input's first dimension is free, so that samples can be stacked into one run. */
 function batchable(model: ModelProto): boolean {
-  const inputs = new Graph(model.graph!).inputs;
-  return inputs.every((v) => {
+  return new Graph(model.graph!).inputs.every((v) => {
     const d = typeOf(v)?.shape?.[0];
     return d === null || typeof d === 'string';
   });
@@ -175,8 +244,7 @@ function classOutputs(model: ModelProto): Set<string> {
   for (const o of graph.outputs) {
     const p = graph.producer(o.name);
     const rank = typeOf(o)?.shape?.length;
-    if (p && (p.opType === 'Softmax' || p.opType === 'LogSoftmax' || (rank === 2 && (p.opType === 'Gemm' || p.opType === 'MatMul' || p.opType === 'Add'))))
-      out.add(o.name);
+    if (p && (p.opType === 'Softmax' || p.opType === 'LogSoftmax' || (rank === 2 && ['Gemm', 'MatMul', 'Add'].includes(p.opType)))) out.add(o.name);
   }
   return out;
 }
@@ -185,3 +253,5 @@ function recordable(options: QuantizeOptions): Record<string, unknown> {
   const { plan: _plan, onProgress: _p, recordOptions: _r, ...rest } = options;
   return rest;
 }
+
+export type { TargetName };

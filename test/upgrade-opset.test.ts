@@ -16,9 +16,10 @@ import { irVersionForOpset, opsetVersion } from '../src/ir/model.js';
 import { getAttr, makeNode, setAttr, type AttrValue } from '../src/ir/node.js';
 import { makeValueInfo, type Dim } from '../src/ir/types.js';
 import { decodeModel, encodeModel } from '../src/onnx/codec.js';
-import { DT } from '../src/onnx/dtype.js';
+import { DT, halfToFloat } from '../src/onnx/dtype.js';
 import { floatTensor, int64Tensor } from '../src/onnx/tensor.js';
 import { forEachGraph } from '../src/onnx/walk.js';
+import { floatToHalf } from '../src/passes/upgrade-opset/context.js';
 import { upgradeOpset } from '../src/passes/upgrade-opset/index.js';
 import { PADDLE } from './helpers/models.js';
 
@@ -70,8 +71,8 @@ function floatInput(dims: number[], seed = 1, lo = -1, hi = 1): ort.Tensor {
   return new ort.Tensor('float32', random(dims.reduce((a, b) => a * b, 1), seed, lo, hi), dims);
 }
 
-async function run(m: ModelProto, feeds: Feeds): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(encodeModel(m).model);
+async function run(m: ModelProto, feeds: Feeds, options?: ort.InferenceSession.SessionOptions): Promise<Record<string, ort.Tensor>> {
+  const session = await ort.InferenceSession.create(encodeModel(m).model, options);
   try {
     return await session.run(feeds);
   } finally {
@@ -98,14 +99,20 @@ function relErr(a: ort.Tensor, b: ort.Tensor): number {
 }
 
 /** Upgrades a copy of `m`, runs both on `feeds` and checks the outputs agree; returns the upgraded model. */
-async function expectSameOutputs(m: ModelProto, target: number, feeds: Feeds, tolerance = 0): Promise<ModelProto> {
+async function expectSameOutputs(
+  m: ModelProto,
+  target: number,
+  feeds: Feeds,
+  tolerance = 0,
+  options?: ort.InferenceSession.SessionOptions,
+): Promise<ModelProto> {
   const up = copy(m);
   const report = upgradeOpset(up, target);
   expect(report.to).toBe(target);
   expect(opsetVersion(up)).toBe(target);
   expect(Number(up.irVersion)).toBeGreaterThanOrEqual(irVersionForOpset(target));
-  const before = await run(m, feeds);
-  const after = await run(up, feeds);
+  const before = await run(m, feeds, options);
+  const after = await run(up, feeds, options);
   expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
   for (const k of Object.keys(before)) expect(relErr(before[k]!, after[k]!), `output ${k}`).toBeLessThanOrEqual(tolerance);
   return up;
@@ -156,6 +163,16 @@ describe('upgradeOpset on the PaddleOCR models', () => {
       const up = await expectSameOutputs(m, 13, { x: floatInput(c.dims, 7, 0, 1) });
       expectNoRemovedForms(up);
     });
+
+  it('upgrades rec to 18, where ReduceMean takes its axes as an input', async () => {
+    const m = decodeModel(fs.readFileSync(PADDLE.rec), PADDLE.rec);
+    // Unoptimized: from opset 17 on, onnxruntime fuses the ReduceMean/Sub/Pow/Sqrt/Div chains into
+    // LayerNormalization, whose rounding differs by a few ulp; the converted graph itself is exact.
+    const up = await expectSameOutputs(m, 18, { x: floatInput([1, 3, 48, 320], 7, 0, 1) }, 0, {
+      graphOptimizationLevel: 'disabled',
+    });
+    for (const n of allNodes(up).filter((n) => n.opType === 'ReduceMean')) expect(n.input).toHaveLength(2);
+  });
 
   it('reports what it rewrote in the recognition model', () => {
     const m = decodeModel(fs.readFileSync(PADDLE.rec), PADDLE.rec);
@@ -424,6 +441,33 @@ describe('upgradeOpset on single ops', () => {
     expect(opTypes(up)).toEqual(['TopK', 'ScatterElements']);
   });
 
+  it('RoiAlign-10 → 16 keeps output_half_pixel, GridSample-16 → 20 renames its mode, DFT-17 → 20 keeps its axis', async () => {
+    const roi = model(10, {
+      node: [node('RoiAlign', ['x', 'rois', 'idx'], ['y'], { output_height: 3, output_width: 2, sampling_ratio: 2, spatial_scale: 0.5 })],
+      input: [f32('x', [2, 3, 8, 8])],
+      output: [f32('y')],
+      initializer: [floatTensor('rois', [2, 4], [1, 1, 9, 7, 0.5, 2, 14, 13]), int64Tensor('idx', [2], [0, 1])],
+    });
+    const upRoi = await expectSameOutputs(roi, 16, { x: floatInput([2, 3, 8, 8]) });
+    expect(getAttr(upRoi.graph!.node[0]!, 'coordinate_transformation_mode')).toBeDefined();
+
+    const grid = model(16, {
+      node: [node('GridSample', ['x', 'grid'], ['y'], { mode: 'bilinear', padding_mode: 'border' })],
+      input: [f32('x', [1, 2, 5, 6])],
+      output: [f32('y')],
+      initializer: [floatTensor('grid', [1, 3, 4, 2], random(24, 21, -1.1, 1.1))],
+    });
+    await expectSameOutputs(grid, 20, { x: floatInput([1, 2, 5, 6]) });
+
+    const dft = model(17, {
+      node: [node('DFT', ['x'], ['y'], { axis: 2 })],
+      input: [f32('x', [2, 3, 8, 1])],
+      output: [f32('y')],
+    });
+    const upDft = await expectSameOutputs(dft, 20, { x: floatInput([2, 3, 8, 1]) }, 1e-6);
+    expect(upDft.graph!.node[0]!.input).toEqual(['x', '', expect.any(String)]);
+  });
+
   it('converts opset-9 Slice and Squeeze inside the branches of an If', async () => {
     const thenBranch = create(GraphProtoSchema, {
       name: 'then',
@@ -449,6 +493,24 @@ describe('upgradeOpset on single ops', () => {
       expectNoRemovedForms(up);
       const inner = allNodes(up).filter((n) => n.opType !== 'If');
       expect(inner.map((n) => n.input.length)).toEqual([4, 2, 2]);
+    }
+  });
+});
+
+describe('constants of the input type', () => {
+  it('floatToHalf rounds to the nearest half, ties to even', () => {
+    expect(floatToHalf(1)).toBe(0x3c00);
+    expect(floatToHalf(-2)).toBe(0xc000);
+    expect(floatToHalf(65504)).toBe(0x7bff);
+    expect(floatToHalf(1e6)).toBe(0x7c00);
+    expect(floatToHalf(2 ** -24)).toBe(1);
+    expect(floatToHalf(1 + 2 ** -11)).toBe(0x3c00); // tie → even
+    expect(floatToHalf(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even
+    for (const v of [...random(2000, 9, -65000, 65000), ...random(2000, 10, -0.001, 0.001)]) {
+      const h = floatToHalf(v);
+      const err = Math.abs(halfToFloat(h) - v);
+      for (const n of [h - 1, h + 1]) if ((n & 0x7c00) !== 0x7c00 && n >= 0 && n <= 0xffff && (n ^ h) < 0x8000)
+        expect(err, `value ${v}`).toBeLessThanOrEqual(Math.abs(halfToFloat(n) - v));
     }
   });
 });
@@ -500,6 +562,20 @@ describe('upgradeOpset refusals', () => {
       initializer: [floatTensor('scales', [4], [1, 1, 2, 0.5])],
     });
     expect(() => upgradeOpset(m, 13)).toThrow(/'mixed' \(Resize\): Resize-10 → Resize-11[\s\S]*'gelu' \(Gelu\): Gelu does not exist at opset 10/);
+  });
+
+  it('refuses removed outputs that are still read (Dropout mask, BatchNormalization saved statistics)', () => {
+    const m = model(9, {
+      node: [
+        node('Dropout', ['x'], ['d', 'mask'], {}, 'drop'),
+        node('BatchNormalization', ['d', 's', 'b', 'm', 'v'], ['y', 'rm', 'rv', 'sm', 'sv'], {}, 'bn'),
+        node('Add', ['mask', 'sv'], ['z']),
+      ],
+      input: [f32('x', [1, 2, 3])],
+      output: [f32('y'), f32('z')],
+      initializer: ['s', 'b', 'm', 'v'].map((n) => floatTensor(n, [2], [1, 1])),
+    });
+    expect(() => upgradeOpset(m, 14)).toThrow(/'drop' \(Dropout\): Dropout-7 → Dropout-10: its mask[\s\S]*'bn' \(BatchNormalization\): BatchNormalization-9 → BatchNormalization-14: its saved_mean\/saved_var outputs \(sv\)/);
   });
 
   it('refuses models older than opset 7 and targets it does not know', () => {

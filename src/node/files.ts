@@ -107,6 +107,7 @@ export function saveModelFile(model: ModelProto, file: string, options: SaveOpti
   const dataFile = path.join(path.dirname(file), location);
   assertWritable(dataFile, options.protect);
   const encoded = encodeModel(model, { externalData: { location } });
+  if (encoded.data.length === 0) return { model: file, bytes: writeAtomic(file, encoded.model) }; // every tensor was small
   // Data first: a model file never points at a data file that is not there yet.
   const dataBytes = writeAtomic(dataFile, encoded.data);
   const modelBytes = writeAtomic(file, encoded.model);

@@ -24,27 +24,39 @@ export type Adapter = (node: NodeProto, cx: Cx) => AdapterResult;
 /** Thrown by an adapter that meets a node it cannot convert; the driver collects these. */
 export class Refusal extends Error {}
 
-/** Value and node names used anywhere in the model: subgraphs share one namespace with their parents. */
+/**
+ * Value names and node names used anywhere in the model. Subgraphs share one value namespace with
+ * the graphs around them, so a name is fresh only if no graph of the model uses it.
+ */
 export class NameSet {
-  private readonly used = new Set<string>();
+  private readonly values = new Set<string>();
+  private readonly nodes = new Set<string>();
 
   constructor(root: GraphProto) {
     forEachGraph(root, (g) => {
-      for (const v of [...g.input, ...g.output, ...g.valueInfo]) this.used.add(v.name);
-      for (const t of g.initializer) this.used.add(t.name);
+      for (const v of [...g.input, ...g.output, ...g.valueInfo]) this.values.add(v.name);
+      for (const t of g.initializer) this.values.add(t.name);
       for (const n of g.node) {
-        if (n.name) this.used.add(n.name);
-        for (const o of n.output) this.used.add(o);
+        if (n.name) this.nodes.add(n.name);
+        for (const o of n.output) this.values.add(o);
       }
     });
   }
 
   fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
-    this.used.add(name);
-    return name;
+    return take(this.values, base);
   }
+
+  freshNode(base: string): string {
+    return take(this.nodes, base);
+  }
+}
+
+function take(used: Set<string>, base: string): string {
+  let name = base;
+  for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
+  used.add(name);
+  return name;
 }
 
 /** One graph being converted, with an index kept up to date by the driver as nodes are replaced. */
@@ -192,7 +204,7 @@ export class Cx {
 
   /** A node with a unique name derived from `base`, in the default domain. */
   node(base: string, spec: Omit<NodeSpec, 'name'>): NodeProto {
-    return makeNode({ ...spec, name: this.fresh(base) });
+    return makeNode({ ...spec, name: this.scope.names.freshNode(base) });
   }
 }
 

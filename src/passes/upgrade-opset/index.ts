@@ -105,12 +105,12 @@ class Upgrade {
       out.push(...nodes);
     }
     g.node = out;
-    pruneOrphans(scope);
     for (const n of out)
       for (const a of n.attribute) {
         if (a.g) this.convertGraph(a.g, scope);
         for (const sub of a.graphs) this.convertGraph(sub, scope);
       }
+    pruneOrphans(scope);
     this.where = saved;
     return scope;
   }

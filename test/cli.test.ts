@@ -1,0 +1,192 @@
+/**
+ * The command line as documented: inspect, quantize (with plan, ranges and TensorRT cache), --json,
+ * and every bad input a user can give it — each a one-paragraph error, a non-zero exit code, and no
+ * output file left behind.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { create } from '@bufbuild/protobuf';
+import { StringStringEntryProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { saveModelFile, loadModelFile } from '../src/node/files.js';
+import { writeNpy } from '../src/data/npy.js';
+import { zipSync } from 'fflate';
+import { encodeNpy } from '../src/data/npy.js';
+import { buildModel, randomFloats, randomWeight } from './helpers/build.js';
+import { expectCleanFailure, onnxq } from './helpers/cli.js';
+
+let dir: string;
+let model: string;
+let calib: string;
+
+function listing(): string[] {
+  return fs.readdirSync(dir).sort();
+}
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-cli-'));
+  model = path.join(dir, 'net.onnx');
+  saveModelFile(
+    buildModel({
+      inputs: [{ name: 'x', dims: [1, 3, 16, 16] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [8, 3, 3, 3], 1), randomWeight('b', [8], 2, 0.1), randomWeight('w2', [4, 8, 1, 1], 3)],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+        { opType: 'Relu', inputs: ['c'], outputs: ['r'] },
+        { opType: 'Sin', inputs: ['r'], outputs: ['s'] },
+        { opType: 'Conv', inputs: ['s', 'w2'], outputs: ['y'] },
+      ],
+    }),
+    model,
+  );
+  calib = path.join(dir, 'calib.npy');
+  writeNpy(calib, { dtype: 'float32', dims: [20, 3, 16, 16], data: randomFloats(20 * 3 * 16 * 16, 5) });
+});
+
+describe('onnxq inspect', () => {
+  it('prints inputs, outputs, opset, op counts and parameter bytes', () => {
+    const r = onnxq(['inspect', model]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('x  float32 [1, 3, 16, 16]');
+    expect(r.stdout).toContain('Conv 2');
+    expect(r.stdout).toMatch(/parameters: 1\.0 KiB in 3 tensors/);
+    const j = JSON.parse(onnxq(['inspect', model, '--json']).stdout);
+    expect(j.opsets).toEqual([{ domain: 'ai.onnx', version: 13 }]);
+    expect(j.parameters.bytes).toBe((8 * 27 + 8 + 32) * 4);
+  });
+});
+
+describe('onnxq quantize', () => {
+  it('writes the model, plan, ranges and TensorRT cache, and summarizes in JSON', () => {
+    const out = path.join(dir, 'net.int8.onnx');
+    const r = onnxq(['quantize', model, '-o', out, '--calib', calib, '--method', 'entropy', '--save-plan', path.join(dir, 'plan.json'), '--save-ranges', path.join(dir, 'ranges.json'), '--calib-cache', path.join(dir, 'net.calib'), '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.validation.outputs[0].name).toBe('y');
+    expect(j.validation.outputs[0].sqnr).toBeGreaterThan(25);
+    expect(j.float).toEqual([{ node: 'Sin_2', op: 'Sin', reason: 'no quantization rule' }]);
+    const cache = fs.readFileSync(path.join(dir, 'net.calib'), 'utf8').trim().split('\n');
+    expect(cache[0]).toBe('TRT-8601-EntropyCalibration2');
+    expect(cache.slice(1).map((l) => l.split(':')[0]).sort()).toEqual(['c', 'r', 's', 'x', 'y']);
+    for (const l of cache.slice(1)) expect(l).toMatch(/^\S+: [0-9a-f]{8}$/);
+    // The input x is uniform in [-1, 1): its amax is just below 1, so its step just below 1/127 (3c010204).
+    const xHex = cache.find((l) => l.startsWith('x:'))!.split(' ')[1]!;
+    const step = new DataView(Uint8Array.from(Buffer.from(xHex, 'hex')).buffer).getFloat32(0);
+    expect(step).toBeGreaterThan(0.99 / 127);
+    expect(step).toBeLessThanOrEqual(1 / 127);
+    const ranges = JSON.parse(fs.readFileSync(path.join(dir, 'ranges.json'), 'utf8'));
+    expect(ranges.w.kind).toBe('weight');
+    expect(ranges.w.scale).toHaveLength(8);
+    expect(loadModelFile(out).model.producerName).toBe('onnxq');
+  });
+
+  it('takes an edited plan back with --plan', () => {
+    const planFile = path.join(dir, 'plan.json');
+    const plan = JSON.parse(fs.readFileSync(planFile, 'utf8'));
+    delete plan.weights.w2; // keep the second convolution's weight in float
+    const edited = path.join(dir, 'plan-edited.json');
+    fs.writeFileSync(edited, JSON.stringify(plan));
+    const out = path.join(dir, 'net.edited.onnx');
+    const r = onnxq(['quantize', model, '-o', out, '--calib', calib, '--plan', edited, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).quantized.weights).toBe(1);
+    expect(loadModelFile(out).model.graph!.initializer.some((t) => t.name === 'w2')).toBe(true);
+  });
+
+  it('prints a readable summary without --json', () => {
+    const r = onnxq(['quantize', model, '-o', path.join(dir, 'net.text.onnx'), '--calib', calib, '--exclude', 'NoSuchNode']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/y: SQNR \d+\.\d dB, cosine 0\.99/);
+    expect(r.stdout).toContain('left in float: Sin');
+    expect(r.stdout).toContain('warning: --exclude NoSuchNode: no node has this name or op type.');
+  });
+
+  it('shows help for each command', () => {
+    const r = onnxq(['quantize', '--help']);
+    expect(r.code).toBe(0);
+    for (const flag of ['--calib', '--method', '--target', '--calib-cache', '--save-plan', '--input-shape', '--resize']) expect(r.stdout).toContain(flag);
+  });
+});
+
+describe('bad input', () => {
+  const out = () => path.join(dir, 'bad-out.onnx');
+  const noOutput = () => expect(listing().filter((f) => f.includes('bad-out'))).toEqual([]);
+
+  it('a file that is not ONNX', () => {
+    const f = path.join(dir, 'text.onnx');
+    fs.writeFileSync(f, 'hello, I am a text file\n'.repeat(20));
+    expectCleanFailure(onnxq(['quantize', f, '-o', out(), '--calib', calib]), /text\.onnx is not an ONNX/);
+    expectCleanFailure(onnxq(['inspect', f]), /text\.onnx/);
+    noOutput();
+  });
+
+  it('a truncated ONNX file', () => {
+    const f = path.join(dir, 'cut.onnx');
+    fs.writeFileSync(f, fs.readFileSync(model).subarray(0, 600));
+    expectCleanFailure(onnxq(['quantize', f, '-o', out(), '--calib', calib]), /cut\.onnx is (a truncated|not an)/);
+    noOutput();
+  });
+
+  it('a missing external data file, and a location outside the model folder', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'ext-'));
+    const f = path.join(sub, 'ext.onnx');
+    const big = buildModel({
+      inputs: [{ name: 'x', dims: [1, 64] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [64, 64], 4)],
+      nodes: [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    });
+    expect(saveModelFile(big, f, { externalData: true }).data).toBe(f + '.data');
+    fs.rmSync(f + '.data');
+    expectCleanFailure(onnxq(['inspect', f]), /external data file 'ext\.onnx\.data' is missing/);
+
+    const m = loadModelFile(model).model;
+    const w = m.graph!.initializer.find((t) => t.name === 'w')!;
+    w.rawData = new Uint8Array(0);
+    w.dataLocation = TensorProto_DataLocation.EXTERNAL;
+    w.externalData = [create(StringStringEntryProtoSchema, { key: 'location', value: '../../etc/passwd' })];
+    const evil = path.join(sub, 'evil.onnx');
+    saveModelFile(m, evil);
+    expectCleanFailure(onnxq(['quantize', evil, '-o', out(), '--calib', calib]), /outside the model's folder/);
+    w.externalData = [create(StringStringEntryProtoSchema, { key: 'location', value: '/etc/passwd' })];
+    saveModelFile(m, evil);
+    expectCleanFailure(onnxq(['inspect', evil]), /outside the model's folder/);
+    noOutput();
+  });
+
+  it('calibration data of the wrong shape, dtype or number of inputs', () => {
+    const wrongShape = path.join(dir, 'wrong-shape.npy');
+    writeNpy(wrongShape, { dtype: 'float32', dims: [4, 3, 8, 8], data: new Float32Array(4 * 3 * 64) });
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', wrongShape]), /'x'.*\[1, 3, 16, 16\]|x.*16.*8/s);
+    const wrongType = path.join(dir, 'wrong-type.npy');
+    writeNpy(wrongType, { dtype: 'int32', dims: [4, 3, 16, 16], data: new Int32Array(4 * 3 * 256) });
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', wrongType]), /int32/);
+    const npz = path.join(dir, 'two.npz');
+    fs.writeFileSync(npz, zipSync({ 'x.npy': encodeNpy({ dtype: 'float32', dims: [2, 3, 16, 16], data: new Float32Array(2 * 768) }), 'extra.npy': encodeNpy({ dtype: 'float32', dims: [2, 4], data: new Float32Array(8) }) }));
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', npz]), /extra/);
+    noOutput();
+  });
+
+  it('an empty calibration folder and an unreadable image', async () => {
+    const empty = fs.mkdtempSync(path.join(dir, 'empty-'));
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', empty]), /empty/);
+    const images = fs.mkdtempSync(path.join(dir, 'images-'));
+    await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 200, g: 100, b: 50 } } }).png().toFile(path.join(images, 'ok.png'));
+    fs.writeFileSync(path.join(images, 'broken.jpg'), 'not really a jpeg');
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', images]), /broken\.jpg/);
+    noOutput();
+  });
+
+  it('-o equal to the input path, and a bad option value', () => {
+    const before = fs.readFileSync(model);
+    expectCleanFailure(onnxq(['quantize', model, '-o', model, '--calib', calib]), /input files/);
+    expect(Buffer.compare(fs.readFileSync(model), before)).toBe(0);
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--calib-samples', 'many']), /--calib-samples takes an integer/);
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--target', 'tensorrt', '--activation-type', 'uint8']), /int8/);
+    noOutput();
+  });
+});
