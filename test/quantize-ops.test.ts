@@ -112,7 +112,7 @@ describe('ort-qdq placement', () => {
     const spec: ModelSpec = {
       inputs: [{ name: 'x', dims: [1, 4, 8, 8] }],
       outputs: [{ name: 'y' }],
-      initializers: [randomWeight('w', [4, 4, 3, 3], 8), floatTensor('k', [1, 4, 1, 1], [0.5, 1, 1.5, 2])],
+      initializers: [randomWeight('w', [4, 4, 3, 3], 8), floatTensor('k', [1, 4, 1, 1], [0.5, 1, 1.5, 2]), randomWeight('w3', [2, 8, 1, 1], 14)],
       nodes: [
         { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
         { opType: 'Add', inputs: ['c', 'x'], outputs: ['a'] },
@@ -123,7 +123,8 @@ describe('ort-qdq placement', () => {
         { opType: 'GlobalAveragePool', inputs: ['mk'], outputs: ['g'] },
         { opType: 'MaxPool', inputs: ['mk'], outputs: ['mp'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
         { opType: 'Mul', inputs: ['p', 'g'], outputs: ['pg'] },
-        { opType: 'Concat', inputs: ['pg', 'mp'], outputs: ['y'], attrs: { axis: 1 } },
+        { opType: 'Concat', inputs: ['pg', 'mp'], outputs: ['cat'], attrs: { axis: 1 } },
+        { opType: 'Conv', inputs: ['cat', 'w3'], outputs: ['y'] },
       ],
     };
     const { result, sqnr } = await quantizeSpec(spec, [1, 4, 8, 8]);
@@ -152,6 +153,7 @@ describe('ort-qdq placement', () => {
         floatTensor('roi', [0], []),
         floatTensor('scales', [4], [1, 1, 2, 2]),
         int64Tensor('split', [2], [2, 2]),
+        randomWeight('wout', [272, 4], 15, 0.1),
       ],
       nodes: [
         { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
@@ -165,7 +167,8 @@ describe('ort-qdq placement', () => {
         { opType: 'Squeeze', inputs: ['u', 'ax0'], outputs: ['sq'] },
         { opType: 'Flatten', inputs: ['sq'], outputs: ['f'], attrs: { axis: 1 } },
         { opType: 'Flatten', inputs: ['s1'], outputs: ['f1'], attrs: { axis: 1 } },
-        { opType: 'Concat', inputs: ['f', 'f1'], outputs: ['y'], attrs: { axis: 1 } },
+        { opType: 'Concat', inputs: ['f', 'f1'], outputs: ['cat'], attrs: { axis: 1 } },
+        { opType: 'MatMul', inputs: ['cat', 'wout'], outputs: ['y'] },
       ],
     };
     const { result, sqnr } = await quantizeSpec(spec, [1, 2, 4, 4]);
@@ -177,6 +180,7 @@ describe('ort-qdq placement', () => {
     expect(fused.QuantizeLinear).toBe(2);
     expect(fused.DequantizeLinear).toBe(2);
     expect(fused.QLinearConv ?? fused['com.microsoft.QLinearConv']).toBe(1);
+    expect(fused.QLinearMatMul).toBe(1);
   });
 
   it('Softmax output gets the fixed range [0, 1]; LeakyRelu, HardSigmoid and HardSwish are quantized', async () => {
@@ -184,16 +188,19 @@ describe('ort-qdq placement', () => {
       opset: 14,
       inputs: [{ name: 'x', dims: [2, 10] }],
       outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w1', [10, 10], 16, 2), randomWeight('w2', [10, 3], 17)],
       nodes: [
-        { opType: 'LeakyRelu', inputs: ['x'], outputs: ['l'], attrs: { alpha: 0.1 } },
+        { opType: 'MatMul', inputs: ['x', 'w1'], outputs: ['m'] },
+        { opType: 'LeakyRelu', inputs: ['m'], outputs: ['l'], attrs: { alpha: 0.1 } },
         { opType: 'HardSwish', inputs: ['l'], outputs: ['h'] },
         { opType: 'HardSigmoid', inputs: ['h'], outputs: ['hs'] },
-        { opType: 'Softmax', inputs: ['hs'], outputs: ['y'], attrs: { axis: -1 } },
+        { opType: 'Softmax', inputs: ['hs'], outputs: ['sm'], attrs: { axis: -1 } },
+        { opType: 'MatMul', inputs: ['sm', 'w2'], outputs: ['y'] },
       ],
     };
     const { result, sqnr } = await quantizeSpec(spec, [2, 10], {}, -4, 4);
-    expect(result.ranges.y!.scale[0]).toBe(Math.fround(1 / 255));
-    expect(result.ranges.y!.zero_point[0]).toBe(0);
+    expect(result.ranges.sm!.scale[0]).toBe(Math.fround(1 / 255));
+    expect(result.ranges.sm!.zero_point[0]).toBe(0);
     for (const t of ['l', 'h', 'hs']) expect(result.plan.activations[t]!.method).toBe('minmax');
     expect(sqnr).toBeGreaterThan(25);
   });
@@ -208,6 +215,32 @@ describe('ort-qdq placement', () => {
     const { result, sqnr } = await quantizeSpec(spec, [1, 4, 6, 6]);
     expect(result.plan.weights.w!.axis).toBe(1);
     expect(result.ranges.w!.scale).toHaveLength(3);
+    expect(sqnr).toBeGreaterThan(30);
+  });
+
+  it('leaves Add/Mul between float ops in float (no integer kernel to gain, only error)', async () => {
+    // A LayerNorm-like island: ReduceMean → Sub → Mul → ReduceMean → Add(ε) → Sqrt → Div, between two MatMuls.
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [2, 8] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w1', [8, 8], 18), randomWeight('w2', [8, 4], 19), floatTensor('eps', [], [1e-5])],
+      nodes: [
+        { opType: 'MatMul', inputs: ['x', 'w1'], outputs: ['h'] },
+        { opType: 'ReduceMean', inputs: ['h'], outputs: ['mu'], attrs: { axes: [-1] } },
+        { opType: 'Sub', inputs: ['h', 'mu'], outputs: ['d'] },
+        { opType: 'Mul', inputs: ['d', 'd'], outputs: ['d2'] },
+        { opType: 'ReduceMean', inputs: ['d2'], outputs: ['var'], attrs: { axes: [-1] } },
+        { opType: 'Add', inputs: ['var', 'eps'], outputs: ['ve'] },
+        { opType: 'Sqrt', inputs: ['ve'], outputs: ['sd'] },
+        { opType: 'Div', inputs: ['d', 'sd'], outputs: ['n'] },
+        { opType: 'MatMul', inputs: ['n', 'w2'], outputs: ['y'] },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [2, 8]);
+    const floatOps = result.plan.float.filter((f) => f.reason.startsWith('between float ops')).map((f) => f.op);
+    expect(floatOps.sort()).toEqual(['Add', 'Mul']);
+    expect(result.plan.activations.ve).toBeUndefined();
+    expect(result.plan.activations.n).toBeDefined(); // the second MatMul's input
     expect(sqnr).toBeGreaterThan(30);
   });
 

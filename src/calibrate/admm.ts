@@ -9,7 +9,6 @@
  */
 import { fail } from '../errors.js';
 import { axisLayout, forEachChannelRun } from '../quant/quantize.js';
-import { roundHalfEven } from '../quant/round.js';
 import { qrange, type QuantSpec } from '../quant/spec.js';
 import type { Range, RangeMethod } from './observer.js';
 import { observedRange } from './minmax.js';
@@ -36,11 +35,16 @@ export function admmScale(x: Float32Array, lo: number, hi: number, alpha0: numbe
   let alpha = alpha0;
   if (!(alpha > 0) || !Number.isFinite(alpha)) return 0;
   for (let it = 0; it < iterations; it++) {
+    const inv = 1 / alpha;
     let sqx = 0;
     let sqq = 0;
     for (let i = 0, n = x.length; i < n; i++) {
       const v = x[i]!;
-      let q = roundHalfEven(v / alpha);
+      // q = roundHalfEven(v/α), inlined (hot loop); clamped to the grid.
+      const t = v * inv;
+      let q = Math.floor(t);
+      const d = t - q;
+      if (d > 0.5 || (d === 0.5 && q % 2 !== 0)) q++;
       if (q < lo) q = lo;
       else if (q > hi) q = hi;
       sqx += q * v;

@@ -47,20 +47,25 @@ export async function collectStats(
   const samples = options.needs.sample ? new Map(tensors.map((t, i) => [t, new SampleObserver(undefined, (options.seed ?? 0) + i)])) : undefined;
   const batches = makeBatches(indices, options.batchable ? Math.max(1, options.batchSize ?? 1) : 1);
 
+  // Graph inputs are read from the feeds; everything else is fetched from onnxruntime.
+  const inputs = new Set(model.graph!.input.map((v) => v.name));
+  const fetched = tensors.filter((t) => !inputs.has(t));
+  const valuesOf = (t: string, feeds: Sample, out: Record<string, { data: unknown }>) => (inputs.has(t) ? feeds[t]! : out[t]!).data as Float32Array;
+
   // Pass 1: per-batch min and max from in-graph reductions.
-  const reduced = withReductions(model, tensors);
+  const reduced = withReductions(model, tensors, samples ? fetched : []);
   const pass1 = await Runner.create(reduced, { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
   try {
     const fetch = tensors.flatMap((t) => [t + MIN_SUFFIX, t + MAX_SUFFIX]);
     let done = 0;
     for (const batch of batches) {
       const feeds = await loadBatch(source, batch);
-      const out = await pass1.run(feeds, samples ? [...fetch, ...tensors] : fetch);
+      const out = await pass1.run(feeds, samples ? [...fetch, ...fetched] : fetch);
       for (const t of tensors) {
         const pair = Float32Array.of(Number(out[t + MIN_SUFFIX]!.data[0]), Number(out[t + MAX_SUFFIX]!.data[0]));
         minmax.get(t)!.observe(pair);
         moving?.get(t)!.observe(pair);
-        if (samples) samples.get(t)!.observe(out[t]!.data as Float32Array);
+        if (samples) samples.get(t)!.observe(valuesOf(t, feeds, out));
       }
       done += batch.length;
       options.onProgress?.('ranges', done, indices.length);
@@ -83,13 +88,13 @@ export async function collectStats(
 
   // Pass 2: histograms on the fixed range of pass 1, so that bin edges never move.
   const histograms = new Map(tensors.map((t) => [t, HistogramObserver.forRange(stats.get(t)!.min, stats.get(t)!.max)]));
-  const pass2 = await Runner.create(model, { ...options.runner, optimization: 'disabled', extraOutputs: [...tensors], label: 'the float model (calibration)' });
+  const pass2 = await Runner.create(model, { ...options.runner, optimization: 'disabled', extraOutputs: fetched, label: 'the float model (calibration)' });
   try {
     let done = 0;
     for (const batch of batches) {
       const feeds = await loadBatch(source, batch);
-      const out = await pass2.run(feeds, tensors);
-      for (const t of tensors) histograms.get(t)!.observe(out[t]!.data as Float32Array);
+      const out = await pass2.run(feeds, fetched);
+      for (const t of tensors) histograms.get(t)!.observe(valuesOf(t, feeds, out));
       done += batch.length;
       options.onProgress?.('histograms', done, indices.length);
     }
@@ -112,8 +117,8 @@ export async function loadBatch(source: CalibrationSource, batch: readonly numbe
   return concatSamples(samples);
 }
 
-/** The model's bytes with a ReduceMin and a ReduceMax (all axes, keepdims 0) per tensor as outputs. */
-function withReductions(model: ModelProto, tensors: readonly string[]): Uint8Array {
+/** The model's bytes with a ReduceMin and a ReduceMax (all axes, keepdims 0) per tensor, and `extra`, as outputs. */
+function withReductions(model: ModelProto, tensors: readonly string[], extra: readonly string[]): Uint8Array {
   const graph = model.graph!;
   const original = graph.node;
   const reductions = tensors.flatMap((t) => [
@@ -122,7 +127,7 @@ function withReductions(model: ModelProto, tensors: readonly string[]): Uint8Arr
   ]);
   graph.node = [...original, ...reductions];
   try {
-    return encodeWithOutputs(model, tensors.flatMap((t) => [t + MIN_SUFFIX, t + MAX_SUFFIX]));
+    return encodeWithOutputs(model, [...tensors.flatMap((t) => [t + MIN_SUFFIX, t + MAX_SUFFIX]), ...extra]);
   } finally {
     graph.node = original;
   }

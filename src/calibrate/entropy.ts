@@ -54,6 +54,8 @@ export class HistogramPrefix {
  */
 export function windowDivergence(pre: HistogramPrefix, start: number, n: number, levels: number, strict = true): number {
   const { counts, sum, nonzero, ln } = pre;
+  // With levels ≥ n every bin is a level of its own (j ↦ ⌊j·L/n⌋ is injective), as with n levels.
+  if (levels > n) levels = n;
   const end = start + n;
   const total = pre.total;
   const inside = sum[end]! - sum[start]!;
@@ -106,13 +108,15 @@ export function windowDivergence(pre: HistogramPrefix, start: number, n: number,
  * TensorRT's search on an |x| histogram: returns i* ∈ [startBin, bins] (amax = edge[i*]) and its KL.
  * `abs` is not modified (bins[0] := bins[1] is applied to a copy).
  */
-export function entropyAbsSearch(abs: Float64Array, levels: number, startBin = START_BIN): { bin: number; divergence: number } {
+export function entropyAbsSearch(abs: Float64Array, levels: number, startBin = START_BIN, maxClipped = 1): { bin: number; divergence: number } {
   const bins = Float64Array.from(abs);
   if (bins.length > 1) bins[0] = bins[1]!;
   const pre = new HistogramPrefix(bins);
   let best = Infinity;
   let bin = bins.length;
+  const total = pre.total;
   for (let i = Math.min(startBin, bins.length); i <= bins.length; i++) {
+    if (total - pre.sum[i]! > maxClipped * total) continue;
     let kl = windowDivergence(pre, 0, i, levels);
     if (kl !== kl) kl = Infinity;
     if (kl <= best) {
@@ -125,11 +129,13 @@ export function entropyAbsSearch(abs: Float64Array, levels: number, startBin = S
 }
 
 /** onnxq's asymmetric search over scaled windows of the signed histogram: the window of least KL (first of equals). */
-export function entropyWindowSearch(h: HistogramObserver, windows: readonly BinWindow[], levels: number): BinWindow | undefined {
+export function entropyWindowSearch(h: HistogramObserver, windows: readonly BinWindow[], levels: number, maxClipped = 1): BinWindow | undefined {
   const pre = new HistogramPrefix(h.counts);
   let best = Infinity;
   let pick: BinWindow | undefined;
+  const total = pre.total;
   for (const w of windows) {
+    if (total - (pre.sum[w.start + w.n]! - pre.sum[w.start]!) > maxClipped * total) continue;
     const kl = windowDivergence(pre, w.start, w.n, levels, false);
     if (kl < best) {
       best = kl;
@@ -139,6 +145,15 @@ export function entropyWindowSearch(h: HistogramObserver, windows: readonly BinW
   return pick;
 }
 
+/**
+ * onnxq's guard: thresholds that clip more than 1 % of the values are not candidates. TensorRT's
+ * search has a degenerate minimum (KL = 0) when the window holds a single non-empty bin — a tensor
+ * whose values all sit away from zero, like a Sigmoid output in [0.09, 0.87], gets amax = 0.09 and is
+ * clipped whole. On the usual bell- or ReLU-shaped tensors the search clips far less than 1 %, so the
+ * guard does not change TensorRT's answer there.
+ */
+export const MAX_CLIPPED = 0.01;
+
 export const entropy: RangeMethod = {
   name: 'entropy',
   needs: { histogram: true },
@@ -146,14 +161,14 @@ export const entropy: RangeMethod = {
     const h = histogramOf(stats, 'entropy');
     if (!(h instanceof HistogramObserver)) return h;
     const levels = levelsOf(spec);
-    const abs = () => h.absEdge(entropyAbsSearch(h.absHistogram(), levels).bin);
+    const abs = () => h.absEdge(entropyAbsSearch(h.absHistogram(), levels, START_BIN, MAX_CLIPPED).bin);
     if (spec.symmetric) {
       const t = abs();
       return { min: -t, max: t };
     }
     if (stats.min >= 0) return { min: 0, max: Math.min(abs(), stats.max) };
     if (stats.max <= 0) return { min: Math.max(-abs(), stats.min), max: 0 };
-    const w = entropyWindowSearch(h, scaledWindows(h, stats.min, stats.max), levels);
+    const w = entropyWindowSearch(h, scaledWindows(h, stats.min, stats.max), levels, MAX_CLIPPED);
     if (!w) return clampToObserved({ min: stats.min, max: stats.max }, stats);
     return clampToObserved({ min: h.edge(w.start), max: h.edge(w.start + w.n) }, stats);
   },

@@ -3,7 +3,8 @@
  * histogrammed values with the spec's actual quantizer (reference §2.4; PPQ's mse observer, pytorch-quantization
  * `_compute_amax_mse`, OMSE, Choukroun et al. 2019). Error of a candidate, values uniform within each bin:
  * Σ_j count_j/w · ∫_bin (x − x̂(x))² dx, x̂ = s·clamp(roundHalfEven(x/s) + z, type range) − s·z, integrated
- * exactly piece by piece (clipped tails in closed form from prefix sums: Σ c·((m − v)² + w²/12), m = bin centre).
+ * exactly (rounding error by its periodic antiderivative; wholly clipped bins from prefix sums:
+ * Σ c·((m − v)² + w²/12), m = bin centre).
  * Candidates: symmetric ±edge[i], i = 128…2048 |x|-bins (pytorch-quantization uses bin centres, and an error
  * at centres only); asymmetric: [0, edge[i]] for one-signed tensors, else the scaled windows of search.ts.
  * The first candidate of least error wins. (Exact zeros are treated as spread over [0, w) like any bin.)
@@ -13,6 +14,23 @@ import { typeRange, type QuantSpec } from '../quant/spec.js';
 import { HistogramObserver } from './histogram.js';
 import type { Range, RangeMethod, TensorStats } from './observer.js';
 import { START_BIN, clampToObserved, histogramOf, scaledWindows } from './search.js';
+
+/** ∫_u^v (x − c)² dx, factored to avoid cancelling cubes. */
+function squareIntegral(u: number, v: number, c: number): number {
+  const d0 = u - c;
+  const d1 = v - c;
+  return ((d1 - d0) * (d1 * d1 + d1 * d0 + d0 * d0)) / 3;
+}
+
+/**
+ * An antiderivative of the rounding error (x − s·round(x/s))²: whole periods contribute s³/12 each, the
+ * current one ∫_{−s/2}^{r} t² dt with r = x − s·round(x/s). O(1) however many steps a bin spans (16-bit).
+ */
+function roundingIntegral(x: number, s: number): number {
+  const k = Math.floor(x / s + 0.5);
+  const r = x - k * s;
+  return (k * s * s * s) / 12 + (r * r * r + (s * s * s) / 8) / 3;
+}
 
 /** The expected squared quantization error of a histogram's values for any scale and zero point. */
 export class HistogramError {
@@ -55,32 +73,26 @@ export class HistogramError {
   /** Total expected squared error (sum over all values) for scale s, zero point z, integer range [qmin, qmax]. */
   error(s: number, z: number, qmin: number, qmax: number): number {
     const { counts, e0, w, bins } = this;
-    const klo = qmin - z;
-    const khi = qmax - z;
-    // Below (klo + ½)s every value becomes klo·s; above (khi − ½)s, khi·s. One bin of margin each side.
-    const jlo = Math.max(0, Math.min(bins, Math.floor(((klo + 0.5) * s - e0) / w) - 1));
-    const jhi = Math.max(jlo, Math.min(bins, Math.ceil(((khi - 0.5) * s - e0) / w) + 1));
-    let err = this.tail(0, jlo, klo * s) + this.tail(jhi, bins, khi * s);
+    const vlo = (qmin - z) * s;
+    const vhi = (qmax - z) * s;
+    // Below lo every value becomes vlo, above hi vhi; in between x̂ = s·round(x/s).
+    const lo = vlo + 0.5 * s;
+    const hi = vhi - 0.5 * s;
+    // Bins wholly below lo / above hi in closed form (one bin of margin each side), the rest piece by piece.
+    const jlo = Math.max(0, Math.min(bins, Math.floor((lo - e0) / w) - 1));
+    const jhi = Math.max(jlo, Math.min(bins, Math.ceil((hi - e0) / w) + 1));
+    let err = this.tail(0, jlo, vlo) + this.tail(jhi, bins, vhi);
     for (let j = jlo; j < jhi; j++) {
       const c = counts[j]!;
       if (c === 0) continue;
       const a = e0 + j * w;
       const b = a + w;
-      let k = Math.floor(a / s + 0.5);
-      if (k < klo) k = klo;
-      else if (k > khi) k = khi;
-      let u = a;
       let integral = 0;
-      for (;;) {
-        const next = k < khi ? (k + 0.5) * s : Infinity;
-        const v = next < b ? next : b;
-        const d0 = u - k * s;
-        const d1 = v - k * s;
-        integral += ((d1 - d0) * (d1 * d1 + d1 * d0 + d0 * d0)) / 3; // ∫_u^v (x − ks)² dx
-        if (v >= b) break;
-        u = v;
-        k++;
-      }
+      if (a < lo) integral += squareIntegral(a, Math.min(b, lo), vlo);
+      if (b > hi) integral += squareIntegral(Math.max(a, hi), b, vhi);
+      const u = Math.max(a, lo);
+      const v = Math.min(b, hi);
+      if (v > u) integral += roundingIntegral(v, s) - roundingIntegral(u, s);
       err += (c / w) * integral;
     }
     return err;

@@ -27,10 +27,39 @@ export class Rng {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
+  /** A uniform float in the open interval (0, 1) (safe to take the log of). */
+  nextOpen(): number {
+    const hi = this.nextUint32() >>> 5;
+    const lo = this.nextUint32() >>> 6;
+    return (hi * 67108864 + lo + 0.5) / 9007199254740992;
+  }
+
   /** A uniform integer in [0, n), n ≤ 2⁵³. Uses one 32-bit draw while n ≤ 2³² (bias below n/2³², negligible here). */
   nextBelow(n: number): number {
     if (n <= 4294967296) return Math.floor((this.nextUint32() * n) / 4294967296);
     return Math.floor(this.nextFloat() * n);
+  }
+
+  /** A standard normal variate (Box–Muller). */
+  nextNormal(): number {
+    return Math.sqrt(-2 * Math.log(this.nextOpen())) * Math.cos(2 * Math.PI * this.nextFloat());
+  }
+
+  /**
+   * A Gamma(shape, 1) variate for shape ≥ 1 (Marsaglia & Tsang 2000, "A Simple Method for Generating Gamma
+   * Variables", ACM TOMS 26(3)): d = shape − ⅓, c = 1/√(9d); v = (1 + c·x)³ for normal x, accepted when
+   * ln u < x²/2 + d − d·v + d·ln v; returns d·v.
+   */
+  nextGamma(shape: number): number {
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const x = this.nextNormal();
+      const t = 1 + c * x;
+      if (t <= 0) continue;
+      const v = t * t * t;
+      if (Math.log(this.nextOpen()) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+    }
   }
 
   /** The generator's state, to save and resume a sequence. */

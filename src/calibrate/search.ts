@@ -2,6 +2,8 @@
  * Shared by the entropy and mse searches: how many quantization levels a spec has, and onnxq's family of
  * asymmetric candidate windows for mixed-sign tensors — the observed [min, max] scaled by a common factor
  * t ∈ (0, 1] (so the zero point stays where minmax puts it), snapped to the signed histogram's bin edges.
+ * Also the guards every histogram method starts with. Limitation of the common factor: a tensor with
+ * outliers on one side only gets its clean side clipped in proportion too.
  */
 import { fail } from '../errors.js';
 import { bitsOf, type QuantSpec } from '../quant/spec.js';

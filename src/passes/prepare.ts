@@ -1,13 +1,14 @@
 /**
  * The passes every model goes through before calibration, in order: move Constant nodes into
  * initializers, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
- * BatchNormalization, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
+ * BatchNormalization and constant Mul/Add into the Conv before them, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
  */
 import type { ModelProto } from 'onnx-buf';
 import { Graph } from '../ir/graph.js';
 import { opsetVersion } from '../ir/model.js';
 import { constantsToInitializers } from './constants-to-initializers.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
+import { foldConvAffine } from './fold-conv-affine.js';
 import { nameNodes } from './name-nodes.js';
 import { removeIdentities } from './remove-identity.js';
 import { upgradeOpset, type UpgradeReport } from './upgrade-opset/index.js';
@@ -21,6 +22,7 @@ export interface PrepareReport {
   constantsMoved: number;
   identitiesRemoved: number;
   batchNormsFolded: number;
+  affinesFolded: number;
   nodesRemoved: number;
 }
 
@@ -34,7 +36,8 @@ export function prepareModel(model: ModelProto, minOpset = MIN_QUANT_OPSET): Pre
   nameNodes(graph);
   const identitiesRemoved = removeIdentities(graph);
   const batchNormsFolded = foldBatchNorm(graph);
+  const affinesFolded = foldConvAffine(graph);
   const nodesRemoved = graph.removeUnused();
   graph.sort();
-  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, identitiesRemoved, batchNormsFolded, nodesRemoved };
+  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, identitiesRemoved, batchNormsFolded, affinesFolded, nodesRemoved };
 }

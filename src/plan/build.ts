@@ -14,6 +14,7 @@ import { fail } from '../errors.js';
 import type { QuantType } from '../quant/spec.js';
 import type { ActivationEntry, QuantPlan, TargetName, WeightMethodName } from './plan.js';
 import { getTarget } from './targets.js';
+import type { OpRule } from './rules.js';
 
 export interface PlanOptions {
   target?: TargetName;
@@ -89,6 +90,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     if (target.dedicatedPairs) (entry.at ??= []).push({ node: node.name, input });
   };
 
+  const candidates: { node: NodeProto; rule: OpRule }[] = [];
   for (const node of graph.nodes) {
     const subgraphs = node.attribute.filter((a) => a.g || a.graphs.length);
     if (subgraphs.length) {
@@ -114,7 +116,10 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     if (rule.foldable) continue; // handled below, once producers are planned
     if (!touchesFloat) continue;
     if (target.name === 'tensorrt' && node.opType === 'Add' && node.input.some((i) => graph.constant(i))) continue;
+    candidates.push({ node, rule });
+  }
 
+  const apply = (node: NodeProto, rule: OpRule) => {
     const weightInput = rule.weight?.input;
     const weightName = weightInput !== undefined ? node.input[weightInput] : undefined;
     const weight = weightName ? graph.constant(weightName) : undefined;
@@ -153,7 +158,14 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
       else if (out === 'same-as-input') plan.activations[o] ??= { ...activation(), method: undefined, sameAs: node.input[0]! };
       else plan.activations[o] ??= { ...activation(), method: undefined, range: out.fixed };
     }
+  };
+
+  const accepted = acceptFollowers(graph, candidates, isFloat);
+  for (const c of candidates) {
+    if (accepted.has(c.node)) apply(c.node, c.rule);
+    else plan.float.push({ node: c.node.name, op: c.node.opType, reason: 'between float ops; nothing to gain' });
   }
+
   for (const entry of Object.values(plan.activations)) {
     if (entry.method === undefined) delete entry.method;
     if (entry.sameAs && !plan.activations[entry.sameAs]) {
@@ -169,6 +181,48 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
       plan.float.push({ node: node.name, op: node.opType, reason: 'not foldable here; runs in float' });
   for (const e of exclude) if (!used.has(e)) warnings.push(`--exclude ${e}: no node has this name or op type.`);
   return { plan, warnings };
+}
+
+/**
+ * Which candidates to quantize. Anchors (ops whose rule does not `followsQuantized`: Conv, Gemm,
+ * MatMul …) always are. A follower (Add, Mul, Sigmoid, Reshape …) is worth it only when one of its
+ * inputs is quantized by another op and its output is read as a quantized input by another op: then
+ * it runs as an integer kernel between integer kernels. Otherwise its output would be requantized
+ * only to be dequantized for a float op next — error for no gain (PaddleOCR's hard-swish, x·relu6(x+3)
+ * before a float Div, loses a third of its text lines that way). The greatest set of followers that
+ * satisfies this is found by dropping the ones that do not until none is left to drop.
+ */
+function acceptFollowers(graph: Graph, candidates: { node: NodeProto; rule: OpRule }[], isFloat: (n: string) => boolean): Set<NodeProto> {
+  const ins = new Map<NodeProto, string[]>();
+  const outs = new Map<NodeProto, string[]>();
+  const rules = new Map(candidates.map((c) => [c.node, c.rule]));
+  for (const { node, rule } of candidates) {
+    const indices = rule.activations === 'all' ? node.input.map((_, i) => i) : [...rule.activations];
+    if (rule.weight) indices.push(rule.weight.input); // a computed weight is an activation input
+    ins.set(node, indices.map((i) => node.input[i]).filter((n): n is string => !!n && isFloat(n) && !graph.constant(n)));
+    outs.set(node, rule.output === 'none' ? [] : node.output.filter((o) => !!o && isFloat(o)));
+  }
+  let accepted = new Set(candidates.map((c) => c.node));
+  for (;;) {
+    const readers = new Map<string, Set<NodeProto>>();
+    const writers = new Map<string, Set<NodeProto>>();
+    const add = (m: Map<string, Set<NodeProto>>, t: string, n: NodeProto) => (m.get(t) ?? m.set(t, new Set()).get(t)!).add(n);
+    for (const n of accepted) {
+      for (const t of ins.get(n)!) add(readers, t, n);
+      for (const t of outs.get(n)!) add(writers, t, n);
+    }
+    const byOthers = (m: Map<string, Set<NodeProto>>, t: string, self: NodeProto) => [...(m.get(t) ?? [])].some((o) => o !== self);
+    const keep = new Set(
+      [...accepted].filter((n) => {
+        if (!rules.get(n)!.followsQuantized) return true;
+        const inputQuantized = ins.get(n)!.some((t) => byOthers(readers, t, n) || byOthers(writers, t, n));
+        const outputRead = outs.get(n)!.some((t) => byOthers(readers, t, n));
+        return inputQuantized && outputRead;
+      }),
+    );
+    if (keep.size === accepted.size) return accepted;
+    accepted = keep;
+  }
 }
 
 /**

@@ -26,6 +26,12 @@ export interface OpRule {
   output: OutputRule;
   /** A Relu/Clip that can be folded into its producer's output range and removed. */
   foldable?: boolean;
+  /**
+   * Quantize only when an input is already quantized. Elementwise and data-movement ops between
+   * float ops gain no integer kernel and only add error (a LayerNorm's Add(variance, ε) quantized
+   * to 8 bits, say), so they follow their neighbours rather than lead.
+   */
+  followsQuantized?: boolean;
 }
 
 const conv: OpRule = { activations: [0], weight: { input: 1, axis: () => 0 }, bias: { input: 2 }, output: 'own' };
@@ -43,8 +49,9 @@ const gemm: OpRule = {
   output: 'own',
 };
 const matmul: OpRule = { activations: [0], weight: { input: 1, axis: (_n, rank) => (rank === 2 ? 1 : undefined) }, output: 'own' };
-const move: OpRule = { activations: [0], output: 'same-as-input' };
-const unary: OpRule = { activations: [0], output: 'own' };
+const move: OpRule = { activations: [0], output: 'same-as-input', followsQuantized: true };
+const unary: OpRule = { activations: [0], output: 'own', followsQuantized: true };
+const binary: OpRule = { activations: [0, 1], output: 'own', followsQuantized: true };
 const fold: OpRule = { activations: [], output: 'none', foldable: true };
 
 /** ONNX Runtime QDQ (the default): what ORT's quantizer quantizes, placed so that ORT fuses it. */
@@ -53,16 +60,16 @@ export const ORT_QDQ_RULES: Record<string, OpRule> = {
   ConvTranspose: convTranspose,
   Gemm: gemm,
   MatMul: matmul,
-  Add: { activations: [0, 1], output: 'own' },
-  Mul: { activations: [0, 1], output: 'own' },
-  Concat: { activations: 'all', output: 'own' },
+  Add: binary,
+  Mul: binary,
+  Concat: { activations: 'all', output: 'own', followsQuantized: true },
   AveragePool: unary,
   GlobalAveragePool: unary,
   Sigmoid: unary,
   HardSigmoid: unary,
   HardSwish: unary,
   LeakyRelu: unary,
-  Softmax: { activations: [0], output: { fixed: [0, 1] } },
+  Softmax: { activations: [0], output: { fixed: [0, 1] }, followsQuantized: true },
   Relu: fold,
   Clip: fold,
   MaxPool: move,
