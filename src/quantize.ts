@@ -40,6 +40,11 @@ export interface CalibrateOptions {
   method?: RangeMethodName;
   /** Observe every float tensor (for a TensorRT cache, or to try every target); default: only what `plan` needs. */
   allTensors?: boolean;
+  /**
+   * Values of each tensor per sample that histograms (and ADMM's sample) see: a strided subsample
+   * taken inside onnxruntime (default 4096; 0 = every value, exact but several times slower).
+   */
+  valuesPerSample?: number;
   /** Plans whose tensors to observe when not `allTensors`. */
   plans?: QuantPlan[];
   /** Plan options to build plans for and observe their tensors (default: one plan with `method`). */
@@ -126,6 +131,8 @@ export async function calibrate(input: ModelProto, source: CalibrationSource, op
     batchSize: options.batchSize,
     batchable: batchable(model),
     seed: options.seed,
+    sizes: new Map([...types].map(([n, t]) => [n, (t.shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1)])),
+    valuesPerSample: options.valuesPerSample,
     onProgress: options.onProgress,
   });
   return { input, model, prepare, types, source, selection, stats, methods, threads: options.threads, calibrateMs: performance.now() - start };

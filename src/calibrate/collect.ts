@@ -1,14 +1,22 @@
 /**
  * The calibration loop: runs the chosen samples through the float model and folds every watched
  * tensor into its observers, one batch at a time (a batch's tensors are dropped before the next).
- * Pass 1 reduces inside the graph — a ReduceMin and a ReduceMax per tensor, so only two numbers per
- * tensor cross into JavaScript — and fetches whole tensors only when a bounded sample is needed (ADMM).
- * Pass 2, for histogram methods, fetches the tensors and bins them on the range pass 1 found.
+ *
+ * Pass 1 reduces inside the graph — a ReduceMin and a ReduceMax per tensor — so only two numbers per
+ * tensor cross into JavaScript. Pass 2, for histogram methods, bins the values on the range pass 1
+ * found, so that bin edges never move. Copying whole activations out of onnxruntime and walking them
+ * in JavaScript costs several times the inference itself, so the values pass 2 (and ADMM's sample)
+ * see are a strided subsample taken inside the graph: at most `valuesPerSample` values of each tensor
+ * per sample, every k-th element from an offset that turns with each batch, so that over the
+ * calibration set every position is visited. Tensors that small are seen whole. Min and max stay exact.
  */
-import type { ModelProto } from 'onnx-buf';
+import type { ModelProto, TensorProto } from 'onnx-buf';
 import type { CalibrationSource, Sample } from '../data/source.js';
+import { DT } from '../onnx/dtype.js';
+import { int64Tensor } from '../onnx/tensor.js';
 import { makeNode } from '../ir/node.js';
-import { Runner, concatSamples, encodeWithOutputs, type RunnerOptions } from '../runtime/runner.js';
+import { makeValueInfo } from '../ir/types.js';
+import { Runner, concatSamples, encodeAugmented, type Augmentation, type RunnerOptions } from '../runtime/runner.js';
 import { HistogramObserver } from './histogram.js';
 import { MinMaxObserver } from './minmax.js';
 import { MovingAverageObserver } from './moving-average.js';
@@ -29,11 +37,19 @@ export interface CollectOptions {
   /** Whether the model accepts several samples per run (its inputs' first dimension is free). */
   batchable?: boolean;
   seed?: number;
+  /** Elements of each tensor for one sample, to choose its stride; tensors not listed are seen whole. */
+  sizes?: ReadonlyMap<string, number>;
+  /** Values of each tensor per sample that histograms and samples see (default 4096; 0 = all). */
+  valuesPerSample?: number;
   onProgress?: (phase: 'ranges' | 'histograms', done: number, total: number) => void;
 }
 
+export const DEFAULT_VALUES_PER_SAMPLE = 4096;
+
 const MIN_SUFFIX = '__onnxq_min';
 const MAX_SUFFIX = '__onnxq_max';
+const SUB_SUFFIX = '__onnxq_sub';
+const OFFSET = 'onnxq_offset';
 
 export async function collectStats(
   model: ModelProto,
@@ -46,26 +62,20 @@ export async function collectStats(
   const moving = options.needs.movingAverage ? new Map(tensors.map((t) => [t, new MovingAverageObserver()])) : undefined;
   const samples = options.needs.sample ? new Map(tensors.map((t, i) => [t, new SampleObserver(undefined, (options.seed ?? 0) + i)])) : undefined;
   const batches = makeBatches(indices, options.batchable ? Math.max(1, options.batchSize ?? 1) : 1);
+  const probes = new Probes(model, tensors, options.sizes ?? new Map(), options.valuesPerSample ?? DEFAULT_VALUES_PER_SAMPLE);
 
-  // Graph inputs are read from the feeds; everything else is fetched from onnxruntime.
-  const inputs = new Set(model.graph!.input.map((v) => v.name));
-  const fetched = tensors.filter((t) => !inputs.has(t));
-  const valuesOf = (t: string, feeds: Sample, out: Record<string, { data: unknown }>) => (inputs.has(t) ? feeds[t]! : out[t]!).data as Float32Array;
-
-  // Pass 1: per-batch min and max from in-graph reductions.
-  const reduced = withReductions(model, tensors, samples ? fetched : []);
-  const pass1 = await Runner.create(reduced, { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
+  // Pass 1: exact per-batch min and max, plus the subsample when a method needs raw values.
+  const pass1 = await Runner.create(probes.encode(true, !!samples), { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
   try {
-    const fetch = tensors.flatMap((t) => [t + MIN_SUFFIX, t + MAX_SUFFIX]);
     let done = 0;
-    for (const batch of batches) {
+    for (const [b, batch] of batches.entries()) {
       const feeds = await loadBatch(source, batch);
-      const out = await pass1.run(feeds, samples ? [...fetch, ...fetched] : fetch);
+      const out = await pass1.run(probes.feeds(feeds, b), probes.fetches(true, !!samples));
       for (const t of tensors) {
         const pair = Float32Array.of(Number(out[t + MIN_SUFFIX]!.data[0]), Number(out[t + MAX_SUFFIX]!.data[0]));
         minmax.get(t)!.observe(pair);
         moving?.get(t)!.observe(pair);
-        if (samples) samples.get(t)!.observe(valuesOf(t, feeds, out));
+        if (samples) samples.get(t)!.observe(probes.values(t, feeds, out, b));
       }
       done += batch.length;
       options.onProgress?.('ranges', done, indices.length);
@@ -86,15 +96,15 @@ export async function collectStats(
   }
   if (!options.needs.histogram) return stats;
 
-  // Pass 2: histograms on the fixed range of pass 1, so that bin edges never move.
+  // Pass 2: histograms on the fixed range of pass 1.
   const histograms = new Map(tensors.map((t) => [t, HistogramObserver.forRange(stats.get(t)!.min, stats.get(t)!.max)]));
-  const pass2 = await Runner.create(model, { ...options.runner, optimization: 'disabled', extraOutputs: fetched, label: 'the float model (calibration)' });
+  const pass2 = await Runner.create(probes.encode(false, true), { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
   try {
     let done = 0;
-    for (const batch of batches) {
+    for (const [b, batch] of batches.entries()) {
       const feeds = await loadBatch(source, batch);
-      const out = await pass2.run(feeds, fetched);
-      for (const t of tensors) histograms.get(t)!.observe(valuesOf(t, feeds, out));
+      const out = await pass2.run(probes.feeds(feeds, b), probes.fetches(false, true));
+      for (const t of tensors) histograms.get(t)!.observe(probes.values(t, feeds, out, b));
       done += batch.length;
       options.onProgress?.('histograms', done, indices.length);
     }
@@ -103,6 +113,102 @@ export async function collectStats(
   }
   for (const t of tensors) stats.get(t)!.histogram = histograms.get(t)!;
   return stats;
+}
+
+/**
+ * The nodes a calibration session adds to the model: ReduceMin/ReduceMax per tensor, and per tensor
+ * Reshape(−1) → Slice(start = offset mod k, step = k) for its strided subsample.
+ */
+class Probes {
+  private readonly inputs: Set<string>;
+  /** Stride per tensor (1: seen whole). */
+  private readonly stride: Map<string, number>;
+
+  constructor(
+    private readonly model: ModelProto,
+    private readonly tensors: readonly string[],
+    sizes: ReadonlyMap<string, number>,
+    budget: number,
+  ) {
+    this.inputs = new Set(model.graph!.input.map((v) => v.name));
+    this.stride = new Map(tensors.map((t) => [t, budget > 0 ? Math.max(1, Math.ceil((sizes.get(t) ?? 0) / budget)) : 1]));
+  }
+
+  private get subsampled(): string[] {
+    return this.tensors.filter((t) => !this.inputs.has(t));
+  }
+
+  private get strided(): boolean {
+    return this.subsampled.some((t) => this.stride.get(t)! > 1);
+  }
+
+  encode(reductions: boolean, values: boolean): Uint8Array {
+    const add: Required<Augmentation> = { nodes: [], initializers: [], inputs: [], outputs: [] };
+    if (reductions)
+      for (const t of this.tensors) {
+        add.nodes.push(
+          makeNode({ opType: 'ReduceMin', inputs: [t], outputs: [t + MIN_SUFFIX], attrs: { keepdims: 0 } }),
+          makeNode({ opType: 'ReduceMax', inputs: [t], outputs: [t + MAX_SUFFIX], attrs: { keepdims: 0 } }),
+        );
+        add.outputs.push(t + MIN_SUFFIX, t + MAX_SUFFIX);
+      }
+    if (values) {
+      if (this.strided) {
+        add.inputs.push(makeValueInfo(OFFSET, { dtype: DT.INT64, shape: [1] }));
+        add.initializers.push(int64Tensor('onnxq_flat', [1], [-1]), int64Tensor('onnxq_axis0', [1], [0]), endTensor());
+      }
+      const steps = new Set<number>();
+      for (const t of this.subsampled) {
+        const k = this.stride.get(t)!;
+        if (k === 1) {
+          add.outputs.push(t);
+          continue;
+        }
+        if (!steps.has(k)) {
+          steps.add(k);
+          add.initializers.push(int64Tensor(`onnxq_step_${k}`, [1], [k]));
+          add.nodes.push(makeNode({ opType: 'Mod', inputs: [OFFSET, `onnxq_step_${k}`], outputs: [`onnxq_start_${k}`] }));
+        }
+        add.nodes.push(
+          makeNode({ opType: 'Reshape', inputs: [t, 'onnxq_flat'], outputs: [t + '__onnxq_flat'] }),
+          makeNode({ opType: 'Slice', inputs: [t + '__onnxq_flat', `onnxq_start_${k}`, 'onnxq_end', 'onnxq_axis0', `onnxq_step_${k}`], outputs: [t + SUB_SUFFIX] }),
+        );
+        add.outputs.push(t + SUB_SUFFIX);
+      }
+    }
+    return encodeAugmented(this.model, add);
+  }
+
+  fetches(reductions: boolean, values: boolean): string[] {
+    const out: string[] = [];
+    if (reductions) for (const t of this.tensors) out.push(t + MIN_SUFFIX, t + MAX_SUFFIX);
+    if (values) for (const t of this.subsampled) out.push(this.stride.get(t)! > 1 ? t + SUB_SUFFIX : t);
+    return out;
+  }
+
+  feeds(feeds: Sample, batch: number): Sample {
+    return this.strided ? { ...feeds, [OFFSET]: { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(batch)) } } : feeds;
+  }
+
+  /** The values the observers see for tensor t: its subsample, or all of it. */
+  values(t: string, feeds: Sample, out: Record<string, { data: unknown }>, batch: number): Float32Array {
+    if (this.inputs.has(t)) {
+      const all = feeds[t]!.data as Float32Array;
+      const k = this.stride.get(t)!;
+      if (k === 1) return all;
+      const start = batch % k;
+      const sub = new Float32Array(Math.ceil((all.length - start) / k));
+      for (let i = start, j = 0; i < all.length; i += k, j++) sub[j] = all[i]!;
+      return sub;
+    }
+    return out[this.stride.get(t)! > 1 ? t + SUB_SUFFIX : t]!.data as Float32Array;
+  }
+}
+
+function endTensor(): TensorProto {
+  const t = int64Tensor('onnxq_end', [1], [0]);
+  new DataView(t.rawData.buffer, t.rawData.byteOffset).setBigInt64(0, 2n ** 63n - 1n, true);
+  return t;
 }
 
 function makeBatches(indices: readonly number[], size: number): number[][] {
@@ -115,20 +221,4 @@ export async function loadBatch(source: CalibrationSource, batch: readonly numbe
   const samples: Sample[] = [];
   for (const i of batch) samples.push(await source.load(i));
   return concatSamples(samples);
-}
-
-/** The model's bytes with a ReduceMin and a ReduceMax (all axes, keepdims 0) per tensor, and `extra`, as outputs. */
-function withReductions(model: ModelProto, tensors: readonly string[], extra: readonly string[]): Uint8Array {
-  const graph = model.graph!;
-  const original = graph.node;
-  const reductions = tensors.flatMap((t) => [
-    makeNode({ opType: 'ReduceMin', inputs: [t], outputs: [t + MIN_SUFFIX], attrs: { keepdims: 0 } }),
-    makeNode({ opType: 'ReduceMax', inputs: [t], outputs: [t + MAX_SUFFIX], attrs: { keepdims: 0 } }),
-  ]);
-  graph.node = [...original, ...reductions];
-  try {
-    return encodeWithOutputs(model, [...tensors.flatMap((t) => [t + MIN_SUFFIX, t + MAX_SUFFIX]), ...extra]);
-  } finally {
-    graph.node = original;
-  }
 }

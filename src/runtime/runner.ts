@@ -4,7 +4,7 @@
  * free, and turns onnxruntime's failures into errors that say which model and what to try.
  */
 import { create, toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
+import { ModelProtoSchema, ValueInfoProtoSchema, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from 'onnx-buf';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { fail } from '../errors.js';
 import type { HostTensor, Sample } from '../data/source.js';
@@ -81,17 +81,33 @@ export class Runner {
   }
 }
 
+/** Nodes, initializers, inputs and outputs to add to a model for one session (e.g. calibration probes). */
+export interface Augmentation {
+  nodes?: NodeProto[];
+  initializers?: TensorProto[];
+  inputs?: ValueInfoProto[];
+  outputs?: string[];
+}
+
 /** The model's bytes with `names` added as graph outputs; the model itself is left unchanged. */
 export function encodeWithOutputs(model: ModelProto, names: readonly string[]): Uint8Array {
+  return encodeAugmented(model, { outputs: [...names] });
+}
+
+/** The model's bytes with the additions; the model itself is left unchanged. */
+export function encodeAugmented(model: ModelProto, add: Augmentation): Uint8Array {
   const graph = model.graph!;
-  const original = graph.output;
-  const existing = new Set(original.map((o) => o.name));
-  const extra = names.filter((n) => !existing.has(n)).map((name) => create(ValueInfoProtoSchema, { name }));
-  graph.output = [...original, ...extra];
+  const saved = { node: graph.node, initializer: graph.initializer, input: graph.input, output: graph.output };
+  const existing = new Set(saved.output.map((o) => o.name));
+  const extra = (add.outputs ?? []).filter((n) => !existing.has(n)).map((name) => create(ValueInfoProtoSchema, { name }));
+  graph.node = [...saved.node, ...(add.nodes ?? [])];
+  graph.initializer = [...saved.initializer, ...(add.initializers ?? [])];
+  graph.input = [...saved.input, ...(add.inputs ?? [])];
+  graph.output = [...saved.output, ...extra];
   try {
     return toBinary(ModelProtoSchema, model);
   } finally {
-    graph.output = original;
+    Object.assign(graph, saved);
   }
 }
 
