@@ -183,17 +183,17 @@ describe('ort-qdq placement', () => {
     expect(fused.QLinearMatMul).toBe(1);
   });
 
-  it('Softmax output gets the fixed range [0, 1]; LeakyRelu, HardSigmoid and HardSwish are quantized', async () => {
+  it('Softmax output gets the fixed range [0, 1]; LeakyRelu and HardSigmoid are quantized, HardSwish stays float', async () => {
     const spec: ModelSpec = {
       opset: 14,
       inputs: [{ name: 'x', dims: [2, 10] }],
       outputs: [{ name: 'y' }],
       initializers: [randomWeight('w1', [10, 10], 16, 2), randomWeight('w2', [10, 3], 17)],
       nodes: [
-        { opType: 'MatMul', inputs: ['x', 'w1'], outputs: ['m'] },
+        { opType: 'HardSwish', inputs: ['x'], outputs: ['h'] },
+        { opType: 'MatMul', inputs: ['h', 'w1'], outputs: ['m'] },
         { opType: 'LeakyRelu', inputs: ['m'], outputs: ['l'], attrs: { alpha: 0.1 } },
-        { opType: 'HardSwish', inputs: ['l'], outputs: ['h'] },
-        { opType: 'HardSigmoid', inputs: ['h'], outputs: ['hs'] },
+        { opType: 'HardSigmoid', inputs: ['l'], outputs: ['hs'] },
         { opType: 'Softmax', inputs: ['hs'], outputs: ['sm'], attrs: { axis: -1 } },
         { opType: 'MatMul', inputs: ['sm', 'w2'], outputs: ['y'] },
       ],
@@ -201,7 +201,8 @@ describe('ort-qdq placement', () => {
     const { result, sqnr } = await quantizeSpec(spec, [2, 10], {}, -4, 4);
     expect(result.ranges.sm!.scale[0]).toBe(Math.fround(1 / 255));
     expect(result.ranges.sm!.zero_point[0]).toBe(0);
-    for (const t of ['l', 'h', 'hs']) expect(result.plan.activations[t]!.method).toBe('minmax');
+    for (const t of ['l', 'hs']) expect(result.plan.activations[t]!.method).toBe('minmax');
+    expect(result.plan.float.map((f) => f.op)).toEqual(['HardSwish']);
     expect(sqnr).toBeGreaterThan(25);
   });
 

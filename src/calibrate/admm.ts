@@ -32,15 +32,33 @@ export function admmGrid(spec: QuantSpec, nonNegative: boolean): { lo: number; h
 
 /** The ADMM step for values x on the integer grid [lo, hi], starting from alpha0. 0 when x is all zeros. */
 export function admmScale(x: Float32Array, lo: number, hi: number, alpha0: number, iterations: number): number {
+  if (!(alpha0 > 0) || !Number.isFinite(alpha0)) return 0;
+  // Each round needs Σq·x and Σq² over the values. With many more values than grid levels, sort them
+  // once: then a level's count and sum come from two binary searches and a prefix sum.
+  const sums = x.length > 8 * (hi - lo + 1) ? levelSums(x, lo, hi) : directSums(x, lo, hi);
   let alpha = alpha0;
-  if (!(alpha > 0) || !Number.isFinite(alpha)) return 0;
   for (let it = 0; it < iterations; it++) {
+    const { sqx, sqq } = sums(alpha);
+    if (sqq === 0) break;
+    const next = sqx / sqq;
+    if (!(next > 0)) break;
+    const stable = Math.abs(next - alpha) < TOLERANCE * alpha;
+    alpha = next;
+    if (stable) break;
+  }
+  return alpha;
+}
+
+type Sums = (alpha: number) => { sqx: number; sqq: number };
+
+/** Σq·x and Σq² with q = clamp(roundHalfEven(x/α), lo, hi), one value at a time. */
+function directSums(x: Float32Array, lo: number, hi: number): Sums {
+  return (alpha) => {
     const inv = 1 / alpha;
     let sqx = 0;
     let sqq = 0;
     for (let i = 0, n = x.length; i < n; i++) {
       const v = x[i]!;
-      // q = roundHalfEven(v/α), inlined (hot loop); clamped to the grid.
       const t = v * inv;
       let q = Math.floor(t);
       const d = t - q;
@@ -50,14 +68,43 @@ export function admmScale(x: Float32Array, lo: number, hi: number, alpha0: numbe
       sqx += q * v;
       sqq += q * q;
     }
-    if (sqq === 0) break;
-    const next = sqx / sqq;
-    if (!(next > 0)) break;
-    const stable = Math.abs(next - alpha) < TOLERANCE * alpha;
-    alpha = next;
-    if (stable) break;
-  }
-  return alpha;
+    return { sqx, sqq };
+  };
+}
+
+/**
+ * The same sums level by level on the sorted values: level q holds the values in [(q − ½)α, (q + ½)α),
+ * the end levels everything beyond. (A value exactly on a boundary goes up rather than to the even
+ * level; such ties have measure zero in real data.)
+ */
+function levelSums(x: Float32Array, lo: number, hi: number): Sums {
+  const sorted = Float64Array.from(x).sort();
+  const prefix = new Float64Array(sorted.length + 1);
+  for (let i = 0; i < sorted.length; i++) prefix[i + 1] = prefix[i]! + sorted[i]!;
+  const firstAtLeast = (b: number): number => {
+    let a = 0;
+    let z = sorted.length;
+    while (a < z) {
+      const m = (a + z) >> 1;
+      if (sorted[m]! < b) a = m + 1;
+      else z = m;
+    }
+    return a;
+  };
+  return (alpha) => {
+    let sqx = 0;
+    let sqq = 0;
+    let start = 0;
+    for (let q = lo; q <= hi && start < sorted.length; q++) {
+      const end = q === hi ? sorted.length : firstAtLeast((q + 0.5) * alpha);
+      if (end > start) {
+        sqx += q * (prefix[end]! - prefix[start]!);
+        sqq += q * q * (end - start);
+        start = end;
+      }
+    }
+    return { sqx, sqq };
+  };
 }
 
 function absMax(x: Float32Array): { absmax: number; nonNegative: boolean } {

@@ -1,7 +1,7 @@
 /**
  * The passes every model goes through before calibration, in order: move Constant nodes into
  * initializers, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
- * BatchNormalization and constant Mul/Add into the Conv before them, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
+ * BatchNormalization and constant Mul/Add into the Conv before them, fuse hand-written hard-swish, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
  */
 import type { ModelProto } from 'onnx-buf';
 import { Graph } from '../ir/graph.js';
@@ -9,6 +9,7 @@ import { opsetVersion } from '../ir/model.js';
 import { constantsToInitializers } from './constants-to-initializers.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { foldConvAffine } from './fold-conv-affine.js';
+import { findHardSwish, fuseHardSwish } from './fuse-hardswish.js';
 import { nameNodes } from './name-nodes.js';
 import { removeIdentities } from './remove-identity.js';
 import { upgradeOpset, type UpgradeReport } from './upgrade-opset/index.js';
@@ -23,6 +24,7 @@ export interface PrepareReport {
   identitiesRemoved: number;
   batchNormsFolded: number;
   affinesFolded: number;
+  hardSwishFused: number;
   nodesRemoved: number;
 }
 
@@ -37,7 +39,14 @@ export function prepareModel(model: ModelProto, minOpset = MIN_QUANT_OPSET): Pre
   const identitiesRemoved = removeIdentities(graph);
   const batchNormsFolded = foldBatchNorm(graph);
   const affinesFolded = foldConvAffine(graph);
+  // HardSwish exists from opset 14: upgrade when the model spells it out by hand.
+  const hardSwish = findHardSwish(graph);
+  if (hardSwish.length && opsetVersion(model) < 14) {
+    upgradeOpset(model, 14);
+    graph.invalidate();
+  }
+  const hardSwishFused = fuseHardSwish(graph, hardSwish.length ? findHardSwish(graph) : []);
   const nodesRemoved = graph.removeUnused();
   graph.sort();
-  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, identitiesRemoved, batchNormsFolded, affinesFolded, nodesRemoved };
+  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, nodesRemoved };
 }

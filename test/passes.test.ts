@@ -1,0 +1,126 @@
+/**
+ * The prepare passes, each checked by running the model before and after in onnxruntime: the
+ * outputs must agree to float rounding, and the graph must have the expected shape.
+ */
+import { clone } from '@bufbuild/protobuf';
+import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { describe, expect, it } from 'vitest';
+import { sqnr } from '../src/analyze/metrics.js';
+import { prepareModel } from '../src/passes/prepare.js';
+import { floatTensor } from '../src/onnx/tensor.js';
+import { opsetVersion } from '../src/ir/model.js';
+import { buildModel, opCounts, randomSamples, randomWeight, runModel, type ModelSpec } from './helpers/build.js';
+
+async function prepared(spec: ModelSpec, dims: number[]): Promise<{ after: ModelProto; report: ReturnType<typeof prepareModel>; agreement: number }> {
+  const before = buildModel(spec);
+  const after = clone(ModelProtoSchema, before);
+  const report = prepareModel(after);
+  const feeds = randomSamples(spec.inputs[0]!.name, dims, 1, 3)[0]!;
+  const a = await runModel(before, feeds);
+  const b = await runModel(after, feeds);
+  return { after, report, agreement: Math.min(...spec.outputs.map((o) => sqnr(a[o.name]!, b[o.name]!))) };
+}
+
+const bn = (c: number) => [
+  floatTensor('g', [c], Array.from({ length: c }, (_, i) => 0.5 + i * 0.3)),
+  floatTensor('beta', [c], Array.from({ length: c }, (_, i) => 0.1 * i - 0.2)),
+  floatTensor('mu', [c], Array.from({ length: c }, (_, i) => 0.05 * i)),
+  floatTensor('var', [c], Array.from({ length: c }, (_, i) => 0.5 + 0.25 * i)),
+];
+
+describe('prepare passes', () => {
+  it('folds BatchNormalization into ConvTranspose with groups and into Gemm (both transB)', async () => {
+    const ct = await prepared(
+      {
+        inputs: [{ name: 'x', dims: [1, 4, 5, 5] }],
+        outputs: [{ name: 'y' }],
+        initializers: [randomWeight('w', [4, 3, 3, 3], 1), ...bn(6)],
+        nodes: [
+          { opType: 'ConvTranspose', inputs: ['x', 'w'], outputs: ['c'], attrs: { group: 2 } },
+          { opType: 'BatchNormalization', inputs: ['c', 'g', 'beta', 'mu', 'var'], outputs: ['y'] },
+        ],
+      },
+      [1, 4, 5, 5],
+    );
+    expect(ct.report.batchNormsFolded).toBe(1);
+    expect(ct.agreement).toBeGreaterThan(100);
+    for (const transB of [0, 1]) {
+      const g = await prepared(
+        {
+          inputs: [{ name: 'x', dims: [3, 5] }],
+          outputs: [{ name: 'y' }],
+          initializers: [randomWeight('w', transB ? [4, 5] : [5, 4], 2), randomWeight('b', [4], 3), ...bn(4)],
+          nodes: [
+            { opType: 'Gemm', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { transB, alpha: 0.5 } },
+            { opType: 'BatchNormalization', inputs: ['c', 'g', 'beta', 'mu', 'var'], outputs: ['y'] },
+          ],
+        },
+        [3, 5],
+      );
+      expect(g.report.batchNormsFolded).toBe(1);
+      expect(g.agreement).toBeGreaterThan(100);
+    }
+  });
+
+  it('folds a scalar or per-channel Mul and an Add after a Conv into its weights and bias', async () => {
+    const r = await prepared(
+      {
+        inputs: [{ name: 'x', dims: [1, 3, 6, 6] }],
+        outputs: [{ name: 'y' }],
+        initializers: [randomWeight('w', [4, 3, 3, 3], 4), floatTensor('a', [1], [0.7]), floatTensor('k', [1, 4, 1, 1], [1, 2, 3, -1]), floatTensor('b', [4, 1, 1], [0.1, 0.2, 0.3, 0.4])],
+        nodes: [
+          { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
+          { opType: 'Mul', inputs: ['a', 'c'], outputs: ['m'] },
+          { opType: 'Mul', inputs: ['m', 'k'], outputs: ['mk'] },
+          { opType: 'Add', inputs: ['mk', 'b'], outputs: ['y'] },
+        ],
+      },
+      [1, 3, 6, 6],
+    );
+    expect(r.report.affinesFolded).toBe(3);
+    expect(opCounts(r.after)).toEqual({ Conv: 1 });
+    expect(r.agreement).toBeGreaterThan(100);
+  });
+
+  it('fuses hand-written hard-swish into HardSwish, upgrading opset 13 to 14', async () => {
+    const r = await prepared(
+      {
+        opset: 13,
+        inputs: [{ name: 'x', dims: [2, 8] }],
+        outputs: [{ name: 'y' }, { name: 'z' }],
+        initializers: [floatTensor('three', [], [3]), floatTensor('zero', [], [0]), floatTensor('six', [], [6])],
+        nodes: [
+          { opType: 'Add', inputs: ['x', 'three'], outputs: ['a'] },
+          { opType: 'Clip', inputs: ['a', 'zero', 'six'], outputs: ['c'] },
+          { opType: 'Mul', inputs: ['x', 'c'], outputs: ['m'] },
+          { opType: 'Div', inputs: ['m', 'six'], outputs: ['y'] },
+          { opType: 'HardSigmoid', inputs: ['y'], outputs: ['h'], attrs: { alpha: 1 / 6, beta: 0.5 } },
+          { opType: 'Mul', inputs: ['h', 'y'], outputs: ['z'] },
+        ],
+      },
+      [2, 8],
+    );
+    expect(r.report.hardSwishFused).toBe(2);
+    expect(opCounts(r.after)).toEqual({ HardSwish: 2 });
+    expect(opsetVersion(r.after)).toBe(14);
+    expect(r.agreement).toBeGreaterThan(100);
+  });
+
+  it('removes Identity and Dropout but keeps graph output names; names unnamed nodes', async () => {
+    const r = await prepared(
+      {
+        inputs: [{ name: 'x', dims: [2, 3] }],
+        outputs: [{ name: 'y' }],
+        nodes: [
+          { opType: 'Relu', inputs: ['x'], outputs: ['r'], name: '' },
+          { opType: 'Dropout', inputs: ['r'], outputs: ['d'], name: '' },
+          { opType: 'Identity', inputs: ['d'], outputs: ['y'], name: '' },
+        ],
+      },
+      [2, 3],
+    );
+    expect(r.report.identitiesRemoved).toBe(2);
+    expect(r.after.graph!.node.map((n) => [n.opType, n.name, n.output[0]])).toEqual([['Relu', 'Relu_0', 'y']]);
+    expect(r.agreement).toBe(Infinity);
+  });
+});
