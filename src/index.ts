@@ -7,7 +7,7 @@
  * The core (quantize, inspectModel, plans, observers) takes models and samples in memory and runs
  * in the browser too; the Node helpers (quantizeFile, loadModelFile, openCalibration) add files.
  */
-export { quantize, modelInputs, type QuantizeOptions, type QuantizeResult } from './quantize.js';
+export { quantize, calibrate, quantizeCalibrated, modelInputs, type QuantizeOptions, type QuantizeResult, type CalibrateOptions, type Calibration } from './quantize.js';
 export { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from './node/quantize-file.js';
 export { loadModelFile, saveModelFile } from './node/files.js';
 export { decodeModel, encodeModel } from './onnx/codec.js';
