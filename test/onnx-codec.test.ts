@@ -40,3 +40,32 @@ describe('ONNX codec', () => {
     expect(Buffer.compare(Buffer.from(encodeModel(again.model).model), fs.readFileSync(PADDLE.cls))).toBe(0);
   });
 });
+
+describe('round trips through quantization', () => {
+  it('keeps unknown fields and other opset domains; same inputs give byte-identical outputs', async () => {
+    const { create, toBinary } = await import('@bufbuild/protobuf');
+    const { ModelProtoSchema, OperatorSetIdProtoSchema } = await import('onnx-buf');
+    const { quantize } = await import('../src/quantize.js');
+    const { memorySource } = await import('../src/data/memory.js');
+    const { buildModel, randomSamples, randomWeight } = await import('./helpers/build.js');
+    const model = buildModel({
+      inputs: [{ name: 'x', dims: [1, 3, 8, 8] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [4, 3, 3, 3], 1)],
+      nodes: [{ opType: 'Conv', inputs: ['x', 'w'], outputs: ['y'] }],
+    });
+    model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.example.custom', version: 3n }));
+    // Field 99 of ModelProto (varint 42), as a newer onnx.proto might write it.
+    const withUnknown = new Uint8Array([...toBinary(ModelProtoSchema, model), 0x98, 0x06, 42]);
+    const decoded = decodeModel(withUnknown, 'with-unknown.onnx');
+    expect(Buffer.compare(Buffer.from(encodeModel(decoded).model), Buffer.from(withUnknown))).toBe(0);
+    const samples = randomSamples('x', [1, 3, 8, 8], 12);
+    const a = await quantize(decoded, memorySource(samples), { validate: false });
+    const b = await quantize(decoded, memorySource(samples), { validate: false });
+    const bytes = encodeModel(a.model).model;
+    expect(Buffer.compare(Buffer.from(bytes), Buffer.from(encodeModel(b.model).model))).toBe(0);
+    expect(Buffer.from(bytes.subarray(bytes.length - 3))).toEqual(Buffer.from([0x98, 0x06, 42]));
+    expect(a.model.opsetImport.map((o) => `${o.domain}:${o.version}`)).toContain('com.example.custom:3');
+    expect(Buffer.compare(Buffer.from(encodeModel(decoded).model), Buffer.from(withUnknown))).toBe(0); // input untouched
+  });
+});

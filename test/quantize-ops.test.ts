@@ -279,6 +279,18 @@ describe('ort-qdq placement', () => {
   });
 });
 
+describe('16-bit activations', () => {
+  it('uint16 activations use onnxruntime\'s com.microsoft Q/DQ below opset 21 and run', async () => {
+    const { result, sqnr } = await quantizeSpec(convRelu, [1, 3, 16, 16], { activationType: 'uint16' });
+    const q = result.model;
+    const qdq = q.graph!.node.filter((n) => n.opType === 'QuantizeLinear');
+    expect(qdq.every((n) => n.domain === 'com.microsoft')).toBe(true);
+    expect(q.opsetImport.some((o) => o.domain === 'com.microsoft')).toBe(true);
+    expect(result.ranges.x!.qmax).toBe(65535);
+    expect(sqnr).toBeGreaterThan(38); // 16-bit activations leave the int8 weights as the main error
+  });
+});
+
 describe('tensorrt target', () => {
   it('puts symmetric int8 Q/DQ on Conv inputs only, one pair per consumer, bias left float', async () => {
     const { result, sqnr } = await quantizeSpec(convRelu, [1, 3, 16, 16], { target: 'tensorrt' });
