@@ -54,6 +54,18 @@ describe('ort-qdq placement', () => {
     expect(fused.Conv).toBeUndefined();
   });
 
+  it('quantizes weights that an IR 3 export lists as graph inputs too (ONNX zoo MNIST style)', async () => {
+    const spec: ModelSpec = { ...convRelu, opset: 7, irVersion: 3 };
+    const model = buildModel(spec);
+    const { makeValueInfo } = await import('../src/ir/types.js');
+    for (const t of model.graph!.initializer) model.graph!.input.push(makeValueInfo(t.name, { dtype: DT.FLOAT, shape: t.dims.map(Number) }));
+    const result = await quantize(model, memorySource(randomSamples('x', [1, 3, 16, 16], 20, 7)), {});
+    expect(result.export.quantizedWeights).toBe(2);
+    expect(result.prepare.initializerInputsDropped).toBe(3);
+    expect(result.model.graph!.input.map((v) => v.name)).toEqual(['x']);
+    expect(result.validation!.outputs[0]!.sqnr).toBeGreaterThan(30);
+  });
+
   it('keeps graph input and output names and order', async () => {
     const { model, result } = await quantizeSpec(convRelu, [1, 3, 16, 16]);
     expect(result.model.graph!.input.map((v) => v.name)).toEqual(model.graph!.input.map((v) => v.name));

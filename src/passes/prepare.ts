@@ -1,6 +1,6 @@
 /**
- * The passes every model goes through before calibration, in order: move Constant nodes into
- * initializers, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
+ * The passes every model goes through before calibration, in order: treat initializers listed as
+ * inputs as constants, move Constant nodes into initializers, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
  * BatchNormalization and constant Mul/Add into the Conv before them, fuse hand-written hard-swish, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
  */
 import type { ModelProto } from 'onnx-buf';
@@ -8,6 +8,7 @@ import { Graph } from '../ir/graph.js';
 import { opsetVersion } from '../ir/model.js';
 import { constantsToInitializers } from './constants-to-initializers.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
+import { initializersNotInputs } from './initializers-not-inputs.js';
 import { foldConvAffine } from './fold-conv-affine.js';
 import { findHardSwish, fuseHardSwish } from './fuse-hardswish.js';
 import { nameNodes } from './name-nodes.js';
@@ -21,6 +22,8 @@ export interface PrepareReport {
   opset: { from: number; to: number };
   upgrade?: UpgradeReport;
   constantsMoved: number;
+  /** Initializers that were also listed as graph inputs (IR 3 exports), now plain constants. */
+  initializerInputsDropped: number;
   identitiesRemoved: number;
   batchNormsFolded: number;
   affinesFolded: number;
@@ -32,6 +35,7 @@ export interface PrepareReport {
 export function prepareModel(model: ModelProto, minOpset = MIN_QUANT_OPSET): PrepareReport {
   const graph = new Graph(model.graph!);
   const from = opsetVersion(model);
+  const initializerInputsDropped = initializersNotInputs(graph);
   const constantsMoved = constantsToInitializers(graph);
   const upgrade = from < minOpset ? upgradeOpset(model, minOpset) : undefined;
   graph.invalidate();
@@ -48,5 +52,5 @@ export function prepareModel(model: ModelProto, minOpset = MIN_QUANT_OPSET): Pre
   const hardSwishFused = fuseHardSwish(graph, hardSwish.length ? findHardSwish(graph) : []);
   const nodesRemoved = graph.removeUnused();
   graph.sort();
-  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, nodesRemoved };
+  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, initializerInputsDropped, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, nodesRemoved };
 }

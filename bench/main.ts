@@ -1,0 +1,148 @@
+/**
+ * `npm run bench`: onnxq's speed, memory and accuracy against baselines measured in the same run,
+ * on PaddleOCR's det/rec/cls models (from the pinned npm package) with data rendered by
+ * demo/paddle-ocr.ts, and on ../shared/models where that folder exists. Prints a table per section
+ * and writes every number to bench-results.json in the current directory. Nothing here asserts:
+ * the aims from the issue are printed next to the measurements.
+ *
+ *   npm run bench -- [--only speed,int8,memory,shared] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *
+ * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
+ * the accuracy runs (default 1: steadier on a small shared machine; 0 = onnxruntime's default).
+ * Section 3's latency is always measured at one thread and at onnxruntime's default.
+ * Section 3 scores the int8 models section 1 made, so `--only int8` runs section 1 too.
+ */
+import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
+import { ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
+import { memoryRuns, printMemory, type MemoryRun } from './memory.js';
+import { OCR_KINDS } from './ocr-data.js';
+import { codeState, environment, errorLine, heading, writeResults } from './report.js';
+import { printSharedQuality, sharedModels } from './shared-models.js';
+import { VERSION } from '../src/index.js';
+
+const SECTIONS = ['speed', 'int8', 'memory', 'shared'] as const;
+type Section = (typeof SECTIONS)[number];
+const RESULTS_FILE = 'bench-results.json';
+
+function parseArgs(argv: string[]): { only: Set<Section>; threads: number | undefined; samples: number; memorySamples: number[] } {
+  const get = (name: string): string | undefined => {
+    const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+    if (i < 0) return undefined;
+    return argv[i]!.includes('=') ? argv[i]!.split('=')[1] : argv[i + 1];
+  };
+  const only = new Set((get('--only')?.split(',') ?? [...SECTIONS]) as Section[]);
+  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section '${s}' (sections: ${SECTIONS.join(', ')})`);
+  const threadsArg = Number(get('--threads') ?? 1);
+  return {
+    only,
+    threads: threadsArg > 0 ? threadsArg : undefined,
+    samples: Number(get('--samples') ?? 128),
+    memorySamples: (get('--memory-samples') ?? '128,1024').split(',').map(Number),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const start = performance.now();
+  const elapsed = () => `${((performance.now() - start) / 1000).toFixed(0)} s`;
+  const log = (line: string) => process.stderr.write(`[${elapsed()}] ${line.trim()}\n`);
+  const results: Record<string, unknown> = {
+    onnxq: VERSION,
+    startedAt: new Date().toISOString(),
+    environment: environment(),
+    code: codeState(),
+    options: { ...args, only: [...args.only], threads: args.threads ?? "onnxruntime's default" },
+  };
+  const errors: string[] = [];
+  results.errors = errors;
+  const save = () => writeResults(RESULTS_FILE, results);
+  const threadText = args.threads ? `${args.threads} intra-op thread${args.threads > 1 ? 's' : ''}` : "onnxruntime's default threads";
+  console.log(`onnxq ${VERSION} bench — ${(results.environment as { cpu: string }).cpu}, ${(results.environment as { cores: number }).cores} cores, node ${process.version}, onnxruntime-node 1.30.0; ${threadText} unless a column says otherwise`);
+  const code = results.code as ReturnType<typeof codeState>;
+  if (code.commit) console.log(`code: commit ${code.commit}${code.changed?.length ? ` + uncommitted changes in ${code.changed.join(', ')}` : ''}`);
+  console.log(`load average at start: ${(results.environment as { loadAverage: number[] }).loadAverage.join(', ')} (other work on this machine skews every time below)`);
+
+  // 1. Calibration speed (its int8 models feed section 3).
+  const speed: SpeedResult[] = [];
+  if (args.only.has('speed') || args.only.has('int8')) {
+    heading('1. Calibration speed');
+    for (const kind of OCR_KINDS) {
+      log(`calibration speed: ${kind}, ${args.samples} samples (minmax, then entropy; float baseline before, between, after)`);
+      try {
+        speed.push(await calibrationSpeed(kind, args.samples, args.threads));
+      } catch (e) {
+        console.log(`  ${kind}: failed — ${errorLine(e)}`);
+        errors.push(`speed ${kind}: ${errorLine(e)}`);
+      }
+    }
+    printSpeed(speed);
+    results.calibrationSpeed = speed.map(({ quantized: _q, ...rest }) => rest);
+    save();
+  }
+
+  // 2. Peak memory at two sample counts, one child process per run.
+  if (args.only.has('memory')) {
+    heading('2. Peak memory of calibration');
+    const counts = args.memorySamples;
+    const runs: MemoryRun[] = await memoryRuns(
+      [
+        { model: 'det', method: 'entropy', samples: counts },
+        { model: 'rec', method: 'entropy', samples: counts },
+        { model: 'det', method: 'render-only', samples: counts },
+      ],
+      args.threads,
+      log,
+    );
+    printMemory(runs);
+    results.memory = runs;
+    save();
+  }
+
+  // 3. int8 vs float on the PaddleOCR models.
+  if (args.only.has('int8')) {
+    heading('3. int8 model vs float model (PaddleOCR)');
+    const rows: SpeedSizeFusion[] = [];
+    const quality: QualityRow[] = [];
+    for (const s of speed) {
+      try {
+        log(`int8 vs float: ${s.model} latency, size, fused ops (int8 model of minmax ranges)`);
+        rows.push(await ocrSpeedSizeFusion(s.model, s.quantized, 'minmax'));
+        log(`int8 vs float: ${s.model} accuracy (float and ${Object.keys(s.quantized).join(', ')})`);
+        quality.push(...(await ocrQuality(s.model, s.quantized, args.threads)));
+      } catch (e) {
+        console.log(`  ${s.model}: failed — ${errorLine(e)}`);
+        errors.push(`int8 ${s.model}: ${errorLine(e)}`);
+      }
+    }
+    printSpeedSizeFusion('PaddleOCR int8 vs float', rows);
+    printQuality(quality);
+    results.int8VsFloat = { speedSizeFusion: rows, quality };
+    save();
+  }
+
+  speed.length = 0;
+
+  // 4. The shared pretrained models.
+  if (args.only.has('shared')) {
+    heading('4. Shared pretrained models (../shared/models)');
+    log('shared models');
+    const shared = await sharedModels(args.threads, log);
+    if (!shared.present) console.log(`  ${shared.dir} does not exist (it is not part of the repository): section skipped.`);
+    else {
+      printSpeedSizeFusion('Shared models int8 vs float', shared.results.flatMap((r) => (r.speed ? [r.speed] : [])));
+      printSharedQuality(shared.results);
+    }
+    results.sharedModels = shared;
+    save();
+  }
+
+  results.totalSeconds = Number(((performance.now() - start) / 1000).toFixed(1));
+  results.loadAverageAtEnd = environment().loadAverage;
+  save();
+  console.log(`\nbench took ${elapsed()}; load average at end ${(results.loadAverageAtEnd as number[]).join(', ')}; results in ${RESULTS_FILE}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+});

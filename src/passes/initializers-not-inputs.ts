@@ -1,0 +1,16 @@
+/**
+ * Drops graph inputs that merely name an initializer. IR version 3 required every initializer to be
+ * listed as an input too, and PyTorch's `keep_initializers_as_inputs` still does it; ONNX then reads
+ * them as overridable defaults, so the weights would not count as constants and could be neither
+ * folded nor quantized. onnxq treats them as the constants they are, as ORT's quantizer does. The
+ * inputs a user feeds (the ones without an initializer) are left as they were.
+ */
+import type { Graph } from '../ir/graph.js';
+
+export function initializersNotInputs(graph: Graph): number {
+  const inits = new Set(graph.proto.initializer.map((t) => t.name));
+  const before = graph.proto.input.length;
+  graph.proto.input = graph.proto.input.filter((v) => !inits.has(v.name));
+  graph.invalidate();
+  return before - graph.proto.input.length;
+}
