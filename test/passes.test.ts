@@ -82,6 +82,36 @@ describe('prepare passes', () => {
     expect(r.agreement).toBeGreaterThan(100);
   });
 
+  it('folds a Mul before any Conv, and an Add before a Conv that pads nothing, into its weights and bias', async () => {
+    const r = await prepared(
+      {
+        inputs: [{ name: 'x', dims: [1, 4, 6, 6] }],
+        outputs: [{ name: 'y' }],
+        initializers: [
+          floatTensor('a', [1, 4, 1, 1], [0.5, 2, -1, 1.5]),
+          floatTensor('b', [4, 1, 1], [0.1, -0.2, 0.3, 0.05]),
+          randomWeight('dw', [4, 1, 3, 3], 5),
+          floatTensor('a2', [], [0.75]),
+          floatTensor('b2', [], [0.25]),
+          randomWeight('pw', [6, 4, 1, 1], 6),
+        ],
+        nodes: [
+          { opType: 'Mul', inputs: ['x', 'a'], outputs: ['m'] },
+          { opType: 'Add', inputs: ['m', 'b'], outputs: ['s'] }, // becomes x + b/a: the depthwise conv pads
+          { opType: 'Conv', inputs: ['s', 'dw'], outputs: ['d'], attrs: { group: 4, pads: [1, 1, 1, 1] } },
+          { opType: 'Relu', inputs: ['d'], outputs: ['r'] },
+          { opType: 'Mul', inputs: ['r', 'a2'], outputs: ['m2'] },
+          { opType: 'Add', inputs: ['b2', 'm2'], outputs: ['s2'] },
+          { opType: 'Conv', inputs: ['s2', 'pw'], outputs: ['y'] },
+        ],
+      },
+      [1, 4, 6, 6],
+    );
+    expect(opCounts(r.after)).toEqual({ Add: 1, Conv: 2, Relu: 1 });
+    expect(r.after.graph!.node.find((n) => n.output[0] === 'y')!.input[0]).toBe('r');
+    expect(r.agreement).toBeGreaterThan(100);
+  });
+
   it('fuses hand-written hard-swish into HardSwish, upgrading opset 13 to 14', async () => {
     const r = await prepared(
       {

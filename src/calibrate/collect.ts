@@ -2,8 +2,8 @@
  * The calibration loop: runs the chosen samples through the float model and folds every watched
  * tensor into its observers, one batch at a time (a batch's tensors are dropped before the next).
  *
- * Pass 1 reduces inside the graph — a ReduceMin and a ReduceMax per tensor — so only two numbers per
- * tensor cross into JavaScript. Pass 2, for histogram methods, bins the values on the range pass 1
+ * Pass 1 reduces inside the graph — a ReduceMin and a ReduceMax per tensor, concatenated — so only two
+ * small tensors cross into JavaScript per run. Pass 2, for histogram methods, bins the values on the range pass 1
  * found, so that bin edges never move. Copying whole activations out of onnxruntime and walking them
  * in JavaScript costs several times the inference itself, so the values pass 2 (and ADMM's sample)
  * see are a strided subsample taken inside the graph: at most `valuesPerSample` values of each tensor
@@ -48,6 +48,9 @@ export const DEFAULT_VALUES_PER_SAMPLE = 4096;
 
 const MIN_SUFFIX = '__onnxq_min';
 const MAX_SUFFIX = '__onnxq_max';
+/** Every tensor's min (max) gathered into one output: one tensor crosses into JavaScript, not one per watched tensor. */
+const MINS = 'onnxq_mins';
+const MAXS = 'onnxq_maxs';
 const SUB_SUFFIX = '__onnxq_sub';
 const OFFSET = 'onnxq_offset';
 
@@ -71,8 +74,10 @@ export async function collectStats(
     for (const [b, batch] of batches.entries()) {
       const feeds = await loadBatch(source, batch);
       const out = await pass1.run(probes.feeds(feeds, b), probes.fetches(true, !!samples));
-      for (const t of tensors) {
-        const pair = Float32Array.of(Number(out[t + MIN_SUFFIX]!.data[0]), Number(out[t + MAX_SUFFIX]!.data[0]));
+      const mins = out[MINS]!.data as Float32Array;
+      const maxs = out[MAXS]!.data as Float32Array;
+      for (const [i, t] of tensors.entries()) {
+        const pair = Float32Array.of(mins[i]!, maxs[i]!);
         minmax.get(t)!.observe(pair);
         moving?.get(t)!.observe(pair);
         if (samples) samples.get(t)!.observe(probes.values(t, feeds, out, b));
@@ -144,14 +149,20 @@ class Probes {
 
   encode(reductions: boolean, values: boolean): Uint8Array {
     const add: Required<Augmentation> = { nodes: [], initializers: [], inputs: [], outputs: [] };
-    if (reductions)
-      for (const t of this.tensors) {
-        add.nodes.push(
-          makeNode({ opType: 'ReduceMin', inputs: [t], outputs: [t + MIN_SUFFIX], attrs: { keepdims: 0 } }),
-          makeNode({ opType: 'ReduceMax', inputs: [t], outputs: [t + MAX_SUFFIX], attrs: { keepdims: 0 } }),
-        );
-        add.outputs.push(t + MIN_SUFFIX, t + MAX_SUFFIX);
-      }
+    if (reductions) {
+      add.initializers.push(int64Tensor('onnxq_one', [1], [1]));
+      for (const t of this.tensors)
+        for (const [op, suffix] of [['ReduceMin', MIN_SUFFIX], ['ReduceMax', MAX_SUFFIX]] as const)
+          add.nodes.push(
+            makeNode({ opType: op, inputs: [t], outputs: [t + suffix + '_kept'], attrs: { keepdims: 1 } }),
+            makeNode({ opType: 'Reshape', inputs: [t + suffix + '_kept', 'onnxq_one'], outputs: [t + suffix] }),
+          );
+      add.nodes.push(
+        makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MIN_SUFFIX), outputs: [MINS], attrs: { axis: 0 } }),
+        makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MAX_SUFFIX), outputs: [MAXS], attrs: { axis: 0 } }),
+      );
+      add.outputs.push(MINS, MAXS);
+    }
     if (values) {
       if (this.strided) {
         add.inputs.push(makeValueInfo(OFFSET, { dtype: DT.INT64, shape: [1] }));
@@ -181,7 +192,7 @@ class Probes {
 
   fetches(reductions: boolean, values: boolean): string[] {
     const out: string[] = [];
-    if (reductions) for (const t of this.tensors) out.push(t + MIN_SUFFIX, t + MAX_SUFFIX);
+    if (reductions) out.push(MINS, MAXS);
     if (values) for (const t of this.subsampled) out.push(this.stride.get(t)! > 1 ? t + SUB_SUFFIX : t);
     return out;
   }

@@ -23,20 +23,23 @@ import { START_BIN, clampToObserved, histogramOf, levelsOf, scaledWindows, type 
 
 /** Prefix sums over a histogram, so that each level's count and number of non-zero bins is O(1). */
 export class HistogramPrefix {
-  /** sum[j] = Σ counts[0:j]; nonzero[j] = #{k < j : counts[k] > 0}; ln[j] = ln counts[j] (0 where empty). */
+  /** sum[j] = Σ counts[0:j]; nonzero[j] = #{k < j : counts[k] > 0}; ln[j] = ln counts[j] (0 where empty); clnc[j] = Σ c·ln c over [0, j). */
   readonly sum: Float64Array;
   readonly nonzero: Float64Array;
   readonly ln: Float64Array;
+  readonly clnc: Float64Array;
   constructor(readonly counts: Float64Array) {
     const n = counts.length;
     this.sum = new Float64Array(n + 1);
     this.nonzero = new Float64Array(n + 1);
     this.ln = new Float64Array(n);
+    this.clnc = new Float64Array(n + 1);
     for (let j = 0; j < n; j++) {
       const c = counts[j]!;
       this.sum[j + 1] = this.sum[j]! + c;
       this.nonzero[j + 1] = this.nonzero[j]! + (c > 0 ? 1 : 0);
       this.ln[j] = c > 0 ? Math.log(c) : 0;
+      this.clnc[j + 1] = this.clnc[j]! + (c > 0 ? c * this.ln[j]! : 0);
     }
   }
 
@@ -53,7 +56,7 @@ export class HistogramPrefix {
  * its level's count is spread, so a window is not rejected just because its edge fell on an empty bin.
  */
 export function windowDivergence(pre: HistogramPrefix, start: number, n: number, levels: number, strict = true): number {
-  const { counts, sum, nonzero, ln } = pre;
+  const { counts, sum, nonzero, ln, clnc } = pre;
   // With levels ≥ n every bin is a level of its own (j ↦ ⌊j·L/n⌋ is injective), as with n levels.
   if (levels > n) levels = n;
   const end = start + n;
@@ -83,10 +86,8 @@ export function windowDivergence(pre: HistogramPrefix, start: number, n: number,
     const lnAvg = Math.log((sum[b]! - sum[a]!) / nz); // −∞ for a level with no counts: KL +∞ below
     if (a === first) lnFirst = lnAvg;
     if (b === end) lnLast = lnAvg;
-    for (let j = a; j < b; j++) {
-      const c = counts[j]!;
-      if (c > 0) acc += c * (ln[j]! - lnAvg);
-    }
+    // Σ_{j in level} c_j·(ln c_j − lnAvg), from prefix sums: O(1) per level instead of per bin.
+    acc += clnc[b]! - clnc[a]! - lnAvg * (sum[b]! - sum[a]!);
   }
   // Put the outliers into the end bins of P.
   const fold = (j: number, extra: number, lnAvg: number): void => {

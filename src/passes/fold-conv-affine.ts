@@ -1,14 +1,17 @@
 /**
- * Folds a Mul or Add by a per-channel (or scalar) constant that directly follows a Conv into the
- * Conv's weights and bias: (W∗x + b)·a + c = (a·W)∗x + (a·b + c). Exported nets often keep such
- * affine steps separate (PaddleOCR's learnable affine blocks, decomposed batch norms); left alone,
- * each would be requantized to 8 bits on its own, and per-channel weight scales absorb them exactly.
- * ONNX Runtime does the same at its basic level (ConvMulFusion, ConvAddFusion).
+ * Folds Mul and Add by per-channel (or scalar) constants into the Conv next to them.
+ * After a Conv: (W∗x + b)·a + c = (a·W)∗x + (a·b + c), as ONNX Runtime does at its basic level
+ * (ConvMulFusion, ConvAddFusion). Before a Conv: W∗(a·x + c) = (W·a)∗x + (b + Σ W·c), with the scale
+ * a per input channel; the shift c only where the Conv pads nothing (padding inserts zeros, not c).
+ * Exported nets often keep such affine steps separate (PaddleOCR's learnable affine blocks, decomposed
+ * batch norms); left alone, each is one more float pass between quantized convolutions, or one more
+ * requantization, where per-channel weight scales absorb them exactly.
  */
 import type { NodeProto, TensorProto } from 'onnx-buf';
 import { DT } from '../onnx/dtype.js';
 import { floatTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
+import { attrInt, attrInts, attrString } from '../ir/node.js';
 
 export function foldConvAffine(graph: Graph): number {
   let folded = 0;
@@ -33,8 +36,118 @@ export function foldConvAffine(graph: Graph): number {
       again = true;
     }
   }
+  folded += foldConvInputAffine(graph);
   if (folded) graph.removeUnused();
   return folded;
+}
+
+/** Mul/Add by a constant whose only reader is a Conv (through at most one more Mul/Add): fold into the Conv. */
+function foldConvInputAffine(graph: Graph): number {
+  let folded = 0;
+  for (let again = true; again; ) {
+    again = false;
+    for (const conv of [...graph.nodes]) {
+      if (conv.opType !== 'Conv' || conv.domain !== '') continue;
+      const x = conv.input[0]!;
+      const node = graph.producer(x);
+      if (!node || (node.opType !== 'Mul' && node.opType !== 'Add') || node.domain !== '') continue;
+      if (graph.consumers(x).length !== 1 || graph.isGraphOutput(x)) continue;
+      const ci = graph.constant(node.input[1]!) ? 1 : graph.constant(node.input[0]!) ? 0 : -1;
+      if (ci < 0) continue;
+      const weight = graph.constant(conv.input[1]!);
+      const constant = graph.constant(node.input[ci]!)!;
+      if (!weight || weight.dataType !== DT.FLOAT || constant.dataType !== DT.FLOAT) continue;
+      const dims = tensorDims(weight);
+      const group = attrInt(conv, 'group', 1);
+      const inChannels = dims[1]! * group;
+      const values = perChannel(constant, inChannels, dims.length);
+      if (!values) continue;
+      if (node.opType === 'Add' && !padsNothing(conv)) {
+        // a·x + c before a padding Conv: write it (x + c/a)·a and fold the scale, so one float op stays, not two.
+        if (!swapScaleBehindShift(graph, node, values, inChannels, dims.length)) continue;
+      } else {
+        foldInput(graph, conv, node, node.input[1 - ci]!, weight, values, group);
+      }
+      folded++;
+      again = true;
+    }
+  }
+  return folded;
+}
+
+/**
+ * For Add(Mul(x, a), c) with a per-channel and nowhere 0, rewrites the pair as Mul(Add(x, c/a), a):
+ * the Mul then sits right before the Conv, where the next round folds it into the weights.
+ */
+function swapScaleBehindShift(graph: Graph, add: NodeProto, shift: Float32Array, channels: number, rank: number): boolean {
+  const source = add.input.find((i) => !graph.constant(i))!;
+  const mul = graph.producer(source);
+  if (!mul || mul.opType !== 'Mul' || mul.domain !== '' || graph.consumers(source).length !== 1 || graph.isGraphOutput(source)) return false;
+  const si = graph.constant(mul.input[1]!) ? 1 : graph.constant(mul.input[0]!) ? 0 : -1;
+  if (si < 0) return false;
+  const scaleTensor = graph.constant(mul.input[si]!)!;
+  if (scaleTensor.dataType !== DT.FLOAT) return false;
+  const scale = perChannel(scaleTensor, channels, rank);
+  if (!scale || scale.some((v) => v === 0)) return false;
+  const shape = [1, channels, ...new Array<number>(rank - 2).fill(1)];
+  const shiftName = graph.uniqueName(`${add.name || add.output[0]}_shift`);
+  const scaleName = graph.uniqueName(`${mul.name || mul.output[0]}_scale`);
+  graph.addInitializer(floatTensor(shiftName, shape, shift.map((c, j) => c / scale[j]!)));
+  graph.addInitializer(floatTensor(scaleName, shape, scale));
+  const x = mul.input[1 - si]!;
+  const [mid, out] = [source, add.output[0]!];
+  add.input = [x, shiftName];
+  add.output = [mid];
+  mul.input = [mid, scaleName];
+  mul.output = [out];
+  graph.sort();
+  return true;
+}
+
+function padsNothing(conv: NodeProto): boolean {
+  const autoPad = attrString(conv, 'auto_pad', 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') return false;
+  return (attrInts(conv, 'pads') ?? []).every((p) => p === 0);
+}
+
+/** W' = W·a (Mul) or bias' = bias + Σ W·c (Add), per input channel j of group g: channel g·(C/g) + j. */
+function foldInput(graph: Graph, conv: NodeProto, node: NodeProto, source: string, weight: TensorProto, k: Float32Array, group: number): void {
+  const dims = tensorDims(weight);
+  const [outChannels, perGroup] = dims as [number, number];
+  const inner = dims.slice(2).reduce((a, d) => a * d, 1);
+  const w = readFloat32(weight);
+  const channelOf = (m: number, j: number) => Math.floor(m / (outChannels / group)) * perGroup + j;
+  if (node.opType === 'Mul') {
+    const scaled = Float32Array.from(w);
+    for (let m = 0; m < outChannels; m++)
+      for (let j = 0; j < perGroup; j++) {
+        const a = k[channelOf(m, j)]!;
+        const base = (m * perGroup + j) * inner;
+        for (let i = 0; i < inner; i++) scaled[base + i] *= a;
+      }
+    const wName = graph.uniqueName(`${conv.input[1]}_scaled`);
+    graph.addInitializer(floatTensor(wName, dims, scaled));
+    conv.input[1] = wName;
+  } else {
+    const oldBias = conv.input[2] ? graph.constant(conv.input[2]) : undefined;
+    const bias = oldBias ? Float32Array.from(readFloat32(oldBias)) : new Float32Array(outChannels);
+    for (let m = 0; m < outChannels; m++) {
+      let sum = 0;
+      for (let j = 0; j < perGroup; j++) {
+        const c = k[channelOf(m, j)]!;
+        const base = (m * perGroup + j) * inner;
+        for (let i = 0; i < inner; i++) sum += w[base + i]! * c;
+      }
+      bias[m] += sum;
+    }
+    const bName = graph.uniqueName(`${conv.name || conv.output[0]}_bias`);
+    graph.addInitializer(floatTensor(bName, [outChannels], bias));
+    if (conv.input.length < 3) conv.input.push(bName);
+    else conv.input[2] = bName;
+  }
+  graph.removeNode(node);
+  conv.input[0] = source;
+  graph.invalidate();
 }
 
 /**
