@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import { encodeModel, type QuantizeResult, type RangeMethodName, type Sample } from '../src/index.js';
 import { boxContrast, ctcDecode, loadKeys } from '../demo/paddle-ocr.js';
-import { Agreement, argmax, editDistance } from './metrics.js';
+import { ErrorAccumulator as Agreement, argmax } from '../src/analyze/metrics.js';
+import { editDistance } from '../demo/paddle-tasks.js';
 import { clsEvaluation, detEvaluation, EVALUATION_SEED, ocrSample, OCR_MODELS, recEvaluation, type OcrKind } from './ocr-data.js';
 import { fusedOps, latencyPair, opList, run, session, type FusionReport } from './ort.js';
 import { db, kb, ms, pct, table, x } from './report.js';

@@ -15,7 +15,8 @@ import {
 } from '../src/index.js';
 import { calibrate, quantizeCalibrated } from '../src/quantize.js';
 import { int8Bytes, speedSizeFusion, type SpeedSizeFusion } from './int8-vs-float.js';
-import { Agreement, argmax, psnr } from './metrics.js';
+import { ErrorAccumulator as Agreement, argmax } from '../src/analyze/metrics.js';
+import { psnr } from './metrics.js';
 import { runAll, session } from './ort.js';
 import { db, errorLine, pct, table } from './report.js';
 

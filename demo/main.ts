@@ -9,21 +9,10 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { quantizeFile, VERSION } from '../src/index.js';
 import { formatBytes, formatMs } from '../src/cli/format.js';
-import {
-  PADDLE_MODELS,
-  boxContrast,
-  clsInput,
-  ctcDecode,
-  detInput,
-  itemSeed,
-  loadKeys,
-  recInput,
-  renderDetPage,
-  renderTextLine,
-  textLines,
-  upsideDown,
-  writeCalibrationSet,
-} from './paddle-ocr.js';
+import { PADDLE_MODELS } from './paddle-models.js';
+import { clsInput, detInput, recInput, writeCalibrationSet } from './paddle-ocr.js';
+import { findText, readLines, tellDirections } from './paddle-tasks.js';
+import { renderDetPage, renderTextLine, textLines } from './render.js';
 
 const OUT = path.resolve('demo-output');
 const EVAL_SEED = 2024;
@@ -56,60 +45,6 @@ function tensor(t: { dims: number[]; data: Float32Array }): ort.Tensor {
   return new ort.Tensor('float32', t.data, t.dims);
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
-
-/** Reads rendered lines with a recognition model: share of exact lines and of correct characters. */
-async function readLines(session: ort.InferenceSession, lines: string[]): Promise<{ exact: number; chars: number }> {
-  const keys = loadKeys();
-  let exact = 0;
-  let right = 0;
-  let total = 0;
-  for (const [i, line] of lines.entries()) {
-    const out = await session.run({ x: tensor(recInput(renderTextLine(line, { seed: itemSeed(EVAL_SEED, i) }))) });
-    const o = out[session.outputNames[0]!]!;
-    const text = ctcDecode(o.data as Float32Array, o.dims, keys);
-    if (text === line) exact++;
-    right += Math.max(0, line.length - editDistance(text, line));
-    total += line.length;
-  }
-  return { exact: exact / lines.length, chars: right / total };
-}
-
-async function classify(session: ort.InferenceSession, lines: string[]): Promise<number> {
-  let right = 0;
-  for (const [i, line] of lines.entries()) {
-    const flip = i % 2 === 1;
-    const image = renderTextLine(line, { seed: itemSeed(EVAL_SEED, i) });
-    const out = await session.run({ x: tensor(clsInput(flip ? upsideDown(image) : image)) });
-    const p = out[session.outputNames[0]!]!.data as Float32Array;
-    if (p[1]! > p[0]! === flip) right++;
-  }
-  return right / lines.length;
-}
-
-/** Mean text probability inside the true text boxes and outside them, over rendered pages. */
-async function detect(session: ort.InferenceSession, pages: number): Promise<{ inside: number; outside: number }> {
-  let inside = 0;
-  let outside = 0;
-  for (let i = 0; i < pages; i++) {
-    const page = renderDetPage(itemSeed(EVAL_SEED, i));
-    const t = detInput(page.image);
-    const out = await session.run({ x: tensor(t) });
-    const c = boxContrast(out[session.outputNames[0]!]!.data as Float32Array, t.dims[3], t.dims[2], page.boxes);
-    inside += c.inside / pages;
-    outside += c.outside / pages;
-  }
-  return { inside, outside };
-}
-
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 
 async function demo(task: Task, name: string, calibCount: number): Promise<Row> {
@@ -123,19 +58,19 @@ async function demo(task: Task, name: string, calibCount: number): Promise<Row> 
   const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', intraOpNumThreads: 1 };
   const f = await ort.InferenceSession.create(floatFile, options);
   const q = await ort.InferenceSession.create(int8File, options);
-  const lines = textLines(200, EVAL_SEED);
+  const line = textLines(1, EVAL_SEED)[0]!;
   let quality: string;
   let probe: Record<string, ort.Tensor>;
   if (task === 'rec') {
-    const [a, b] = [await readLines(f, lines), await readLines(q, lines)];
+    const [a, b] = [await readLines(floatFile, 200, EVAL_SEED, 1), await readLines(int8File, 200, EVAL_SEED, 1)];
     quality = `lines read exactly ${pct(a.exact)} → ${pct(b.exact)}, characters ${pct(a.chars)} → ${pct(b.chars)} (200 lines)`;
-    probe = { x: tensor(recInput(renderTextLine(lines[0]!, { seed: 1 }))) };
+    probe = { x: tensor(recInput(renderTextLine(line, { seed: 1 }))) };
   } else if (task === 'cls') {
-    const [a, b] = [await classify(f, lines), await classify(q, lines)];
+    const [a, b] = [await tellDirections(floatFile, 200, EVAL_SEED, 1), await tellDirections(int8File, 200, EVAL_SEED, 1)];
     quality = `text direction right ${pct(a)} → ${pct(b)} (200 lines, half upside down)`;
-    probe = { x: tensor(clsInput(renderTextLine(lines[0]!, { seed: 1 }))) };
+    probe = { x: tensor(clsInput(renderTextLine(line, { seed: 1 }))) };
   } else {
-    const [a, b] = [await detect(f, 20), await detect(q, 20)];
+    const [a, b] = [await findText(floatFile, 20, EVAL_SEED, 1), await findText(int8File, 20, EVAL_SEED, 1)];
     quality = `text probability inside boxes ${a.inside.toFixed(3)} → ${b.inside.toFixed(3)}, outside ${a.outside.toExponential(1)} → ${b.outside.toExponential(1)} (20 pages)`;
     probe = { x: tensor(detInput(renderDetPage(1).image)) };
   }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeModel, decodeModel } from '../src/onnx/codec.js';
 import { loadModelFile, saveModelFile } from '../src/node/files.js';
 import { OnnxqError } from '../src/errors.js';
-import { PADDLE } from './helpers/models.js';
+import { PADDLE_MODELS as PADDLE } from '../demo/paddle-models.js';
 
 describe('ONNX codec', () => {
   it('round-trips the PaddleOCR recognition model byte for byte', () => {

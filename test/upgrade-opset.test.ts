@@ -21,7 +21,7 @@ import { floatTensor, int64Tensor } from '../src/onnx/tensor.js';
 import { forEachGraph } from '../src/onnx/walk.js';
 import { floatToHalf } from '../src/passes/upgrade-opset/context.js';
 import { upgradeOpset } from '../src/passes/upgrade-opset/index.js';
-import { PADDLE } from './helpers/models.js';
+import { PADDLE_MODELS as PADDLE } from '../demo/paddle-models.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

@@ -9,7 +9,6 @@ export * from './minmax.js';
 export * from './moving-average.js';
 export * from './histogram.js';
 export * from './sample.js';
-export * from './random.js';
 export * from './percentile.js';
 export * from './entropy.js';
 export * from './mse.js';

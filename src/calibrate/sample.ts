@@ -9,7 +9,7 @@
  */
 import { fail } from '../errors.js';
 import type { Observer } from './observer.js';
-import { Rng } from './random.js';
+import { Rng } from '../data/random.js';
 
 export const SAMPLE_CAPACITY = 32768;
 

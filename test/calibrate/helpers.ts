@@ -1,5 +1,5 @@
 /** Test helpers: seeded distributions, and a literal (slow) rendering of NVIDIA's entropy calibration. */
-import { Rng } from '../../src/calibrate/random.js';
+import { Rng } from '../../src/data/random.js';
 
 export function gaussian(n: number, seed: number, mean = 0, sigma = 1): Float32Array {
   const rng = new Rng(seed);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/calibrate/random.js';
+import { Rng } from '../../src/data/random.js';
 import { SampleObserver } from '../../src/calibrate/sample.js';
 import { batches } from './helpers.js';
 
