@@ -35,6 +35,8 @@ export interface CalibrateOptions {
   threads?: number;
   /** Samples per calibration run where the model's batch dimension is free (default 1). */
   batchSize?: number;
+  /** Keep 10 % of the samples (1 to 64) aside to validate on (default true). */
+  holdOut?: boolean;
   /** Methods whose statistics to gather (default: `method`, or minmax). */
   methods?: RangeMethodName[];
   method?: RangeMethodName;
@@ -112,7 +114,7 @@ export function modelInputs(model: ModelProto, overrides: Record<string, number[
 export async function prepareCalibration(input: ModelProto, source: CalibrationSource, options: CalibrateOptions = {}) {
   const model = clone(ModelProtoSchema, input);
   const prepare = prepareModel(model);
-  const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0);
+  const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0, options.holdOut ?? true);
   const types = await measureValueTypes(model, await source.load(selection.calibration[0]!), runnerOptions(options.threads));
   return { model, prepare, selection, types };
 }
@@ -177,7 +179,9 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   setMetadata(model, 'onnxq.options', JSON.stringify(options.recordOptions ?? recordable(options)));
 
   let validation: ValidationReport | undefined;
-  if (options.validate !== false)
+  if (options.validate !== false && cal.selection.heldOut.length === 0)
+    warnings.push('no samples were held out at calibration (holdOut: false), so the model was not validated.');
+  else if (options.validate !== false)
     validation = await compareModels(cal.input, toBinary(ModelProtoSchema, model), cal.source, cal.selection.heldOut, {
       runner: runnerOptions(options.threads ?? cal.threads),
       classOutputs: classOutputs(cal.input),
@@ -202,6 +206,7 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
   const method = options.method ?? 'minmax';
   const cal = await calibrate(input, source, {
     ...options,
+    holdOut: options.validate !== false,
     methods: [...new Set([method, ...(options.plan ? planMethods(options.plan) : [])])],
     allTensors: options.tensorrtCache,
     ...(options.plan ? { plans: [options.plan] } : { planOptions: [options] }),

@@ -101,7 +101,9 @@ describe('ort-qdq placement', () => {
     expect(result.plan.weights.w2!.axis).toBe(1);
     const fused = await optimizedOps(result.model);
     expect(fused['com.microsoft.QGemm']).toBe(1);
-    expect(fused.QLinearMatMul).toBe(1);
+    // The last MatMul writes a graph output: int8 inputs, float output, no requantization of y.
+    expect(fused['com.microsoft.MatMulIntegerToFloat']).toBe(1);
+    expect(result.plan.activations.y).toBeUndefined();
   });
 
   it('MatMul of two activations quantizes both inputs', async () => {
@@ -117,7 +119,7 @@ describe('ort-qdq placement', () => {
     expect(Object.keys(result.plan.weights)).toEqual([]);
     expect(result.plan.activations.xt!.sameAs).toBe('x');
     expect(sqnr).toBeGreaterThan(25);
-    expect((await optimizedOps(result.model)).QLinearMatMul).toBe(1);
+    expect((await optimizedOps(result.model))['com.microsoft.MatMulIntegerToFloat']).toBe(1);
   });
 
   it('residual Add, Mul, Concat, pooling and Sigmoid become QLinear kernels', async () => {
@@ -188,11 +190,11 @@ describe('ort-qdq placement', () => {
     for (const t of ['rs', 's0', 's1', 'r', 't', 'sl', 'pd', 'u', 'sq', 'f']) expect(result.ranges[t]!.scale).toEqual(result.ranges.c!.scale);
     const fused = await optimizedOps(result.model);
     // Everything runs on 8-bit data: one Q for the input, one DQ/Q around Pad (ORT has no 8-bit Pad
-    // fusion), one DQ for the output.
+    // fusion), and the final MatMul takes int8 and writes the float output itself.
     expect(fused.QuantizeLinear).toBe(2);
-    expect(fused.DequantizeLinear).toBe(2);
+    expect(fused.DequantizeLinear).toBe(1);
     expect(fused.QLinearConv ?? fused['com.microsoft.QLinearConv']).toBe(1);
-    expect(fused.QLinearMatMul).toBe(1);
+    expect(fused['com.microsoft.MatMulIntegerToFloat']).toBe(1);
   });
 
   it('Softmax output gets the fixed range [0, 1]; LeakyRelu and HardSigmoid are quantized, HardSwish stays float', async () => {
@@ -280,6 +282,25 @@ describe('ort-qdq placement', () => {
     expect(result.warnings).toEqual(['--exclude nothing-by-this-name: no node has this name or op type.']);
     expect(opCounts(result.model).Relu).toBe(1);
     expect(Object.keys(result.plan.weights)).toEqual(['w']);
+  });
+
+  it('--reduce-range gives 7-bit weights and keeps 8-bit activations, so Relu/Clip still fold', async () => {
+    const { result, sqnr } = await quantizeSpec(convRelu, [1, 3, 16, 16], { reduceRange: true });
+    expect(result.ranges.w!.qmin).toBe(-64);
+    expect(result.ranges.w!.qmax).toBe(64);
+    expect(result.ranges.r!.qmax).toBe(255);
+    expect(result.export.foldedActivations).toEqual(['Relu_1']);
+    expect(sqnr).toBeGreaterThan(28);
+  });
+
+  it('without validation every sample calibrates; with it 10 % are held out', async () => {
+    const model = buildModel(convRelu);
+    const samples = randomSamples('x', [1, 3, 16, 16], 30, 7);
+    const none = await quantize(model, memorySource(samples), { validate: false });
+    expect(none.samples).toEqual({ calibration: 30, heldOut: 0, shared: false });
+    expect(none.validation).toBeUndefined();
+    const some = await quantize(model, memorySource(samples), {});
+    expect(some.samples).toEqual({ calibration: 27, heldOut: 3, shared: false });
   });
 
   it('per-tensor weights and symmetric int8 activations when asked', async () => {

@@ -21,7 +21,7 @@ export interface OutputComparison {
 export interface ValidationReport {
   samples: number;
   outputs: OutputComparison[];
-  /** Mean milliseconds per sample, full graph optimization, after one warm-up run. */
+  /** Median milliseconds per sample, full graph optimization, after warm-up runs; the two models alternate. */
   floatMs: number;
   quantizedMs: number;
 }
@@ -30,6 +30,13 @@ export interface ValidateOptions {
   runner?: RunnerOptions;
   /** Outputs that hold class scores on their last axis (softmax outputs, classifier logits). */
   classOutputs?: ReadonlySet<string>;
+}
+
+const WARM_UP = 3;
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[v.length >> 1]! : 0;
 }
 
 export async function compareModels(
@@ -44,20 +51,21 @@ export async function compareModels(
   try {
     const acc = new Map<string, ErrorAccumulator>();
     const top1 = new Map<string, { matches: number; rows: number }>();
-    let floatMs = 0;
-    let quantMs = 0;
+    const floatMs: number[] = [];
+    const quantMs: number[] = [];
     for (const [k, index] of indices.entries()) {
       const feeds = await loadBatch(source, [index]);
-      if (k === 0) {
-        await float.run(feeds);
-        await quant.run(feeds);
-      }
+      if (k === 0)
+        for (let i = 0; i < WARM_UP; i++) {
+          await float.run(feeds);
+          await quant.run(feeds);
+        }
       let t = performance.now();
       const ref = await float.run(feeds);
-      floatMs += performance.now() - t;
+      floatMs.push(performance.now() - t);
       t = performance.now();
       const out = await quant.run(feeds);
-      quantMs += performance.now() - t;
+      quantMs.push(performance.now() - t);
       for (const name of float.outputNames) {
         const r = ref[name]!;
         const q = out[name];
@@ -77,8 +85,7 @@ export async function compareModels(
       const t = top1.get(name);
       return { name, sqnr: a.sqnr, cosine: a.cosine, maxAbsError: a.maxAbsError, ...(t ? { top1: t.matches / t.rows, rows: t.rows } : {}) };
     });
-    const n = Math.max(1, indices.length);
-    return { samples: indices.length, outputs, floatMs: floatMs / n, quantizedMs: quantMs / n };
+    return { samples: indices.length, outputs, floatMs: median(floatMs), quantizedMs: median(quantMs) };
   } finally {
     await float.release();
     await quant.release();

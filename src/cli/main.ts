@@ -37,7 +37,7 @@ program
   .option('--weight-asymmetric', 'asymmetric weights')
   .option('--per-channel', 'per-channel weights (the default)')
   .option('--no-per-channel', 'one scale per weight tensor (loses accuracy on most models)')
-  .option('--reduce-range', '7-bit ranges, for CPUs without VNNI where u8×s8 kernels can saturate')
+  .option('--reduce-range', '7-bit weights (−64…64), for x86 CPUs without VNNI where u8×s8 kernels can saturate')
   .option('--exclude <names>', 'node names or op types to keep in float (comma-separated, repeatable)', collectList)
   .option('--op-types <types>', 'quantize only these op types (comma-separated)', collectList)
   .option('--calib-samples <n>', 'calibration samples to use (default 512)', parseInteger('--calib-samples'))

@@ -3,7 +3,8 @@
  * Held-out: min(64, max(1, round(count / 10))) samples picked with a fixed internal seed, so runs
  * with different --seed values are validated on the same samples. Calibration: up to `wanted` of
  * the remaining samples, picked by a shuffle seeded with `seed`. Both lists are returned in
- * ascending order (reads walk files forward). A single-sample source serves as both.
+ * ascending order (reads walk files forward). A single-sample source serves as both. Without
+ * `holdOut` (no validation wanted) every sample may calibrate.
  */
 import { fail } from '../errors.js';
 import { createRng, permutation } from './random.js';
@@ -22,12 +23,17 @@ export interface Selection {
   shared: boolean;
 }
 
-export function selectSamples(count: number, wanted: number = DEFAULT_CALIBRATION_SAMPLES, seed = 0): Selection {
+export function selectSamples(count: number, wanted: number = DEFAULT_CALIBRATION_SAMPLES, seed = 0, holdOut = true): Selection {
   if (!Number.isSafeInteger(count) || count < 1)
     fail('BAD_CALIBRATION', `the calibration data holds no samples (count ${count}). Give at least one sample with --calib.`);
   if (!Number.isSafeInteger(wanted) || wanted < 1)
     fail('BAD_OPTION', `the number of calibration samples must be a positive integer; got ${wanted}. Pass e.g. --samples 512.`);
-  if (count === 1) return { calibration: [0], heldOut: [0], shared: true };
+  if (count === 1) return { calibration: [0], heldOut: holdOut ? [0] : [], shared: holdOut };
+  if (!holdOut) {
+    const order = permutation(count, createRng(seed));
+    const calibration = Array.from(order.subarray(0, Math.min(wanted, count))).sort((a, b) => a - b);
+    return { calibration, heldOut: [], shared: false };
+  }
 
   const held = Math.min(MAX_HELD_OUT, Math.max(1, Math.round(count / 10)));
   const heldPick = permutation(count, createRng(HELD_OUT_SEED)).subarray(0, held);

@@ -28,6 +28,11 @@ export interface PlanOptions {
   /** Asymmetric weights (symmetric by default). */
   weightAsymmetric?: boolean;
   perChannel?: boolean;
+  /**
+   * 7-bit weights (−64…64), as ORT's reduce_range: on x86 CPUs without VNNI, u8×s8 kernels add pairs
+   * of products in 16 bits, which 255·127·2 overflows and 255·64·2 does not. Activations keep their
+   * 8 bits (QuantizeLinear clamps at the full range anyway).
+   */
   reduceRange?: boolean;
   /** Node names or op types to leave in float. */
   exclude?: string[];
@@ -73,12 +78,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     if (c) return c.dataType === DT.FLOAT;
     return types.get(name)?.dtype === DT.FLOAT;
   };
-  const activation = (): ActivationEntry => ({
-    dtype: activationType,
-    symmetric,
-    ...(options.reduceRange ? { reduceRange: true } : {}),
-    method,
-  });
+  const activation = (): ActivationEntry => ({ dtype: activationType, symmetric, method });
   const addActivation = (name: string, node: NodeProto, input: number) => {
     const c = graph.constant(name);
     if (c) {
@@ -154,6 +154,9 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     const out = rule.output;
     for (const o of node.output) {
       if (!o || !isFloat(o) || out === 'none') continue;
+      // ORT runs Gemm/MatMul with quantized inputs and a float output (QGemm, MatMulIntegerToFloat):
+      // a graph output such as a classifier's logits then stays exact at no cost in speed.
+      if (out === 'own' && graph.isGraphOutput(o) && (node.opType === 'Gemm' || node.opType === 'MatMul')) continue;
       if (out === 'own') plan.activations[o] ??= activation();
       else if (out === 'same-as-input') plan.activations[o] ??= { ...activation(), method: undefined, sameAs: node.input[0]! };
       else plan.activations[o] ??= { ...activation(), method: undefined, range: out.fixed };
