@@ -5,7 +5,8 @@
  * weights (≤ 1000 rounds, per output channel); MNN has hi = 127. We stop once α moves by < 1e-7 relatively
  * (an unchanged q gives the same α). Rounding is half to even, as QuantizeLinear does.
  * MNN fits activations on all calibration samples at once; onnxq fits them on the bounded reservoir sample
- * of SampleObserver (sample.ts), so memory stays fixed however many samples pass.
+ * of SampleObserver (sample.ts), so memory stays fixed however many samples pass. For an asymmetric spec
+ * and data of both signs onnxq fits a zero point too (admmAsymmetricRange).
  */
 import { fail } from '../errors.js';
 import { axisLayout, forEachChannelRun } from '../quant/quantize.js';
@@ -35,7 +36,7 @@ export function admmScale(x: Float32Array, lo: number, hi: number, alpha0: numbe
   if (!(alpha0 > 0) || !Number.isFinite(alpha0)) return 0;
   // Each round needs Σq·x and Σq² over the values. With many more values than grid levels, sort them
   // once: then a level's count and sum come from two binary searches and a prefix sum.
-  const sums = x.length > 8 * (hi - lo + 1) ? levelSums(x, lo, hi) : directSums(x, lo, hi);
+  const sums = sumsFor(x, lo, hi);
   let alpha = alpha0;
   for (let it = 0; it < iterations; it++) {
     const { sqx, sqq } = sums(alpha);
@@ -49,14 +50,53 @@ export function admmScale(x: Float32Array, lo: number, hi: number, alpha0: numbe
   return alpha;
 }
 
-type Sums = (alpha: number) => { sqx: number; sqq: number };
+function sumsFor(x: Float32Array, lo: number, hi: number): Sums {
+  return x.length > 8 * (hi - lo + 1) ? levelSums(x, lo, hi) : directSums(x, lo, hi);
+}
+
+/**
+ * ADMM on an asymmetric grid, for an asymmetric spec and data of both signs (onnxq's extension:
+ * MNN's grid is symmetric, which wastes half of it on skewed data): q = clamp(round(x/α) + z, qmin,
+ * qmax), then α and z by least squares x ≈ α·(q − z), alternately. Returns the range whose
+ * scaleZeroPoint gives (α, z).
+ */
+export function admmAsymmetricRange(x: Float32Array, min: number, max: number, spec: QuantSpec, settings: { divisor: number; iterations: number }): Range {
+  const { qmin, qmax } = qrange(spec);
+  const n = x.length;
+  let sx = 0;
+  for (let i = 0; i < n; i++) sx += x[i]!;
+  let alpha = (max - min) / ((qmax - qmin) * (settings.divisor / 2));
+  let z = Math.min(qmax, Math.max(qmin, Math.round((qmin + qmax) / 2 - (min + max) / (2 * alpha))));
+  const sums = sumsFor(x, qmin - qmax, qmax - qmin);
+  for (let it = 0; it < settings.iterations; it++) {
+    // t = q − z over the grid shifted by z; moments of q = t + z follow.
+    const { sqx: stx, sqq: stt, sq: st } = sums(alpha, qmin - z, qmax - z);
+    const sq = st + n * z;
+    const sqq = stt + 2 * z * st + n * z * z;
+    const sqx = stx + z * sx;
+    const den = n * sqq - sq * sq;
+    if (!(den > 0)) break;
+    const a = (n * sqx - sq * sx) / den;
+    if (!(a > 0)) break;
+    const b = (sx - a * sq) / n;
+    const nextZ = Math.min(qmax, Math.max(qmin, Math.round(-b / a)));
+    const stable = Math.abs(a - alpha) < TOLERANCE * alpha && nextZ === z;
+    alpha = a;
+    z = nextZ;
+    if (stable) break;
+  }
+  return { min: (qmin - z) * alpha, max: (qmax - z) * alpha };
+}
+
+type Sums = (alpha: number, lo?: number, hi?: number) => { sqx: number; sqq: number; sq: number };
 
 /** Σq·x and Σq² with q = clamp(roundHalfEven(x/α), lo, hi), one value at a time. */
-function directSums(x: Float32Array, lo: number, hi: number): Sums {
-  return (alpha) => {
+function directSums(x: Float32Array, lo0: number, hi0: number): Sums {
+  return (alpha, lo = lo0, hi = hi0) => {
     const inv = 1 / alpha;
     let sqx = 0;
     let sqq = 0;
+    let sq = 0;
     for (let i = 0, n = x.length; i < n; i++) {
       const v = x[i]!;
       const t = v * inv;
@@ -67,8 +107,9 @@ function directSums(x: Float32Array, lo: number, hi: number): Sums {
       else if (q > hi) q = hi;
       sqx += q * v;
       sqq += q * q;
+      sq += q;
     }
-    return { sqx, sqq };
+    return { sqx, sqq, sq };
   };
 }
 
@@ -77,7 +118,7 @@ function directSums(x: Float32Array, lo: number, hi: number): Sums {
  * the end levels everything beyond. (A value exactly on a boundary goes up rather than to the even
  * level; such ties have measure zero in real data.)
  */
-function levelSums(x: Float32Array, lo: number, hi: number): Sums {
+function levelSums(x: Float32Array, lo0: number, hi0: number): Sums {
   const sorted = Float64Array.from(x).sort();
   const prefix = new Float64Array(sorted.length + 1);
   for (let i = 0; i < sorted.length; i++) prefix[i + 1] = prefix[i]! + sorted[i]!;
@@ -91,19 +132,21 @@ function levelSums(x: Float32Array, lo: number, hi: number): Sums {
     }
     return a;
   };
-  return (alpha) => {
+  return (alpha, lo = lo0, hi = hi0) => {
     let sqx = 0;
     let sqq = 0;
+    let sq = 0;
     let start = 0;
     for (let q = lo; q <= hi && start < sorted.length; q++) {
       const end = q === hi ? sorted.length : firstAtLeast((q + 0.5) * alpha);
       if (end > start) {
         sqx += q * (prefix[end]! - prefix[start]!);
         sqq += q * q * (end - start);
+        sq += q * (end - start);
         start = end;
       }
     }
-    return { sqx, sqq };
+    return { sqx, sqq, sq };
   };
 }
 
@@ -162,6 +205,7 @@ export const admm: RangeMethod = {
   range(stats, spec) {
     if (!stats.sample) fail('BAD_CALIBRATION', `the admm method needs a value sample gathered in pass 1 (see needsOf)`);
     if (stats.sample.length === 0) return observedRange(stats);
+    if (!spec.symmetric && stats.min < 0 && stats.max > 0) return admmAsymmetricRange(stats.sample, stats.min, stats.max, spec, ADMM_ACTIVATION);
     return admmRange(stats.sample, spec, ADMM_ACTIVATION, stats.min >= 0);
   },
 };

@@ -76,4 +76,21 @@ describe('ADMM (MNN)', () => {
     expect(() => admm.range({ min: lo, max: hi }, INT8_SYM, {})).toThrow(/sample/);
     expect(admm.range({ min: -1, max: 2, sample: new Float32Array(0) }, INT8_SYM, {})).toEqual({ min: -1, max: 2 });
   });
+
+  it('fits a zero point too for an asymmetric spec on skewed data of both signs', () => {
+    // Values in [−0.8, 2]: a symmetric ±r grid would leave the range below −0.8 unused.
+    const sample = Float32Array.from(laplace(20_000, 77), (v) => Math.max(-0.8, Math.min(2, 0.6 + 0.4 * v)));
+    const r = admm.range({ min: -0.8, max: 2, sample }, UINT8, {});
+    const p = scaleZeroPoint(r.min, r.max, UINT8);
+    expect(r.min).toBeGreaterThan(-1);
+    expect(r.min).toBeLessThan(0);
+    expect(p.zeroPoint).toBeGreaterThan(40);
+    expect(p.zeroPoint).toBeLessThan(128);
+    const err = (min: number, max: number) => {
+      const y = fakeQuantize(sample, [sample.length], paramsFromRanges([min], [max], UINT8));
+      return sample.reduce((s, v, i) => s + (v - y[i]!) ** 2, 0);
+    };
+    const symmetric = admmRange(sample, UINT8, ADMM_ACTIVATION, false);
+    expect(err(r.min, r.max)).toBeLessThan(err(symmetric.min, symmetric.max));
+  });
 });
