@@ -116,6 +116,8 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     if (rule.foldable) continue; // handled below, once producers are planned
     if (!touchesFloat) continue;
     if (target.name === 'tensorrt' && node.opType === 'Add' && node.input.some((i) => graph.constant(i))) continue;
+    // Moving values out of a constant (Gather on an embedding table) is a weight-only matter.
+    if (rule.output === 'same-as-input' && graph.constant(node.input[0]!)) continue;
     candidates.push({ node, rule });
   }
 

@@ -83,6 +83,7 @@ export const ORT_QDQ_RULES: Record<string, OpRule> = {
   Pad: move,
   Resize: move,
   Split: move,
+  Gather: move,
 };
 
 /**
