@@ -1,7 +1,8 @@
 /**
  * Calibration speed: calibration time ÷ plain float inference time over the same samples (ORT
- * 'all', batch 1, same threads), for minmax (pass 1 only) and entropy (pass 1 + histogram pass 2;
- * percentile and mse share entropy's statistics and add only their range computation).
+ * 'all', batch 1, same threads), for minmax (min/max only) and entropy (min/max plus the strided
+ * subsample binned into histograms, in the same pass; percentile and mse share entropy's statistics
+ * and add only their range computation).
  * The float baseline runs before, between and after the two calibrations; each calibration is
  * compared with the mean of the baselines taken right before and right after it.
  * Where the time goes comes from timers around calibrate()/quantizeCalibrated(), Calibration.calibrateMs
@@ -20,8 +21,7 @@ export interface PhaseTimes {
   prepareMs: number;
   /** Calibration.calibrateMs: the statistics loop with its sessions. */
   collectMs: number;
-  pass1: Pass;
-  pass2?: Pass;
+  pass: Pass;
   /** After the last sample: releasing the session, assembling statistics. */
   tailMs: number;
 }
@@ -47,7 +47,7 @@ export interface SpeedRow {
   phases: PhaseTimes;
   /** quantizeCalibrated() with validation off: range computation for the method, weights, QDQ export. */
   quantizeCalibratedMs: number;
-  ratio: { pass1PerSample: number; pass2PerSample?: number; collect: number; calibrate: number; withRanges: number };
+  ratio: { passPerSample: number; collect: number; calibrate: number; withRanges: number };
   aim?: number;
 }
 
@@ -107,8 +107,7 @@ export async function calibrationSpeed(kind: OcrKind, samples: number, threads: 
       phases: c.phases,
       quantizeCalibratedMs,
       ratio: {
-        pass1PerSample: c.phases.pass1.perSampleMs / floatMs,
-        ...(c.phases.pass2 ? { pass2PerSample: c.phases.pass2.perSampleMs / floatMs } : {}),
+        passPerSample: c.phases.pass.perSampleMs / floatMs,
         collect: c.phases.collectMs / total,
         calibrate: c.phases.calibrateMs / total,
         withRanges: (c.phases.calibrateMs + quantizeCalibratedMs) / total,
@@ -129,18 +128,17 @@ interface Timed {
 }
 
 async function timedCalibration(model: Parameters<typeof calibrate>[0], source: CalibrationSource, method: RangeMethodName, samples: number, threads: number | undefined): Promise<Timed> {
-  const marks: Record<'ranges' | 'histograms', { first?: number; last?: number; n: number }> = { ranges: { n: 0 }, histograms: { n: 0 } };
+  const mark: { first?: number; last?: number; n: number } = { n: 0 };
   const start = performance.now();
   const cal = await calibrate(model, source, {
     methods: [method],
     calibSamples: samples,
     ...(threads ? { threads } : {}),
-    onProgress: (phase, done, total) => {
+    onProgress: (_phase, done, total) => {
       const now = performance.now();
-      const m = marks[phase];
-      if (m.first === undefined) m.first = now;
-      if (done === total) m.last = now;
-      m.n = total;
+      if (mark.first === undefined) mark.first = now;
+      if (done === total) mark.last = now;
+      mark.n = total;
     },
   });
   const end = performance.now();
@@ -150,12 +148,9 @@ async function timedCalibration(model: Parameters<typeof calibrate>[0], source: 
     const perSampleMs = m.n > 1 ? (m.last! - m.first!) / (m.n - 1) : m.first! - previous;
     return { sessionMs: m.first! - previous - perSampleMs, perSampleMs, totalMs: perSampleMs * m.n };
   };
-  const pass1 = pass(marks.ranges, collectStart);
-  const pass2 = marks.histograms.first !== undefined ? pass(marks.histograms, marks.ranges.last!) : undefined;
-  const lastSample = (pass2 ? marks.histograms.last : marks.ranges.last)!;
   return {
     cal,
-    phases: { calibrateMs, prepareMs: calibrateMs - cal.calibrateMs, collectMs: cal.calibrateMs, pass1, ...(pass2 ? { pass2 } : {}), tailMs: end - lastSample },
+    phases: { calibrateMs, prepareMs: calibrateMs - cal.calibrateMs, collectMs: cal.calibrateMs, pass: pass(mark, collectStart), tailMs: end - mark.last! },
   };
 }
 
@@ -174,30 +169,29 @@ export function printSpeed(results: SpeedResult[]): void {
     ),
     [
       '* percentile and mse reuse the entropy calibration (same histograms); their rows differ only in range computation.',
-      'calibrate() = the whole call (prepare, value types, plan, both passes); collect = Calibration.calibrateMs (the passes with their sessions);',
+      'calibrate() = the whole call (prepare, value types, plan, the pass); collect = Calibration.calibrateMs (the pass with its session);',
       '+ranges = calibrate() + quantizeCalibrated() (ranges for the method, weights, QDQ export; validation off).',
     ],
   );
   table(
     'Where calibration time goes (ms) — sessions estimated as time to the first sample minus one steady sample',
-    ['model', 'method', 'prepare', 'session 1', 'pass 1', 'session 2', 'pass 2', 'tail', 'quantizeCalibrated', 'pass1/sample ÷ float', 'pass2/sample ÷ float', 'float disabled ÷ all'],
+    ['model', 'method', 'prepare', 'session', 'pass', 'tail', 'quantizeCalibrated', 'pass/sample ÷ float', 'float disabled ÷ all'],
     results.flatMap((r) =>
       r.rows.map((row) => {
         const p = row.phases;
         const shared = !!row.sharesCalibrationOf;
         return [
           row.model, row.method + (shared ? '*' : ''),
-          shared ? '〃' : p.prepareMs.toFixed(0), shared ? '〃' : p.pass1.sessionMs.toFixed(0), shared ? '〃' : p.pass1.totalMs.toFixed(0),
-          shared ? '〃' : p.pass2 ? p.pass2.sessionMs.toFixed(0) : '–', shared ? '〃' : p.pass2 ? p.pass2.totalMs.toFixed(0) : '–', shared ? '〃' : p.tailMs.toFixed(0),
+          shared ? '〃' : p.prepareMs.toFixed(0), shared ? '〃' : p.pass.sessionMs.toFixed(0), shared ? '〃' : p.pass.totalMs.toFixed(0), shared ? '〃' : p.tailMs.toFixed(0),
           row.quantizeCalibratedMs.toFixed(0),
-          x(row.ratio.pass1PerSample), row.ratio.pass2PerSample !== undefined ? x(row.ratio.pass2PerSample) : '–',
+          x(row.ratio.passPerSample),
           x(r.floatDisabledMs / row.floatMs),
         ];
       }),
     ),
     [
-      'prepare = calibrate() − Calibration.calibrateMs (prepare passes, one run to measure value types, plan). pass 1: ReduceMin/ReduceMax in the graph;',
-      "pass 2: in-graph strided subsample + JS histogram binning. Both passes run with graph optimization 'disabled' (last column: the float model at 'disabled').",
+      'prepare = calibrate() − Calibration.calibrateMs (prepare passes, one run to measure value types, plan). The pass: ReduceMin/ReduceMax in the graph,',
+      "plus for entropy the in-graph strided subsample and JS histogram binning; graph optimization 'disabled' (last column: the float model at 'disabled').",
     ],
   );
 }

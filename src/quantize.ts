@@ -51,7 +51,7 @@ export interface CalibrateOptions {
   plans?: QuantPlan[];
   /** Plan options to build plans for and observe their tensors (default: one plan with `method`). */
   planOptions?: PlanOptions[];
-  onProgress?: (phase: 'ranges' | 'histograms', done: number, total: number) => void;
+  onProgress?: (phase: 'calibrating', done: number, total: number) => void;
 }
 
 export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'plans' | 'planOptions' | 'methods' | 'allTensors'> {

@@ -1,14 +1,15 @@
 /**
- * The calibration loop: runs the chosen samples through the float model and folds every watched
- * tensor into its observers, one batch at a time (a batch's tensors are dropped before the next).
+ * The calibration loop: one pass of the chosen samples through the float model, folding every watched
+ * tensor into its observers one batch at a time (a batch's tensors are dropped before the next).
  *
- * Pass 1 reduces inside the graph — a ReduceMin and a ReduceMax per tensor, concatenated — so only two
- * small tensors cross into JavaScript per run. Pass 2, for histogram methods, bins the values on the range pass 1
- * found, so that bin edges never move. Copying whole activations out of onnxruntime and walking them
- * in JavaScript costs several times the inference itself, so the values pass 2 (and ADMM's sample)
- * see are a strided subsample taken inside the graph: at most `valuesPerSample` values of each tensor
- * per sample, every k-th element from an offset that turns with each batch, so that over the
- * calibration set every position is visited. Tensors that small are seen whole. Min and max stay exact.
+ * Min and max are reduced inside the graph — a ReduceMin and a ReduceMax per tensor, concatenated — so
+ * only two small tensors cross into JavaScript per run, and they are exact. Histograms (and ADMM's
+ * sample) need values: copying whole activations out of onnxruntime and walking them in JavaScript
+ * costs several times the inference itself, so they see a strided subsample taken inside the graph —
+ * at most `valuesPerSample` values of each tensor per sample, every k-th element from an offset that
+ * turns with each batch, so that over the calibration set every position is visited (tensors that small
+ * are seen whole). Histograms grow with the data at a fixed bin width (histogram.ts), as NVIDIA's
+ * pytorch-quantization does, so one pass is enough.
  */
 import type { ModelProto, TensorProto } from 'onnx-buf';
 import type { CalibrationSource, Sample } from '../data/source.js';
@@ -41,7 +42,7 @@ export interface CollectOptions {
   sizes?: ReadonlyMap<string, number>;
   /** Values of each tensor per sample that histograms and samples see (default 4096; 0 = all). */
   valuesPerSample?: number;
-  onProgress?: (phase: 'ranges' | 'histograms', done: number, total: number) => void;
+  onProgress?: (phase: 'calibrating', done: number, total: number) => void;
 }
 
 export const DEFAULT_VALUES_PER_SAMPLE = 4096;
@@ -64,29 +65,38 @@ export async function collectStats(
   const minmax = new Map(tensors.map((t) => [t, new MinMaxObserver()]));
   const moving = options.needs.movingAverage ? new Map(tensors.map((t) => [t, new MovingAverageObserver()])) : undefined;
   const samples = options.needs.sample ? new Map(tensors.map((t, i) => [t, new SampleObserver(undefined, (options.seed ?? 0) + i)])) : undefined;
+  const histograms = options.needs.histogram ? new Map(tensors.map((t) => [t, HistogramObserver.growing()])) : undefined;
   const batches = makeBatches(indices, options.batchable ? Math.max(1, options.batchSize ?? 1) : 1);
   const probes = new Probes(model, tensors, options.sizes ?? new Map(), options.valuesPerSample ?? DEFAULT_VALUES_PER_SAMPLE);
+  const values = !!(samples || histograms);
 
-  // Pass 1: exact per-batch min and max, plus the subsample when a method needs raw values.
-  const pass1 = await Runner.create(probes.encode(true, !!samples), { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
+  const runner = await Runner.create(probes.encode(values), { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
   try {
     let done = 0;
     for (const [b, batch] of batches.entries()) {
       const feeds = await loadBatch(source, batch);
-      const out = await pass1.run(probes.feeds(feeds, b), probes.fetches(true, !!samples));
+      const out = await runner.run(probes.feeds(feeds, b), probes.fetches(values));
       const mins = out[MINS]!.data as Float32Array;
       const maxs = out[MAXS]!.data as Float32Array;
       for (const [i, t] of tensors.entries()) {
         const pair = Float32Array.of(mins[i]!, maxs[i]!);
         minmax.get(t)!.observe(pair);
         moving?.get(t)!.observe(pair);
-        if (samples) samples.get(t)!.observe(probes.values(t, feeds, out, b));
+        if (!values) continue;
+        const v = probes.values(t, feeds, out, b);
+        samples?.get(t)!.observe(v);
+        const h = histograms?.get(t);
+        if (h) {
+          // The exact batch range, not the subsample's, decides how far the histogram must reach.
+          h.cover(Math.max(Math.abs(mins[i]!), Math.abs(maxs[i]!)));
+          h.observe(v);
+        }
       }
       done += batch.length;
-      options.onProgress?.('ranges', done, indices.length);
+      options.onProgress?.('calibrating', done, indices.length);
     }
   } finally {
-    await pass1.release();
+    await runner.release();
   }
 
   const stats = new Map<string, TensorStats>();
@@ -97,26 +107,9 @@ export async function collectStats(
       max: m.max,
       ...(moving ? { movingAverage: moving.get(t)!.range() ?? m } : {}),
       ...(samples ? { sample: samples.get(t)!.values() } : {}),
+      ...(histograms ? { histogram: histograms.get(t)! } : {}),
     });
   }
-  if (!options.needs.histogram) return stats;
-
-  // Pass 2: histograms on the fixed range of pass 1.
-  const histograms = new Map(tensors.map((t) => [t, HistogramObserver.forRange(stats.get(t)!.min, stats.get(t)!.max)]));
-  const pass2 = await Runner.create(probes.encode(false, true), { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
-  try {
-    let done = 0;
-    for (const [b, batch] of batches.entries()) {
-      const feeds = await loadBatch(source, batch);
-      const out = await pass2.run(probes.feeds(feeds, b), probes.fetches(false, true));
-      for (const t of tensors) histograms.get(t)!.observe(probes.values(t, feeds, out, b));
-      done += batch.length;
-      options.onProgress?.('histograms', done, indices.length);
-    }
-  } finally {
-    await pass2.release();
-  }
-  for (const t of tensors) stats.get(t)!.histogram = histograms.get(t)!;
   return stats;
 }
 
@@ -147,22 +140,20 @@ class Probes {
     return this.subsampled.some((t) => this.stride.get(t)! > 1);
   }
 
-  encode(reductions: boolean, values: boolean): Uint8Array {
+  encode(values: boolean): Uint8Array {
     const add: Required<Augmentation> = { nodes: [], initializers: [], inputs: [], outputs: [] };
-    if (reductions) {
-      add.initializers.push(int64Tensor('onnxq_one', [1], [1]));
-      for (const t of this.tensors)
-        for (const [op, suffix] of [['ReduceMin', MIN_SUFFIX], ['ReduceMax', MAX_SUFFIX]] as const)
-          add.nodes.push(
-            makeNode({ opType: op, inputs: [t], outputs: [t + suffix + '_kept'], attrs: { keepdims: 1 } }),
-            makeNode({ opType: 'Reshape', inputs: [t + suffix + '_kept', 'onnxq_one'], outputs: [t + suffix] }),
-          );
-      add.nodes.push(
-        makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MIN_SUFFIX), outputs: [MINS], attrs: { axis: 0 } }),
-        makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MAX_SUFFIX), outputs: [MAXS], attrs: { axis: 0 } }),
-      );
-      add.outputs.push(MINS, MAXS);
-    }
+    add.initializers.push(int64Tensor('onnxq_one', [1], [1]));
+    for (const t of this.tensors)
+      for (const [op, suffix] of [['ReduceMin', MIN_SUFFIX], ['ReduceMax', MAX_SUFFIX]] as const)
+        add.nodes.push(
+          makeNode({ opType: op, inputs: [t], outputs: [t + suffix + '_kept'], attrs: { keepdims: 1 } }),
+          makeNode({ opType: 'Reshape', inputs: [t + suffix + '_kept', 'onnxq_one'], outputs: [t + suffix] }),
+        );
+    add.nodes.push(
+      makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MIN_SUFFIX), outputs: [MINS], attrs: { axis: 0 } }),
+      makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MAX_SUFFIX), outputs: [MAXS], attrs: { axis: 0 } }),
+    );
+    add.outputs.push(MINS, MAXS);
     if (values) {
       if (this.strided) {
         add.inputs.push(makeValueInfo(OFFSET, { dtype: DT.INT64, shape: [1] }));
@@ -190,9 +181,8 @@ class Probes {
     return encodeAugmented(this.model, add);
   }
 
-  fetches(reductions: boolean, values: boolean): string[] {
-    const out: string[] = [];
-    if (reductions) out.push(MINS, MAXS);
+  fetches(values: boolean): string[] {
+    const out: string[] = [MINS, MAXS];
     if (values) for (const t of this.subsampled) out.push(this.stride.get(t)! > 1 ? t + SUB_SUFFIX : t);
     return out;
   }

@@ -1,32 +1,44 @@
 /**
- * Fixed-range histogram of a tensor's values on [−absmax, absmax] (pass 2, absmax from pass 1), the one
- * statistic behind the percentile, entropy and mse methods. Signed, 4096 bins by default, so that folding
- * bin half+k with bin half−1−k gives exactly the 2048-bin |x| histogram on [0, absmax] that TensorRT's
- * entropy calibration uses (reference §2.3). Bin j holds [edge(j), edge(j+1)); values beyond ±absmax
- * (and ±Infinity) count in the end bins; NaN is ignored. The edges never move, so merging is adding counts.
+ * Histogram of a tensor's values on [−absmax, absmax], the one statistic behind the percentile, entropy
+ * and mse methods. Signed, so that folding bin half+k with bin half−1−k gives exactly the |x| histogram
+ * on [0, absmax] that TensorRT's entropy calibration uses (reference §2.3). Bin j holds
+ * [edge(j), edge(j+1)); values beyond ±absmax (and ±Infinity) count in the end bins; NaN is ignored.
+ *
+ * Two ways to set the range. Fixed (`new HistogramObserver(absmax)`, 4096 bins): when the range is known.
+ * Growing (`HistogramObserver.growing()`), as NVIDIA's pytorch-quantization HistogramCalibrator does: the
+ * first batch sets the bin width (its max |x| over 2048 bins per side) and later batches that reach
+ * further add bins of the same width, so counts are never re-binned and one pass over the data suffices.
+ * Past 8192 bins per side neighbouring bins are merged in pairs (the width doubles), bounding memory.
  */
 import { fail } from '../errors.js';
 import type { Observer } from './observer.js';
 
 export const HISTOGRAM_BINS = 4096;
+/** A growing histogram starts with this many bins per side and merges pairs beyond MAX_BINS_PER_SIDE. */
+export const BINS_PER_SIDE = 2048;
+export const MAX_BINS_PER_SIDE = 8192;
 
 export class HistogramObserver implements Observer {
   /** Half-width of the histogram: bins cover [−absmax, absmax]. */
-  readonly absmax: number;
+  absmax: number;
   /** Number of signed bins (even). */
-  readonly bins: number;
+  bins: number;
   /** Bin width, 2·absmax/bins (0 for a degenerate histogram). */
-  readonly width: number;
+  width: number;
   /** Signed counts: bin j covers [edge(j), edge(j + 1)). */
-  readonly counts: Float64Array;
+  counts: Float64Array;
   /** Values counted (NaN excluded). */
   total = 0;
   /** bins/2 / absmax: a value v falls in bin ⌊v·scale + bins/2⌋ (so 0 lands exactly on the middle edge). */
-  private readonly scale: number;
+  private scale: number;
   /** 4 × bins uint32 counters reused by every observe() call (fixed memory). */
-  private readonly scratch: Uint32Array;
+  private scratch: Uint32Array;
+  /** Growing histograms only: zeros seen before any non-zero batch set the width. */
+  private growingZeros = 0;
+  private readonly grows: boolean;
 
-  constructor(absmax: number, bins = HISTOGRAM_BINS) {
+  constructor(absmax: number, bins = HISTOGRAM_BINS, grows = false) {
+    this.grows = grows;
     if (!(absmax >= 0) || !Number.isFinite(absmax)) fail('BAD_CALIBRATION', `histogram half-width ${absmax} must be a finite number ≥ 0 (it comes from pass 1's min and max; an Infinity there means the tensor overflowed)`);
     if (!Number.isInteger(bins) || bins < 2 || bins % 2 !== 0) fail('BAD_OPTION', `histogram bins ${bins} must be an even integer ≥ 2`);
     this.absmax = absmax;
@@ -37,7 +49,60 @@ export class HistogramObserver implements Observer {
     this.scratch = new Uint32Array(absmax > 0 ? 4 * bins : 0);
   }
 
-  /** A histogram of half-width max(|min|, |max|), for the range pass 1 found. */
+  /** A histogram whose range follows the data (see the file's header); call cover() before each observe(). */
+  static growing(): HistogramObserver {
+    return new HistogramObserver(0, HISTOGRAM_BINS, true);
+  }
+
+  /**
+   * Growing histograms: makes the range reach ±absmax (the batch's largest |x|, from its exact min and
+   * max), adding bins of the current width on both sides, or setting the width on the first non-zero batch.
+   */
+  cover(absmax: number): void {
+    if (!this.grows || !(absmax > 0) || !Number.isFinite(absmax)) return;
+    if (this.width === 0) {
+      this.resize(BINS_PER_SIDE, absmax / BINS_PER_SIDE, 0);
+      this.counts[BINS_PER_SIDE] += this.growingZeros;
+      this.total += this.growingZeros;
+      this.growingZeros = 0;
+      return;
+    }
+    if (absmax <= (this.bins / 2) * this.width) return;
+    // Coarsen first, so that the grown histogram never has more than MAX_BINS_PER_SIDE bins a side.
+    while (Math.ceil(absmax / this.width) > MAX_BINS_PER_SIDE) this.mergePairs();
+    let needed = Math.ceil(absmax / this.width);
+    needed += needed & 1;
+    if (needed > this.bins / 2) this.resize(needed, this.width, needed - this.bins / 2);
+  }
+
+  /** Adds bins 2m and 2m+1 together (pairs never straddle 0, as the bins per side are even): the width doubles. */
+  private mergePairs(): void {
+    const half = this.bins / 2;
+    const merged = new Float64Array(half);
+    for (let m = 0; m < half; m++) merged[m] = this.counts[2 * m]! + this.counts[2 * m + 1]!;
+    const next = half / 2 + ((half / 2) & 1);
+    const counts = new Float64Array(2 * next);
+    counts.set(merged, next - half / 2);
+    this.setBins(counts, this.width * 2);
+  }
+
+  /** Grows to `half` bins per side of width `width`, the old counts moved `shift` bins inwards. */
+  private resize(half: number, width: number, shift: number): void {
+    const counts = new Float64Array(2 * half);
+    counts.set(this.counts, shift);
+    this.setBins(counts, width);
+  }
+
+  private setBins(counts: Float64Array, width: number): void {
+    this.counts = counts;
+    this.bins = counts.length;
+    this.width = width;
+    this.absmax = (counts.length / 2) * width;
+    this.scale = this.absmax > 0 ? this.bins / 2 / this.absmax : 0;
+    this.scratch = new Uint32Array(4 * this.bins);
+  }
+
+  /** A histogram of half-width max(|min|, |max|), for a range known in advance. */
   static forRange(min: number, max: number, bins = HISTOGRAM_BINS): HistogramObserver {
     const absmax = min <= max ? Math.max(Math.abs(min), Math.abs(max)) : 0;
     return new HistogramObserver(absmax, bins);
@@ -49,6 +114,7 @@ export class HistogramObserver implements Observer {
   }
 
   observe(values: Float32Array): void {
+    if (this.grows && this.width === 0) return this.observeZeros(values);
     if (this.absmax === 0) return this.observeDegenerate(values);
     if (values.length < 2 * this.bins) return this.observeSmall(values);
     // Count into four interleaved uint32 sub-histograms, then add them to the float64 counts: consecutive
@@ -111,6 +177,11 @@ export class HistogramObserver implements Observer {
       else skipped++;
     }
     this.total += values.length - skipped;
+  }
+
+  /** A growing histogram before its first non-zero batch: only zeros (and NaN) can arrive. */
+  private observeZeros(values: Float32Array): void {
+    for (let i = 0; i < values.length; i++) if (values[i] === 0) this.growingZeros++;
   }
 
   private observeDegenerate(values: Float32Array): void {

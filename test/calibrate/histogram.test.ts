@@ -87,3 +87,54 @@ describe('HistogramObserver', () => {
     expect(() => new HistogramObserver(1, 7)).toThrow(/even/);
   });
 });
+
+describe('growing HistogramObserver (one pass, pytorch-quantization style)', () => {
+  const absmaxOf = (v: Float32Array) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  const feed = (h: HistogramObserver, v: Float32Array) => {
+    h.cover(absmaxOf(v));
+    h.observe(v);
+  };
+
+  it('the first batch sets the width; later batches add bins of that width, counts stay where they were', () => {
+    const a = Float32Array.from(gaussian(5000, 1)); // |x| up to about 4
+    const b = Float32Array.from(gaussian(5000, 2), (v) => 3 * v); // reaches about 3× further
+    const h = HistogramObserver.growing();
+    feed(h, a);
+    const width = h.width;
+    expect(h.bins).toBe(4096);
+    expect(width).toBeCloseTo(absmaxOf(a) / 2048, 12);
+    feed(h, b);
+    expect(h.width).toBe(width);
+    expect(h.absmax).toBeGreaterThanOrEqual(absmaxOf(b));
+    // The same counts as a fixed histogram with this width over the final extent (up to values that sit
+    // within an ulp of an edge, which the two scales, 1/width and bins/(2·absmax), may place apart).
+    const fixed = new HistogramObserver(h.absmax, h.bins);
+    fixed.observe(a);
+    fixed.observe(b);
+    const moved = h.counts.reduce((s, c, j) => s + Math.abs(c - fixed.counts[j]!), 0) / 2;
+    expect(moved).toBeLessThanOrEqual(2);
+    expect(h.total).toBe(10000);
+  });
+
+  it('merges neighbouring bins when the range grows past 8192 bins a side, keeping every count', () => {
+    const h = HistogramObserver.growing();
+    feed(h, Float32Array.of(0.001, -0.0005, 0));
+    feed(h, Float32Array.of(50, -20, 0.3));
+    expect(h.bins / 2).toBeLessThanOrEqual(8192);
+    expect(h.absmax).toBeGreaterThanOrEqual(50);
+    expect(h.counts.reduce((s, c) => s + c, 0)).toBe(6);
+    // 0 and the tiny values stay on their sides of zero.
+    const half = h.bins / 2;
+    expect(h.counts[half]).toBe(2); // 0 and 0.001 land in the first bin above zero (now 1/128 wide)
+    expect(h.counts[half - 1]).toBe(1); // −0.0005 in the first bin below
+  });
+
+  it('zeros seen before any non-zero batch are kept', () => {
+    const h = HistogramObserver.growing();
+    feed(h, new Float32Array(10));
+    expect(h.degenerate).toBe(true);
+    feed(h, Float32Array.of(1, -1));
+    expect(h.total).toBe(12);
+    expect(h.counts[h.bins / 2]).toBe(10);
+  });
+});
