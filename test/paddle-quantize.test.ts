@@ -38,16 +38,17 @@ describe('PaddleOCR recognition (rec, opset 9, SVTR blocks)', () => {
   let float: Awaited<ReturnType<typeof readLines>>;
   beforeAll(async () => {
     cal = await calibrated('rec');
-    float = await readLines(PADDLE_MODELS.rec, 40, SEED); // measured: 87.5 % exact, 98.9 % characters
+    float = await readLines(PADDLE_MODELS.rec, 40, SEED); // measured: 85 % exact, 98.3 % characters
   });
 
   it.each(cases)('$target / $method reads rendered lines like the float model', async ({ target, method }) => {
     const r = await quantized(cal, target, method);
     const q = await readLines(bytes(r.model), 40, SEED);
     const agree = q.texts.filter((t, i) => t === float.texts[i]).length / 40;
-    // measured: characters 97.3–100 %, lines read as the float model reads them 72.5–92.5 %.
-    expect(q.chars).toBeGreaterThan(0.95);
-    expect(agree).toBeGreaterThan(0.6);
+    // measured (12 method × target pairs): characters 95.7–98.7 %, lines read as the float model reads
+    // them 67.5–92.5 %; 40 lines is a small set, so the margin is a line or two.
+    expect(q.chars).toBeGreaterThan(0.94);
+    expect(agree).toBeGreaterThan(0.55);
   });
 });
 
@@ -69,15 +70,15 @@ describe('PaddleOCR detection (det, opset 11, 320×320)', () => {
   let float: Awaited<ReturnType<typeof findText>>;
   beforeAll(async () => {
     cal = await calibrated('det');
-    float = await findText(PADDLE_MODELS.det, 4, SEED); // measured: inside 0.448, outside 2e-7
+    float = await findText(PADDLE_MODELS.det, 4, SEED); // measured: inside 0.462, outside 6e-5
   });
 
   it.each(cases)('$target / $method finds the text', async ({ target, method }) => {
     const r = await quantized(cal, target, method);
     const q = await findText(bytes(r.model), 4, SEED);
-    // measured: inside 0.438–0.471, outside below 1e-11, map SQNR vs float 9.0–11.9 dB.
+    // measured: inside 0.462–0.489, outside below 2e-9, map SQNR vs float 8.1–9.7 dB.
     expect(q.inside).toBeGreaterThan(0.4);
     expect(q.outside).toBeLessThan(1e-3);
-    expect(mapSqnr(float.maps, q.maps)).toBeGreaterThan(7);
+    expect(mapSqnr(float.maps, q.maps)).toBeGreaterThan(6);
   });
 });
