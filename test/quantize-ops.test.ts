@@ -259,6 +259,38 @@ describe('ort-qdq placement', () => {
     expect(sqnr).toBeGreaterThan(30);
   });
 
+  it('leaves If subgraphs float, lists them, and counts their weights in inspect', async () => {
+    const { create } = await import('@bufbuild/protobuf');
+    const { GraphProtoSchema } = await import('onnx-buf');
+    const { makeValueInfo } = await import('../src/ir/types.js');
+    const { inspectModel } = await import('../src/analyze/inspect.js');
+    const { makeNode } = await import('../src/ir/node.js');
+    const sub = (name: string, seed: number) =>
+      create(GraphProtoSchema, {
+        name,
+        initializer: [randomWeight(`${name}_w`, [8, 8], seed)],
+        node: [makeNode({ opType: 'MatMul', inputs: ['h', `${name}_w`], outputs: [`${name}_out`], name: `${name}_mm` })],
+        output: [makeValueInfo(`${name}_out`, { dtype: DT.FLOAT, shape: [2, 8] })],
+      });
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [2, 8] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [8, 8], 20), floatTensor('zero', [], [0])],
+      nodes: [
+        { opType: 'MatMul', inputs: ['x', 'w'], outputs: ['h'] },
+        { opType: 'ReduceMean', inputs: ['h'], outputs: ['m'], attrs: { keepdims: 0 } },
+        { opType: 'Greater', inputs: ['m', 'zero'], outputs: ['c'] },
+        { opType: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: sub('then', 21), else_branch: sub('else', 22) } },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [2, 8]);
+    expect(result.plan.subgraphs).toEqual([{ node: 'If_3', op: 'If', nodes: 2 }]);
+    expect(sqnr).toBeGreaterThan(30);
+    const info = inspectModel(buildModel(spec));
+    expect(info.parameters.inSubgraphs).toBe(2 * 64 * 4);
+    expect(info.ops.MatMul).toBe(3);
+  });
+
   it('an op with no rule stays float and is listed; the graph still runs', async () => {
     const spec: ModelSpec = {
       inputs: [{ name: 'x', dims: [1, 4, 4, 4] }],
