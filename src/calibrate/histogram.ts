@@ -31,8 +31,8 @@ export class HistogramObserver implements Observer {
   total = 0;
   /** bins/2 / absmax: a value v falls in bin ⌊v·scale + bins/2⌋ (so 0 lands exactly on the middle edge). */
   private scale: number;
-  /** 4 × bins uint32 counters reused by every observe() call (fixed memory). */
-  private scratch: Uint32Array;
+  /** 4 × bins uint32 counters reused by large observe() calls; made on the first one (fixed memory). */
+  private scratch = new Uint32Array(0);
   /** Growing histograms only: zeros seen before any non-zero batch set the width. */
   private growingZeros = 0;
   private readonly grows: boolean;
@@ -46,7 +46,6 @@ export class HistogramObserver implements Observer {
     this.width = (2 * absmax) / bins;
     this.scale = absmax > 0 ? bins / 2 / absmax : 0;
     this.counts = new Float64Array(bins);
-    this.scratch = new Uint32Array(absmax > 0 ? 4 * bins : 0);
   }
 
   /** A histogram whose range follows the data (see the file's header); call cover() before each observe(). */
@@ -99,7 +98,7 @@ export class HistogramObserver implements Observer {
     this.width = width;
     this.absmax = (counts.length / 2) * width;
     this.scale = this.absmax > 0 ? this.bins / 2 / this.absmax : 0;
-    this.scratch = new Uint32Array(4 * this.bins);
+    this.scratch = new Uint32Array(0);
   }
 
   /** A histogram of half-width max(|min|, |max|), for a range known in advance. */
@@ -120,6 +119,7 @@ export class HistogramObserver implements Observer {
     // Count into four interleaved uint32 sub-histograms, then add them to the float64 counts: consecutive
     // values that hit the same bin (a zero spike, a constant tensor) then do not wait on each other's
     // increment. Chunks of 2³⁰ keep every uint32 count below 2³².
+    if (this.scratch.length !== 4 * this.bins) this.scratch = new Uint32Array(4 * this.bins);
     const tmp = this.scratch;
     const CHUNK = 2 ** 30;
     for (let from = 0; from < values.length; from += CHUNK) {
