@@ -6,7 +6,7 @@
  */
 import { clone, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
-import { collectStats } from './calibrate/collect.js';
+import { collectStats, type CalibrationPhase } from './calibrate/collect.js';
 import { needsOf, RANGE_METHODS } from './calibrate/methods.js';
 import type { RangeMethodName, TensorStats } from './calibrate/observer.js';
 import { activationParams, activationRanges, weightParams } from './calibrate/params.js';
@@ -51,7 +51,7 @@ export interface CalibrateOptions {
   plans?: QuantPlan[];
   /** Plan options to build plans for and observe their tensors (default: one plan with `method`). */
   planOptions?: PlanOptions[];
-  onProgress?: (phase: 'calibrating', done: number, total: number) => void;
+  onProgress?: (phase: CalibrationPhase, done: number, total: number) => void;
 }
 
 export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'plans' | 'planOptions' | 'methods' | 'allTensors'> {
@@ -220,11 +220,11 @@ function planMethods(plan: QuantPlan): RangeMethodName[] {
   return [...new Set(Object.values(plan.activations).flatMap((e) => (e.method ? [e.method] : [])))];
 }
 
-/** minmax needs nothing beyond what every calibration gathers. */
+/** Whether what was gathered for some methods serves another (minmax needs nothing beyond min and max). */
 function satisfiedBy(method: RangeMethodName, gathered: RangeMethodName[]): boolean {
   const have = needsOf(gathered);
   const need = needsOf([method]);
-  return (!need.histogram || have.histogram) && (!need.movingAverage || have.movingAverage) && (!need.sample || have.sample);
+  return (Object.keys(need) as (keyof typeof need)[]).every((k) => !need[k] || have[k]);
 }
 
 function tensorsToObserve(plans: QuantPlan[]): string[] {

@@ -325,6 +325,19 @@ describe('ort-qdq placement', () => {
     expect(sqnr).toBeGreaterThan(28);
   });
 
+  it('entropy gets TensorRT\'s bins (a second pass over ±max |x|); percentile and mse one growing pass', async () => {
+    const { calibrate } = await import('../src/quantize.js');
+    const model = buildModel(convRelu);
+    const source = memorySource(randomSamples('x', [1, 3, 16, 16], 20, 7));
+    const exact = await calibrate(model, source, { methods: ['entropy'] });
+    for (const s of exact.stats.values()) {
+      expect(s.histogram!.bins).toBe(4096);
+      expect(s.histogram!.absmax).toBe(Math.max(Math.abs(s.min), Math.abs(s.max)));
+    }
+    const grown = await calibrate(model, source, { methods: ['percentile', 'mse'] });
+    for (const s of grown.stats.values()) expect(s.histogram!.absmax).toBeGreaterThanOrEqual(Math.max(Math.abs(s.min), Math.abs(s.max)));
+  });
+
   it('without validation every sample calibrates; with it 10 % are held out', async () => {
     const model = buildModel(convRelu);
     const samples = randomSamples('x', [1, 3, 16, 16], 30, 7);

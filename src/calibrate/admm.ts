@@ -203,7 +203,7 @@ export const admm: RangeMethod = {
   name: 'admm',
   needs: { sample: true },
   range(stats, spec) {
-    if (!stats.sample) fail('BAD_CALIBRATION', `the admm method needs a value sample gathered in pass 1 (see needsOf)`);
+    if (!stats.sample) fail('BAD_CALIBRATION', `the admm method needs a value sample gathered during calibration (see needsOf)`);
     if (stats.sample.length === 0) return observedRange(stats);
     if (!spec.symmetric && stats.min < 0 && stats.max > 0) return admmAsymmetricRange(stats.sample, stats.min, stats.max, spec, ADMM_ACTIVATION);
     return admmRange(stats.sample, spec, ADMM_ACTIVATION, stats.min >= 0);

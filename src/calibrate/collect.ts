@@ -1,5 +1,5 @@
 /**
- * The calibration loop: one pass of the chosen samples through the float model, folding every watched
+ * The calibration loop: passes of the chosen samples through the float model, folding every watched
  * tensor into its observers one batch at a time (a batch's tensors are dropped before the next).
  *
  * Min and max are reduced inside the graph — a ReduceMin and a ReduceMax per tensor, concatenated — so
@@ -9,7 +9,8 @@
  * at most `valuesPerSample` values of each tensor per sample, every k-th element from an offset that
  * turns with each batch, so that over the calibration set every position is visited (tensors that small
  * are seen whole). Histograms grow with the data at a fixed bin width (histogram.ts), as NVIDIA's
- * pytorch-quantization does, so one pass is enough.
+ * pytorch-quantization does, so one pass is enough — except for entropy, whose KL search is defined on
+ * 2048 bins over exactly [0, max |x|] of the whole set: it takes a second pass once that range is known.
  */
 import type { ModelProto, TensorProto } from 'onnx-buf';
 import type { CalibrationSource, Sample } from '../data/source.js';
@@ -26,6 +27,8 @@ import { SampleObserver } from './sample.js';
 
 export interface CollectNeeds {
   histogram?: boolean;
+  /** Histograms over exactly ±max |x| of the whole set (a second pass), as entropy needs. */
+  fixedHistogram?: boolean;
   movingAverage?: boolean;
   sample?: boolean;
 }
@@ -42,10 +45,13 @@ export interface CollectOptions {
   sizes?: ReadonlyMap<string, number>;
   /** Values of each tensor per sample that histograms and samples see (default 4096; 0 = all). */
   valuesPerSample?: number;
-  onProgress?: (phase: 'calibrating', done: number, total: number) => void;
+  onProgress?: (phase: CalibrationPhase, done: number, total: number) => void;
 }
 
 export const DEFAULT_VALUES_PER_SAMPLE = 4096;
+
+/** 'calibrating': the pass every calibration makes; 'histograms': the second pass entropy needs. */
+export type CalibrationPhase = 'calibrating' | 'histograms';
 
 const MIN_SUFFIX = '__onnxq_min';
 const MAX_SUFFIX = '__onnxq_max';
@@ -62,42 +68,33 @@ export async function collectStats(
   indices: readonly number[],
   options: CollectOptions,
 ): Promise<Map<string, TensorStats>> {
+  const needs = options.needs;
   const minmax = new Map(tensors.map((t) => [t, new MinMaxObserver()]));
-  const moving = options.needs.movingAverage ? new Map(tensors.map((t) => [t, new MovingAverageObserver()])) : undefined;
-  const samples = options.needs.sample ? new Map(tensors.map((t, i) => [t, new SampleObserver(undefined, (options.seed ?? 0) + i)])) : undefined;
-  const histograms = options.needs.histogram ? new Map(tensors.map((t) => [t, HistogramObserver.growing()])) : undefined;
+  const moving = needs.movingAverage ? new Map(tensors.map((t) => [t, new MovingAverageObserver()])) : undefined;
+  const samples = needs.sample ? new Map(tensors.map((t, i) => [t, new SampleObserver(undefined, (options.seed ?? 0) + i)])) : undefined;
+  // Histograms grow with the data in the one pass, unless a method needs them over the exact range.
+  const growing = needs.histogram && !needs.fixedHistogram ? new Map(tensors.map((t) => [t, HistogramObserver.growing()])) : undefined;
   const batches = makeBatches(indices, options.batchable ? Math.max(1, options.batchSize ?? 1) : 1);
   const probes = new Probes(model, tensors, options.sizes ?? new Map(), options.valuesPerSample ?? DEFAULT_VALUES_PER_SAMPLE);
-  const values = !!(samples || histograms);
 
-  const runner = await Runner.create(probes.encode(values), { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
-  try {
-    let done = 0;
-    for (const [b, batch] of batches.entries()) {
-      const feeds = await loadBatch(source, batch);
-      const out = await runner.run(probes.feeds(feeds, b), probes.fetches(values));
-      const mins = out[MINS]!.data as Float32Array;
-      const maxs = out[MAXS]!.data as Float32Array;
-      for (const [i, t] of tensors.entries()) {
-        const pair = Float32Array.of(mins[i]!, maxs[i]!);
-        minmax.get(t)!.observe(pair);
-        moving?.get(t)!.observe(pair);
-        if (!values) continue;
-        const v = probes.values(t, feeds, out, b);
-        samples?.get(t)!.observe(v);
-        const h = histograms?.get(t);
-        if (h) {
-          // The exact batch range, not the subsample's, decides how far the histogram must reach.
-          h.cover(Math.max(Math.abs(mins[i]!), Math.abs(maxs[i]!)));
-          h.observe(v);
-        }
+  await pass(model, source, batches, probes, true, !!(samples || growing), options, 'calibrating', (feeds, out, b) => {
+    const mins = out[MINS]!.data as Float32Array;
+    const maxs = out[MAXS]!.data as Float32Array;
+    for (const [i, t] of tensors.entries()) {
+      const pair = Float32Array.of(mins[i]!, maxs[i]!);
+      minmax.get(t)!.observe(pair);
+      moving?.get(t)!.observe(pair);
+      if (!samples && !growing) continue;
+      const v = probes.values(t, feeds, out, b);
+      samples?.get(t)!.observe(v);
+      const h = growing?.get(t);
+      if (h) {
+        // The exact batch range, not the subsample's, decides how far the histogram must reach.
+        h.cover(Math.max(Math.abs(mins[i]!), Math.abs(maxs[i]!)));
+        h.observe(v);
       }
-      done += batch.length;
-      options.onProgress?.('calibrating', done, indices.length);
     }
-  } finally {
-    await runner.release();
-  }
+  });
 
   const stats = new Map<string, TensorStats>();
   for (const t of tensors) {
@@ -107,10 +104,47 @@ export async function collectStats(
       max: m.max,
       ...(moving ? { movingAverage: moving.get(t)!.range() ?? m } : {}),
       ...(samples ? { sample: samples.get(t)!.values() } : {}),
-      ...(histograms ? { histogram: histograms.get(t)! } : {}),
+      ...(growing ? { histogram: growing.get(t)! } : {}),
     });
   }
+  if (!needs.fixedHistogram) return stats;
+
+  // A second pass: histograms over exactly ±max |x| of the whole set, TensorRT's bins.
+  const fixed = new Map(tensors.map((t) => [t, HistogramObserver.forRange(stats.get(t)!.min, stats.get(t)!.max)]));
+  await pass(model, source, batches, probes, false, true, options, 'histograms', (feeds, out, b) => {
+    for (const t of tensors) fixed.get(t)!.observe(probes.values(t, feeds, out, b));
+  });
+  for (const t of tensors) stats.get(t)!.histogram = fixed.get(t)!;
   return stats;
+}
+
+type Fetched = Record<string, { data: unknown }>;
+
+/** One run over every batch with a session that has the probes asked for. */
+async function pass(
+  model: ModelProto,
+  source: CalibrationSource,
+  batches: number[][],
+  probes: Probes,
+  reductions: boolean,
+  values: boolean,
+  options: CollectOptions,
+  phase: CalibrationPhase,
+  fold: (feeds: Sample, out: Fetched, batch: number) => void,
+): Promise<void> {
+  const runner = await Runner.create(probes.encode(reductions, values), { ...options.runner, optimization: 'disabled', label: 'the float model (calibration)' });
+  try {
+    let done = 0;
+    const total = batches.reduce((n, b) => n + b.length, 0);
+    for (const [b, batch] of batches.entries()) {
+      const feeds = await loadBatch(source, batch);
+      fold(feeds, await runner.run(probes.feeds(feeds, b), probes.fetches(reductions, values)), b);
+      done += batch.length;
+      options.onProgress?.(phase, done, total);
+    }
+  } finally {
+    await runner.release();
+  }
 }
 
 /**
@@ -140,20 +174,22 @@ class Probes {
     return this.subsampled.some((t) => this.stride.get(t)! > 1);
   }
 
-  encode(values: boolean): Uint8Array {
+  encode(reductions: boolean, values: boolean): Uint8Array {
     const add: Required<Augmentation> = { nodes: [], initializers: [], inputs: [], outputs: [] };
-    add.initializers.push(int64Tensor('onnxq_one', [1], [1]));
-    for (const t of this.tensors)
-      for (const [op, suffix] of [['ReduceMin', MIN_SUFFIX], ['ReduceMax', MAX_SUFFIX]] as const)
-        add.nodes.push(
-          makeNode({ opType: op, inputs: [t], outputs: [t + suffix + '_kept'], attrs: { keepdims: 1 } }),
-          makeNode({ opType: 'Reshape', inputs: [t + suffix + '_kept', 'onnxq_one'], outputs: [t + suffix] }),
-        );
-    add.nodes.push(
-      makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MIN_SUFFIX), outputs: [MINS], attrs: { axis: 0 } }),
-      makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MAX_SUFFIX), outputs: [MAXS], attrs: { axis: 0 } }),
-    );
-    add.outputs.push(MINS, MAXS);
+    if (reductions) {
+      add.initializers.push(int64Tensor('onnxq_one', [1], [1]));
+      for (const t of this.tensors)
+        for (const [op, suffix] of [['ReduceMin', MIN_SUFFIX], ['ReduceMax', MAX_SUFFIX]] as const)
+          add.nodes.push(
+            makeNode({ opType: op, inputs: [t], outputs: [t + suffix + '_kept'], attrs: { keepdims: 1 } }),
+            makeNode({ opType: 'Reshape', inputs: [t + suffix + '_kept', 'onnxq_one'], outputs: [t + suffix] }),
+          );
+      add.nodes.push(
+        makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MIN_SUFFIX), outputs: [MINS], attrs: { axis: 0 } }),
+        makeNode({ opType: 'Concat', inputs: this.tensors.map((t) => t + MAX_SUFFIX), outputs: [MAXS], attrs: { axis: 0 } }),
+      );
+      add.outputs.push(MINS, MAXS);
+    }
     if (values) {
       if (this.strided) {
         add.inputs.push(makeValueInfo(OFFSET, { dtype: DT.INT64, shape: [1] }));
@@ -181,8 +217,8 @@ class Probes {
     return encodeAugmented(this.model, add);
   }
 
-  fetches(values: boolean): string[] {
-    const out: string[] = [MINS, MAXS];
+  fetches(reductions: boolean, values: boolean): string[] {
+    const out: string[] = reductions ? [MINS, MAXS] : [];
     if (values) for (const t of this.subsampled) out.push(this.stride.get(t)! > 1 ? t + SUB_SUFFIX : t);
     return out;
   }

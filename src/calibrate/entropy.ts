@@ -159,7 +159,8 @@ export const MAX_CLIPPED = 0.001;
 
 export const entropy: RangeMethod = {
   name: 'entropy',
-  needs: { histogram: true },
+  // TensorRT's bins: 2048 |x|-bins over exactly [0, max |x|], which only a second pass can give.
+  needs: { histogram: true, fixedHistogram: true },
   range(stats, spec): Range {
     const h = histogramOf(stats, 'entropy');
     if (!(h instanceof HistogramObserver)) return h;

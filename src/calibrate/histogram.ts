@@ -39,7 +39,7 @@ export class HistogramObserver implements Observer {
 
   constructor(absmax: number, bins = HISTOGRAM_BINS, grows = false) {
     this.grows = grows;
-    if (!(absmax >= 0) || !Number.isFinite(absmax)) fail('BAD_CALIBRATION', `histogram half-width ${absmax} must be a finite number ≥ 0 (it comes from pass 1's min and max; an Infinity there means the tensor overflowed)`);
+    if (!(absmax >= 0) || !Number.isFinite(absmax)) fail('BAD_CALIBRATION', `histogram half-width ${absmax} must be a finite number ≥ 0 (it comes from the calibrated min and max; an Infinity there means the tensor overflowed)`);
     if (!Number.isInteger(bins) || bins < 2 || bins % 2 !== 0) fail('BAD_OPTION', `histogram bins ${bins} must be an even integer ≥ 2`);
     this.absmax = absmax;
     this.bins = bins;
@@ -202,12 +202,25 @@ export class HistogramObserver implements Observer {
     this.total += neg + zero + pos;
   }
 
+  /**
+   * Folds in another histogram. Same edges: counts add. Otherwise (two growing histograms rarely share
+   * a width) this one first grows to cover the other's range, and the other's counts are spread over
+   * this one's bins by overlap, as if values were uniform within each bin.
+   */
   merge(other: HistogramObserver): void {
-    if (other.absmax !== this.absmax || other.bins !== this.bins)
-      fail('BAD_CALIBRATION', `cannot merge histograms on ±${this.absmax} (${this.bins} bins) and ±${other.absmax} (${other.bins} bins): build both from the same pass-1 range`);
-    const c = this.counts;
-    const o = other.counts;
-    for (let j = 0; j < c.length; j++) c[j] += o[j]!;
+    if (other.absmax === this.absmax && other.bins === this.bins) {
+      for (let j = 0; j < this.counts.length; j++) this.counts[j] += other.counts[j]!;
+      this.total += other.total;
+      return;
+    }
+    if (other.width === 0) {
+      if (this.grows && this.width === 0) this.growingZeros += other.growingZeros;
+      else this.counts[this.bins / 2] += other.growingZeros;
+      this.total += other.growingZeros;
+      return;
+    }
+    if (this.grows) this.cover(other.absmax);
+    spread(other.counts, -other.absmax, other.width, this.counts, -this.absmax, this.width);
     this.total += other.total;
   }
 
@@ -241,5 +254,32 @@ export class HistogramObserver implements Observer {
   /** Edge k of the |x| histogram: k·width (k = 0…bins/2; the last is absmax). */
   absEdge(k: number): number {
     return k === this.bins / 2 ? this.absmax : k * this.width;
+  }
+}
+
+/**
+ * Adds counts of bins [from + j·w, from + (j+1)·w) to bins [to + k·W, to + (k+1)·W) by overlap; mass
+ * outside the target range goes to its end bins, as observe() does with values.
+ */
+function spread(src: Float64Array, from: number, w: number, dst: Float64Array, to: number, W: number): void {
+  const last = dst.length - 1;
+  for (let j = 0; j < src.length; j++) {
+    const c = src[j]!;
+    if (c === 0) continue;
+    const a = from + j * w;
+    const b = a + w;
+    let k = Math.floor((a - to) / W);
+    if (k < 0 || k > last) {
+      dst[k < 0 ? 0 : last] += c;
+      continue;
+    }
+    let left = a;
+    while (left < b) {
+      const edge = k >= last ? Infinity : to + (k + 1) * W;
+      const right = Math.min(b, edge);
+      dst[Math.min(k, last)] += (c * (right - left)) / w;
+      left = right;
+      k++;
+    }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Calibration: observers that fold a tensor's values in batch by batch with fixed memory and merge
- * (min/max, moving averages, a fixed-range histogram, a reservoir sample), and the range methods that turn
+ * (min/max, moving averages, a histogram over a fixed or growing range, a reservoir sample), and the range methods that turn
  * their statistics into clip ranges (minmax, moving-average, percentile, entropy, mse, admm).
  * The calibration loop that runs the model and feeds the observers lives in collect.ts (it needs onnxruntime).
  */

@@ -16,12 +16,13 @@ export const RANGE_METHODS: Readonly<Record<RangeMethodName, RangeMethod>> = {
   admm,
 };
 
-/** Union of what the methods need: a histogram (pass 2), moving averages and/or a sample (pass 1). */
-export function needsOf(names: Iterable<RangeMethodName>): { histogram: boolean; movingAverage: boolean; sample: boolean } {
-  const out = { histogram: false, movingAverage: false, sample: false };
+/** Union of what the methods need: a histogram (over the exact range, for entropy), moving averages, a sample. */
+export function needsOf(names: Iterable<RangeMethodName>): { histogram: boolean; fixedHistogram: boolean; movingAverage: boolean; sample: boolean } {
+  const out = { histogram: false, fixedHistogram: false, movingAverage: false, sample: false };
   for (const n of names) {
     const m = RANGE_METHODS[n];
     out.histogram ||= !!m.needs.histogram;
+    out.fixedHistogram ||= !!m.needs.fixedHistogram;
     out.movingAverage ||= !!m.needs.movingAverage;
     out.sample ||= !!m.needs.sample;
   }

@@ -33,7 +33,7 @@ export class MinMaxObserver implements Observer {
     return this.min <= this.max;
   }
 
-  /** max(|min|, |max|): the half-width of the histogram of pass 2 (0 before any value). */
+  /** max(|min|, |max|): the half-width of a histogram over this range (0 before any value). */
   get absmax(): number {
     return this.seen ? Math.max(Math.abs(this.min), Math.abs(this.max)) : 0;
   }

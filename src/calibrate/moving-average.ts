@@ -70,9 +70,9 @@ export const movingAverage: RangeMethod = {
   name: 'moving-average',
   needs: { movingAverage: true },
   range(stats) {
-    if (!stats.movingAverage) fail('BAD_CALIBRATION', `the moving-average method needs moving averages gathered in pass 1 (see needsOf)`);
+    if (!stats.movingAverage) fail('BAD_CALIBRATION', `the moving-average method needs moving averages gathered during calibration (see needsOf)`);
     const r = stats.movingAverage;
-    // No batch had a value: fall back to what pass 1 saw (nothing → [0, 0]).
+    // No batch had a value: fall back to the observed range (nothing → [0, 0]).
     return Number.isNaN(r.min) || Number.isNaN(r.max) ? observedRange(stats) : { min: r.min, max: r.max };
   },
 };

@@ -19,14 +19,17 @@ export interface Observer {
 
 /** Everything gathered for one tensor; which parts exist depends on the methods asked for. */
 export interface TensorStats {
-  /** Global min and max (pass 1). Always present. */
+  /** Global min and max, exact. Always present. */
   min: number;
   max: number;
-  /** Exponential moving averages of per-batch min and max (pass 1), for `moving-average`. */
+  /** Exponential moving averages of per-batch min and max, for `moving-average`. */
   movingAverage?: Range;
-  /** Histogram of values on [−absmax, absmax] (pass 2), for percentile, entropy and mse. */
+  /**
+   * Histogram of values, for percentile, entropy and mse: over exactly ±max |x| with 4096 bins when a
+   * method needs TensorRT's bins (`fixedHistogram`), else one that grew with the data.
+   */
   histogram?: import('./histogram.js').HistogramObserver;
-  /** A bounded uniform sample of the values (pass 1), for `admm`. */
+  /** A bounded uniform sample of the values, for `admm`. */
   sample?: Float32Array;
 }
 
@@ -41,6 +44,7 @@ export interface RangeMethodOptions {
 /** A calibration method: what it needs gathered, and how it turns that into a range for a spec. */
 export interface RangeMethod {
   name: RangeMethodName;
-  needs: { histogram?: boolean; movingAverage?: boolean; sample?: boolean };
+  /** fixedHistogram: the histogram must span exactly ±max |x| (a second pass over the data). */
+  needs: { histogram?: boolean; fixedHistogram?: boolean; movingAverage?: boolean; sample?: boolean };
   range(stats: TensorStats, spec: QuantSpec, options: RangeMethodOptions): Range;
 }

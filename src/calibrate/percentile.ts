@@ -1,5 +1,5 @@
 /**
- * Percentile clipping on the pass-2 histogram (reference §2.2; ORT calibrate.py HistogramCalibrater
+ * Percentile clipping on the calibration histogram (reference §2.2; ORT calibrate.py HistogramCalibrater
  * compute_percentile, default p = 99.999; pytorch-quantization _compute_amax_percentile, 99.99).
  * Symmetric spec: T = upper edge of the first |x|-bin whose cumulative count reaches p/100 of the total,
  * range [−T, T]. Asymmetric: cut at most (100 − p)/200 of the mass from each tail of the signed
@@ -7,7 +7,7 @@
  *
  * Difference from ORT: ORT takes edge[searchsorted(cdf, p/100)], the *lower* edge of that bin, so it may
  * clip slightly more than 100 − p percent; we take its upper edge, so at least p percent stays inside
- * (T is at most one bin width, absmax/2048, larger). ORT also clamps the symmetric range to [min, max];
+ * (T is at most one bin width larger). ORT also clamps the symmetric range to [min, max];
  * that is a no-op once scaleZeroPoint widens it to ±T, so we return ±T.
  */
 import { fail } from '../errors.js';

@@ -52,7 +52,7 @@ export function scaledWindows(h: HistogramObserver, min: number, max: number, st
 /** The histogram of the stats, or a reason to stop: a range to return as is. */
 export function histogramOf(stats: TensorStats, method: string): HistogramObserver | Range {
   const h = stats.histogram;
-  if (!h) return fail('BAD_CALIBRATION', `the ${method} method needs a histogram gathered in pass 2 (see needsOf)`);
+  if (!h) return fail('BAD_CALIBRATION', `the ${method} method needs a histogram gathered during calibration (see needsOf)`);
   if (h.degenerate) return { min: 0, max: 0 };
   if (h.total === 0) return observedRange(stats);
   return h;

@@ -143,3 +143,4 @@ describe('entropy: asymmetric specs (onnxq variant)', () => {
     expect(entropy.range(s, UINT8, {})).toEqual({ min: 0, max: 0 });
   });
 });
+

@@ -66,8 +66,14 @@ describe('HistogramObserver', () => {
     expect(a.total).toBe(c.total);
   });
 
-  it('refuses to merge histograms with different edges', () => {
-    expect(() => new HistogramObserver(1).merge(new HistogramObserver(2))).toThrow(/same pass-1 range/);
+  it('merges histograms with different edges by spreading counts over the overlapping bins', () => {
+    const a = new HistogramObserver(2, 4); // bins of width 1 on [−2, 2]
+    a.observe(Float32Array.of(0.5, -1.5));
+    const b = new HistogramObserver(1, 4); // bins of width 0.5 on [−1, 1]
+    b.observe(Float32Array.of(0.25, 0.75, -0.25));
+    a.merge(b);
+    expect(Array.from(a.counts)).toEqual([1, 1, 3, 0]);
+    expect(a.total).toBe(5);
   });
 
   it('absmax = 0: a degenerate histogram that still counts (zeros in the middle, the rest at the ends)', () => {

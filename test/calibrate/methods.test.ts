@@ -16,9 +16,11 @@ describe('RANGE_METHODS and needsOf', () => {
   });
 
   it('needsOf is the union of needs', () => {
-    expect(needsOf(['minmax'])).toEqual({ histogram: false, movingAverage: false, sample: false });
-    expect(needsOf(['entropy', 'mse', 'percentile'])).toEqual({ histogram: true, movingAverage: false, sample: false });
-    expect(needsOf(['moving-average', 'admm', 'minmax'])).toEqual({ histogram: false, movingAverage: true, sample: true });
+    expect(needsOf(['minmax'])).toEqual({ histogram: false, fixedHistogram: false, movingAverage: false, sample: false });
+    expect(needsOf(['mse', 'percentile'])).toEqual({ histogram: true, fixedHistogram: false, movingAverage: false, sample: false });
+    // Entropy is defined on TensorRT's 2048 bins over exactly [0, max |x|]: a second pass.
+    expect(needsOf(['entropy', 'mse'])).toEqual({ histogram: true, fixedHistogram: true, movingAverage: false, sample: false });
+    expect(needsOf(['moving-average', 'admm', 'minmax'])).toEqual({ histogram: false, fixedHistogram: false, movingAverage: true, sample: true });
   });
 
   it('every method yields a usable range for every common spec (two passes over batches)', () => {
