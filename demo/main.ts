@@ -30,15 +30,20 @@ interface Row {
 }
 
 /** Median latency of one input over `runs` runs, one thread, full optimization, after warm-up. */
-async function latency(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs = 20): Promise<number> {
-  for (let i = 0; i < 3; i++) await session.run(feeds);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t);
+async function latency(model: string, feeds: Record<string, ort.Tensor>, runs = 20): Promise<number> {
+  const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+  try {
+    for (let i = 0; i < 3; i++) await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - t);
+    }
+    return times.sort((a, b) => a - b)[runs >> 1]!;
+  } finally {
+    await session.release();
   }
-  return times.sort((a, b) => a - b)[runs >> 1]!;
 }
 
 function tensor(t: { dims: number[]; data: Float32Array }): ort.Tensor {
@@ -55,9 +60,6 @@ async function demo(task: Task, name: string, calibCount: number): Promise<Row> 
   const result = await quantizeFile(floatFile, int8File, { calib, calibSamples: calibCount, validate: false });
   process.stdout.write(` done in ${formatMs(result.timings.totalMs)}\n`);
 
-  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', intraOpNumThreads: 1 };
-  const f = await ort.InferenceSession.create(floatFile, options);
-  const q = await ort.InferenceSession.create(int8File, options);
   const line = textLines(1, EVAL_SEED)[0]!;
   let quality: string;
   let probe: Record<string, ort.Tensor>;
@@ -78,13 +80,11 @@ async function demo(task: Task, name: string, calibCount: number): Promise<Row> 
     name,
     floatBytes: fs.statSync(floatFile).size,
     int8Bytes: result.bytes.output,
-    floatMs: await latency(f, probe),
-    int8Ms: await latency(q, probe),
+    floatMs: await latency(floatFile, probe),
+    int8Ms: await latency(int8File, probe),
     quality,
     calibrateMs: result.timings.calibrateMs,
   };
-  await f.release();
-  await q.release();
   return row;
 }
 

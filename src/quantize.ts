@@ -17,7 +17,7 @@ import { exportQdq, type ExportReport } from './export/qdq.js';
 import { rangesTable, type RangeRecord } from './export/ranges.js';
 import { Graph } from './ir/graph.js';
 import { setMetadata } from './ir/model.js';
-import { typeOf, type Dim, type ValueType } from './ir/types.js';
+import { formatShape, typeOf, type Dim, type ValueType } from './ir/types.js';
 import { DT, ortTypeName } from './onnx/dtype.js';
 import { prepareModel, type PrepareReport } from './passes/prepare.js';
 import { buildPlan, type PlanOptions } from './plan/build.js';
@@ -101,7 +101,18 @@ export function modelInputs(model: ModelProto, overrides: Record<string, number[
   const graph = new Graph(model.graph!);
   const inputs = graph.inputs.map((v) => {
     const t = typeOf(v);
-    const shape: Dim[] = overrides[v.name] ?? t?.shape ?? [];
+    const declared = t?.shape;
+    const given = overrides[v.name];
+    if (given && declared) {
+      // --input-shape fixes the free dimensions; the rank and the fixed ones are the model's.
+      const clash = given.length !== declared.length || declared.some((d, i) => typeof d === 'number' && d !== given[i]);
+      if (clash)
+        fail(
+          'BAD_OPTION',
+          `--input-shape ${v.name}=${given.join(',')} does not fit the input, which is ${formatShape(declared)}: give ${declared.length} dimensions and keep the fixed ones.`,
+        );
+    }
+    const shape: Dim[] = given ?? declared ?? [];
     return { name: v.name, dtype: ortTypeName(t?.dtype ?? DT.FLOAT), shape };
   });
   for (const name of Object.keys(overrides))
@@ -127,7 +138,7 @@ export async function calibrate(input: ModelProto, source: CalibrationSource, op
   if (!options.plans) for (const p of options.planOptions ?? [{ method: methods[0] }]) plans.push(buildPlan(graph, types, p).plan);
   const observed = options.allTensors ? floatTensors(graph, types) : tensorsToObserve(plans);
   const start = performance.now();
-  const stats = await collectStats(model, observed, source, selection.calibration, {
+  const stats = observed.length === 0 ? new Map<string, TensorStats>() : await collectStats(model, observed, source, selection.calibration, {
     needs: needsOf(methods),
     runner: runnerOptions(options.threads),
     batchSize: options.batchSize,
@@ -153,6 +164,10 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     const built = buildPlan(graph, cal.types, options);
     plan = built.plan;
     warnings.push(...built.warnings);
+  }
+  if (Object.keys(plan.activations).length === 0 && Object.keys(plan.weights).length === 0) {
+    const why = [...new Set(plan.float.map((f) => `${f.op} (${f.reason})`))].slice(0, 8).join(', ');
+    fail('BAD_MODEL', `nothing to quantize for target ${plan.target}: every op stays float${why ? ` (${why})` : ''}. Check --exclude, --op-types and --target.`);
   }
   for (const e of Object.values(plan.activations))
     if (e.method && !cal.methods.includes(e.method) && !satisfiedBy(e.method, cal.methods))
@@ -189,7 +204,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   return {
     model,
     plan,
-    ranges: rangesTable(plan, ranges, activations, weights),
+    ranges: rangesTable(plan, ranges, activations, exported.weights),
     ...(tensorrtAmax ? { tensorrtAmax } : {}),
     prepare: cal.prepare,
     export: exported,

@@ -171,6 +171,15 @@ describe('bad input', () => {
     noOutput();
   });
 
+  it('calibration data with infinite values', () => {
+    const inf = path.join(dir, 'inf.npy');
+    const data = randomFloats(20 * 3 * 16 * 16, 9);
+    data[100] = Infinity;
+    writeNpy(inf, { dtype: 'float32', dims: [20, 3, 16, 16], data });
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', inf]), /infinite values cannot be quantized/);
+    noOutput();
+  });
+
   it('an empty calibration folder and an unreadable image', async () => {
     const empty = fs.mkdtempSync(path.join(dir, 'empty-'));
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', empty]), /empty/);
@@ -186,6 +195,9 @@ describe('bad input', () => {
     expectCleanFailure(onnxq(['quantize', model, '-o', model, '--calib', calib]), /input files/);
     expect(Buffer.compare(fs.readFileSync(model), before)).toBe(0);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--calib-samples', 'many']), /--calib-samples takes an integer/);
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--input-shape', 'x=1,3,32,32']), /does not fit the input, which is \[1, 3, 16, 16\]/);
+    expectCleanFailure(onnxq(['quantize', model, '-o', calib, '--calib', calib]), /input files/);
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--exclude', 'Conv']), /nothing to quantize/);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--target', 'tensorrt', '--activation-type', 'uint8']), /int8/);
     noOutput();
   });

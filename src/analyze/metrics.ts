@@ -50,9 +50,6 @@ export class ErrorAccumulator {
     return d === 0 ? (this.signal === this.testNorm ? 1 : 0) : this.dot / d;
   }
 
-  get mse(): number {
-    return this.count ? this.noise / this.count : 0;
-  }
 }
 
 export function sqnr(reference: ArrayLike<number>, test: ArrayLike<number>): number {

@@ -47,7 +47,13 @@ export async function compareModels(
   options: ValidateOptions = {},
 ): Promise<ValidationReport> {
   const float = await Runner.create(floatModel, { ...options.runner, optimization: 'all', label: 'the float model' });
-  const quant = await Runner.create(quantizedModel, { ...options.runner, optimization: 'all', label: 'the quantized model' });
+  let quant: Runner;
+  try {
+    quant = await Runner.create(quantizedModel, { ...options.runner, optimization: 'all', label: 'the quantized model' });
+  } catch (e) {
+    await float.release();
+    throw e;
+  }
   try {
     const acc = new Map<string, ErrorAccumulator>();
     const top1 = new Map<string, { matches: number; rows: number }>();

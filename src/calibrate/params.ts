@@ -30,6 +30,12 @@ export function activationRanges(plan: QuantPlan, stats: ReadonlyMap<string, Ten
     else if (e.method) {
       const s = stats.get(name);
       if (!s) fail('BAD_PLAN', `tensor '${name}' has no calibration statistics; is it a float tensor of the model?`);
+      if (!Number.isFinite(s.min) || !Number.isFinite(s.max))
+        fail(
+          'BAD_CALIBRATION',
+          `tensor '${name}' reached ${s.min}…${s.max} on the calibration data: infinite values cannot be quantized. Check the data's ` +
+            `normalisation (--scale, --mean, --std); if the float model itself overflows there, keep that node float with --exclude.`,
+        );
       ranges.set(name, RANGE_METHODS[e.method].range(s, activationSpec(e), options));
     }
   }

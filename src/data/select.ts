@@ -27,7 +27,7 @@ export function selectSamples(count: number, wanted: number = DEFAULT_CALIBRATIO
   if (!Number.isSafeInteger(count) || count < 1)
     fail('BAD_CALIBRATION', `the calibration data holds no samples (count ${count}). Give at least one sample with --calib.`);
   if (!Number.isSafeInteger(wanted) || wanted < 1)
-    fail('BAD_OPTION', `the number of calibration samples must be a positive integer; got ${wanted}. Pass e.g. --samples 512.`);
+    fail('BAD_OPTION', `the number of calibration samples must be a positive integer; got ${wanted}. Pass e.g. --calib-samples 512.`);
   if (count === 1) return { calibration: [0], heldOut: holdOut ? [0] : [], shared: holdOut };
   if (!holdOut) {
     const order = permutation(count, createRng(seed));

@@ -27,6 +27,8 @@ export interface ResolvedParams {
 }
 
 export interface ExportReport {
+  /** Weight parameters as written, after any enlargement for int32 biases. */
+  weights: Map<string, QuantParams>;
   quantizedActivations: number;
   quantizedWeights: number;
   quantizedBiases: number;
@@ -44,6 +46,7 @@ export function exportQdq(model: ModelProto, plan: QuantPlan, params: ResolvedPa
   const graph = graphOf(model);
   const opset = opsetVersion(model);
   const report: ExportReport = {
+    weights: new Map(params.weights),
     quantizedActivations: 0,
     quantizedWeights: 0,
     quantizedBiases: 0,
@@ -72,10 +75,15 @@ export function exportQdq(model: ModelProto, plan: QuantPlan, params: ResolvedPa
         renamed.set(fold.output, fold.input);
       }
       report.foldedActivations.push(fold.node);
-    } else report.keptActivations.push(fold.node);
+    } else if (p) {
+      // Not exact with these parameters: the Relu/Clip stays, and the producer's output is quantized with
+      // the same parameters too, so that it still ends in an integer kernel (QLinearConv …).
+      activations.set(fold.input, p);
+      report.keptActivations.push(fold.node);
+    }
   }
 
-  const weightParams = new Map(params.weights);
+  const weightParams = report.weights;
   for (const [biasName, bias] of Object.entries(plan.biases)) {
     const input = activations.get(renamed.get(bias.input) ?? bias.input);
     const weight = weightParams.get(bias.weight);

@@ -3,9 +3,9 @@
  * file holds that onnxq does not touch (unknown fields, other domains, metadata) survives a save.
  * Producer/consumer maps are rebuilt lazily after edits.
  */
-import { create } from '@bufbuild/protobuf';
-import { ValueInfoProtoSchema, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from 'onnx-buf';
-import { attrTensor } from './node.js';
+import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
+import { fail } from '../errors.js';
+import { attrTensor, describeNode } from './node.js';
 
 export class Graph {
   readonly proto: GraphProto;
@@ -93,14 +93,6 @@ export class Graph {
 
   get outputs(): ValueInfoProto[] {
     return this.proto.output;
-  }
-
-  valueInfo(name: string): ValueInfoProto | undefined {
-    return (
-      this.proto.input.find((v) => v.name === name) ??
-      this.proto.output.find((v) => v.name === name) ??
-      this.proto.valueInfo.find((v) => v.name === name)
-    );
   }
 
   hasName(name: string): boolean {
@@ -205,22 +197,13 @@ export class Graph {
       order.push(i);
       for (const j of dependents[i]!) if (--waiting[j]! === 0) ready.push(j);
     }
-    if (order.length !== nodes.length) throw new Error('the graph has a cycle');
+    if (order.length !== nodes.length) {
+      const stuck = nodes.filter((_, i) => waiting[i]! > 0).slice(0, 3).map(describeNode);
+      fail('BAD_MODEL', `the graph has a cycle (through ${stuck.join(', ')}): an ONNX graph must be acyclic. Re-export the model.`);
+    }
     this.proto.node = order.map((i) => nodes[i]!);
     this.invalidate();
   }
-
-  /** Sets (or adds) the value_info entry for a value. */
-  setValueInfo(info: ValueInfoProto): void {
-    const list = this.proto.valueInfo;
-    const i = list.findIndex((v) => v.name === info.name);
-    if (i >= 0) list[i] = info;
-    else list.push(info);
-  }
-}
-
-export function emptyValueInfo(name: string): ValueInfoProto {
-  return create(ValueInfoProtoSchema, { name });
 }
 
 /** Names a node's subgraphs read from the enclosing scope (produced neither inside nor as their inputs). */

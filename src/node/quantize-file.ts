@@ -42,7 +42,8 @@ export interface QuantizeFileResult extends QuantizeResult {
 
 export async function quantizeFile(input: string, output: string, options: QuantizeFileOptions): Promise<QuantizeFileResult> {
   const { model, externalFiles } = loadModelFile(input);
-  const protect = [input, ...externalFiles];
+  // Outputs must not overwrite any input: the model, its data files, the calibration data, the plan.
+  const protect = [input, ...externalFiles, options.calib, ...(options.planFile ? [options.planFile] : [])];
   for (const out of [output, options.savePlan, options.saveRanges, options.calibCache]) if (out) assertWritable(out, protect);
   const outputs = [output, options.savePlan, options.saveRanges, options.calibCache].filter(Boolean).map((p) => path.resolve(p!));
   if (new Set(outputs).size !== outputs.length) fail('BAD_OPTION', 'two output options name the same file; give each output its own path.');

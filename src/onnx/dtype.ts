@@ -3,6 +3,7 @@
  * 4-bit types are unpacked to one value per array element; packing happens only in the codec.
  */
 import { TensorProto_DataType as DT } from 'onnx-buf';
+import { fail } from '../errors.js';
 
 export { DT };
 
@@ -83,10 +84,6 @@ export function dtypeBits(t: number): number {
   }
 }
 
-export function isFloatType(t: number): boolean {
-  return t === DT.FLOAT || t === DT.FLOAT16 || t === DT.DOUBLE || t === DT.BFLOAT16;
-}
-
 /** Allocates the typed array that holds `n` unpacked elements of type `t`. */
 export function allocate(t: number, n: number): TypedArray {
   switch (t) {
@@ -120,7 +117,7 @@ export function allocate(t: number, n: number): TypedArray {
     case DT.UINT64:
       return new BigUint64Array(n);
     default:
-      throw new Error(`no typed array for ONNX element type ${dtypeName(t)}`);
+      fail('UNSUPPORTED_OP', `onnxq cannot read tensors of ONNX element type ${dtypeName(t)}.`);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema, type TensorProto } from 'onnx-buf';
+import { fail } from '../errors.js';
 import { DT, allocate, bfloat16ToFloat, dtypeBits, dtypeName, halfToFloat, type TypedArray } from './dtype.js';
 
 export interface TensorData {
@@ -42,14 +43,14 @@ export function readTensor(t: TensorProto): TensorData {
     } else {
       const expected = (n * bits) / 8;
       if (t.rawData.length !== expected)
-        throw new Error(`tensor '${t.name}' has ${t.rawData.length} bytes of raw data, expected ${expected} for ${dtypeName(dtype)}[${dims.join(',')}]`);
+        fail('BAD_MODEL', `tensor '${t.name}' has ${t.rawData.length} bytes of raw data where ${dtypeName(dtype)}[${dims.join(',')}] takes ${expected}: the model file is damaged or was written wrongly. Re-export it.`);
       // Copy: raw_data is often not aligned for the wider typed arrays, and the caller may edit it.
       new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(t.rawData);
     }
     return { dtype, dims, data: out };
   }
   const fill = (src: ArrayLike<number | bigint>) => {
-    if (src.length !== n && n !== 0) throw new Error(`tensor '${t.name}' holds ${src.length} values, expected ${n}`);
+    if (src.length !== n && n !== 0) fail('BAD_MODEL', `tensor '${t.name}' holds ${src.length} values where its shape [${dims.join(',')}] takes ${n}: the model file is damaged or was written wrongly. Re-export it.`);
     if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
       for (let i = 0; i < n; i++) (out as BigInt64Array)[i] = BigInt(src[i]!);
     } else {
@@ -89,7 +90,7 @@ export function readFloat32(t: TensorProto): Float32Array {
   if (dtype === DT.FLOAT16) return Float32Array.from(data as Uint16Array, halfToFloat);
   if (dtype === DT.BFLOAT16) return Float32Array.from(data as Uint16Array, bfloat16ToFloat);
   if (dtype === DT.DOUBLE) return Float32Array.from(data as Float64Array);
-  throw new Error(`tensor '${t.name}' is ${dtypeName(dtype)}, not a float type`);
+  fail('BAD_MODEL', `tensor '${t.name}' is ${dtypeName(dtype)} where onnxq needs a float tensor.`);
 }
 
 /** Integer tensor values as plain numbers (shapes, axes, indices); int64 beyond 2^53 is clamped. */

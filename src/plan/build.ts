@@ -156,9 +156,10 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     const out = rule.output;
     for (const o of node.output) {
       if (!o || !isFloat(o) || out === 'none') continue;
-      // ORT runs Gemm/MatMul with quantized inputs and a float output (QGemm, MatMulIntegerToFloat):
-      // a graph output such as a classifier's logits then stays exact at no cost in speed.
-      if (out === 'own' && graph.isGraphOutput(o) && (node.opType === 'Gemm' || node.opType === 'MatMul')) continue;
+      // ORT runs Gemm/MatMul with quantized inputs and a float output (QGemm, MatMulIntegerToFloat): an
+      // output no quantized op reads (a classifier's logits, a float Softmax's input) then stays exact
+      // at no cost in speed.
+      if (out === 'own' && (node.opType === 'Gemm' || node.opType === 'MatMul') && !accepted.readers.has(o)) continue;
       if (out === 'own') plan.activations[o] ??= activation();
       else if (out === 'same-as-input') plan.activations[o] ??= { ...activation(), method: undefined, sameAs: node.input[0]! };
       else plan.activations[o] ??= { ...activation(), method: undefined, range: out.fixed };
@@ -167,7 +168,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
 
   const accepted = acceptFollowers(graph, candidates, isFloat);
   for (const c of candidates) {
-    if (accepted.has(c.node)) apply(c.node, c.rule);
+    if (accepted.nodes.has(c.node)) apply(c.node, c.rule);
     else plan.float.push({ node: c.node.name, op: c.node.opType, reason: 'between float ops; nothing to gain' });
   }
 
@@ -197,7 +198,11 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
  * before a float Div, loses a third of its text lines that way). The greatest set of followers that
  * satisfies this is found by dropping the ones that do not until none is left to drop.
  */
-function acceptFollowers(graph: Graph, candidates: { node: NodeProto; rule: OpRule }[], isFloat: (n: string) => boolean): Set<NodeProto> {
+function acceptFollowers(
+  graph: Graph,
+  candidates: { node: NodeProto; rule: OpRule }[],
+  isFloat: (n: string) => boolean,
+): { nodes: Set<NodeProto>; readers: Set<string> } {
   const ins = new Map<NodeProto, string[]>();
   const outs = new Map<NodeProto, string[]>();
   const rules = new Map(candidates.map((c) => [c.node, c.rule]));
@@ -225,13 +230,13 @@ function acceptFollowers(graph: Graph, candidates: { node: NodeProto; rule: OpRu
         return inputQuantized && outputRead;
       }),
     );
-    if (keep.size === accepted.size) return accepted;
+    if (keep.size === accepted.size) return { nodes: accepted, readers: new Set(readers.keys()) };
     accepted = keep;
   }
 }
 
 /**
- * Relu, and Clip with a lower bound of 0 or more, directly after a quantized op: quantize the
+ * Relu, and Clip with a lower bound of 0, directly after a quantized op: quantize the
  * Relu's output instead of its input and remove the Relu. With an asymmetric range whose zero point
  * sits at qmin, QuantizeLinear itself clamps at 0, so the removal is exact (checked again at export).
  */
@@ -247,17 +252,18 @@ function foldActivations(graph: Graph, plan: QuantPlan, exclude: Set<string>): v
     if (!entry || !entry.method || entry.at || (existing && (!existing.method || existing.at))) continue;
     if (graph.consumers(c).length !== 1 || graph.isGraphOutput(c) || graph.isGraphInput(c)) continue;
     if (Object.values(plan.activations).some((e) => e.sameAs === c)) continue;
-    if (node.opType === 'Clip' && !clipLowerBoundNonNegative(graph, node)) continue;
+    if (node.opType === 'Clip' && !clipLowerBoundZero(graph, node)) continue;
     delete plan.activations[c];
     plan.activations[r] = entry;
     plan.folded.push({ node: node.name, op: node.opType, input: c, output: r });
   }
 }
 
-function clipLowerBoundNonNegative(graph: Graph, node: NodeProto): boolean {
-  if (getAttr(node, 'min')) return attrFloat(node, 'min', 0) >= 0;
+/** Clip(0, …): a zero point at qmin clamps at exactly 0; any other lower bound needs the Clip. */
+function clipLowerBoundZero(graph: Graph, node: NodeProto): boolean {
+  if (getAttr(node, 'min')) return attrFloat(node, 'min', 0) === 0;
   const minName = node.input[1];
   if (!minName) return false;
   const t = graph.constant(minName);
-  return !!t && t.dataType === DT.FLOAT && readFloat32(t)[0]! >= 0;
+  return !!t && t.dataType === DT.FLOAT && readFloat32(t)[0] === 0;
 }

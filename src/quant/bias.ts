@@ -20,7 +20,8 @@ export function adjustWeightScaleForBias(bias: Float32Array, inputScale: number,
   const out = Float32Array.from(weightScale);
   for (let c = 0; c < bias.length; c++) {
     const i = weightScale.length === 1 ? 0 : c;
-    const needed = (2 * Math.abs(bias[c]! * beta)) / (inputScale * INT32_MAX);
+    // |b| / (s_in·s_w·β) ≤ INT32_MAX / 2  ⇔  s_w ≥ 2|b| / (s_in·β·INT32_MAX)
+    const needed = (2 * Math.abs(bias[c]!)) / (inputScale * Math.abs(beta) * INT32_MAX);
     if (out[i]! < needed) out[i] = Math.fround(needed * (1 + 2 ** -20));
   }
   return out;

@@ -43,8 +43,3 @@ export function paramsFromRanges(min: ArrayLike<number>, max: ArrayLike<number>,
   }
   return { scale, zeroPoint, spec };
 }
-
-/** The real range a quantized tensor can represent: [(qmin − z)s, (qmax − z)s] over the full type range. */
-export function representableRange(scale: number, zeroPoint: number, qmin: number, qmax: number): { min: number; max: number } {
-  return { min: (qmin - zeroPoint) * scale, max: (qmax - zeroPoint) * scale };
-}

@@ -19,8 +19,6 @@ export interface RunnerOptions {
   extraOutputs?: string[];
   /** For messages: which model this is ("the float model", a file name …). */
   label?: string;
-  /** Write the graph as ORT optimized it (to see which ops it fused). */
-  optimizedModelPath?: string;
 }
 
 export class Runner {
@@ -38,10 +36,11 @@ export class Runner {
     else bytes = encodeWithOutputs(model, options.extraOutputs ?? []);
     const sessionOptions: InferenceSession.SessionOptions = {
       graphOptimizationLevel: options.optimization ?? 'all',
-      logSeverityLevel: 3,
+      // Fatal only: onnxruntime's own log lines (C++ file paths) must not reach the user; its errors
+      // arrive as exceptions, which become onnxq's messages.
+      logSeverityLevel: 4,
     };
     if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
-    if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
     try {
       const session = await ort.InferenceSession.create(bytes, sessionOptions);
       return new Runner(session, ort.Tensor, label);
