@@ -61,7 +61,7 @@ export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'pl
   plan?: QuantPlan;
   /** Compare the result with the float model on held-out samples (default true). */
   validate?: boolean;
-  /** Also compute a TensorRT clip threshold (amax) for every float tensor, for a calibration cache. */
+  /** Also measure a TensorRT clip threshold (amax) for every float tensor of the float model, for a calibration cache. */
   tensorrtCache?: boolean;
   /** Options recorded in the model's metadata (the CLI passes its command line). */
   recordOptions?: Record<string, unknown>;
@@ -144,7 +144,7 @@ export async function calibrate(input: ModelProto, source: CalibrationSource, op
     batchSize: options.batchSize,
     batchable: batchable(model),
     seed: options.seed,
-    sizes: new Map([...types].map(([n, t]) => [n, (t.shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1)])),
+    sizes: sizes(types),
     valuesPerSample: options.valuesPerSample,
     onProgress: options.onProgress,
   });
@@ -177,15 +177,6 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   const ranges = activationRanges(plan, cal.stats, methodOptions);
   const activations = activationParams(plan, ranges);
   const weights = weightParams(plan, (n) => graph.constant(n));
-  let tensorrtAmax: Map<string, number> | undefined;
-  if (options.tensorrtCache) {
-    const method = RANGE_METHODS[options.method ?? 'minmax'];
-    tensorrtAmax = new Map();
-    for (const [name, s] of cal.stats) {
-      const r = method.range(s, { dtype: 'int8', symmetric: true }, methodOptions);
-      tensorrtAmax.set(name, Math.max(Math.abs(r.min), Math.abs(r.max)));
-    }
-  }
 
   const exported = exportQdq(model, plan, { activations, weights });
   model.producerName = 'onnxq';
@@ -205,7 +196,6 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     model,
     plan,
     ranges: rangesTable(plan, ranges, activations, exported.weights),
-    ...(tensorrtAmax ? { tensorrtAmax } : {}),
     prepare: cal.prepare,
     export: exported,
     ...(validation ? { validation } : {}),
@@ -223,12 +213,47 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
     ...options,
     holdOut: options.validate !== false,
     methods: [...new Set([method, ...(options.plan ? planMethods(options.plan) : [])])],
-    allTensors: options.tensorrtCache,
     ...(options.plan ? { plans: [options.plan] } : { planOptions: [options] }),
   });
   const result = await quantizeCalibrated(cal, options);
+  if (options.tensorrtCache) result.tensorrtAmax = await tensorrtAmax(cal, method, options);
   result.timings.totalMs = performance.now() - start;
   return result;
+}
+
+/**
+ * A TensorRT calibration cache is keyed by the float model's tensor names, and TensorRT calibrates the
+ * network before it fuses anything: so the cache is measured on the model with its graph untouched
+ * (opset upgraded, nothing folded), every float tensor, as a symmetric int8 clip threshold.
+ */
+async function tensorrtAmax(cal: Calibration, method: RangeMethodName, options: QuantizeOptions): Promise<Map<string, number>> {
+  const model = clone(ModelProtoSchema, cal.input);
+  prepareModel(model, { rewrite: false });
+  const graph = new Graph(model.graph!);
+  const runner = runnerOptions(options.threads);
+  const types = await measureValueTypes(model, await cal.source.load(cal.selection.calibration[0]!), runner);
+  const tensors = floatTensors(graph, types);
+  const stats = await collectStats(model, tensors, cal.source, cal.selection.calibration, {
+    needs: needsOf([method]),
+    runner,
+    batchSize: options.batchSize,
+    batchable: batchable(model),
+    seed: options.seed,
+    sizes: sizes(types),
+  });
+  const amax = new Map<string, number>();
+  const methodOptions = options.percentile !== undefined ? { percentile: options.percentile } : {};
+  for (const [name, s] of stats) {
+    if (!Number.isFinite(s.min) || !Number.isFinite(s.max)) continue;
+    const r = RANGE_METHODS[method].range(s, { dtype: 'int8', symmetric: true }, methodOptions);
+    amax.set(name, Math.max(Math.abs(r.min), Math.abs(r.max)));
+  }
+  return amax;
+}
+
+/** Elements of each value for one sample, from the measured shapes. */
+function sizes(types: Map<string, ValueType>): Map<string, number> {
+  return new Map([...types].map(([n, t]) => [n, (t.shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1)]));
 }
 
 function planMethods(plan: QuantPlan): RangeMethodName[] {

@@ -406,7 +406,9 @@ describe('prepare', () => {
         { opType: 'Dropout', inputs: ['id'], outputs: ['y'] },
       ],
     };
-    const { result, sqnr } = await quantizeSpec(spec, [1, 3, 8, 8]);
+    const { result, sqnr } = await quantizeSpec(spec, [1, 3, 8, 8], { tensorrtCache: true });
+    // The TensorRT cache is keyed by the float model's tensors, the Conv output before the BN included.
+    expect([...result.tensorrtAmax!.keys()].sort()).toEqual(['bn', 'c', 'id', 'x', 'y']);
     expect(result.prepare.batchNormsFolded).toBe(1);
     expect(result.prepare.identitiesRemoved).toBe(2);
     expect(opCounts(result.model).BatchNormalization).toBeUndefined();

@@ -31,8 +31,19 @@ export interface PrepareReport {
   nodesRemoved: number;
 }
 
+export interface PrepareOptions {
+  minOpset?: number;
+  /**
+   * Rewrite the graph (drop Identity/Dropout, fold BatchNorm and affines, fuse hard-swish; default
+   * true). Without it every tensor of the float model keeps its name: what a TensorRT calibration
+   * cache, keyed by the float model's tensor names, is measured on.
+   */
+  rewrite?: boolean;
+}
+
 /** Edits `model` in place (pass a copy). */
-export function prepareModel(model: ModelProto, minOpset = MIN_QUANT_OPSET): PrepareReport {
+export function prepareModel(model: ModelProto, options: PrepareOptions = {}): PrepareReport {
+  const minOpset = options.minOpset ?? MIN_QUANT_OPSET;
   const graph = new Graph(model.graph!);
   const from = opsetVersion(model);
   const initializerInputsDropped = initializersNotInputs(graph);
@@ -40,11 +51,12 @@ export function prepareModel(model: ModelProto, minOpset = MIN_QUANT_OPSET): Pre
   const upgrade = from < minOpset ? upgradeOpset(model, minOpset) : undefined;
   graph.invalidate();
   nameNodes(graph);
-  const identitiesRemoved = removeIdentities(graph);
-  const batchNormsFolded = foldBatchNorm(graph);
-  const affinesFolded = foldConvAffine(graph);
+  const rewrite = options.rewrite ?? true;
+  const identitiesRemoved = rewrite ? removeIdentities(graph) : 0;
+  const batchNormsFolded = rewrite ? foldBatchNorm(graph) : 0;
+  const affinesFolded = rewrite ? foldConvAffine(graph) : 0;
   // HardSwish exists from opset 14: upgrade when the model spells it out by hand.
-  const hardSwish = findHardSwish(graph);
+  const hardSwish = rewrite ? findHardSwish(graph) : [];
   if (hardSwish.length && opsetVersion(model) < 14) {
     upgradeOpset(model, 14);
     graph.invalidate();
