@@ -21,6 +21,7 @@ import { formatShape, typeOf, type Dim, type ValueType } from './ir/types.js';
 import { DT, ortTypeName } from './onnx/dtype.js';
 import { prepareModel, type PrepareReport } from './passes/prepare.js';
 import { buildPlan, type PlanOptions } from './plan/build.js';
+import { checkPlan } from './plan/json.js';
 import type { QuantPlan, TargetName } from './plan/plan.js';
 import { compareModels, type ValidationReport } from './analyze/validate.js';
 import { measureValueTypes } from './runtime/value-types.js';
@@ -134,6 +135,7 @@ export async function calibrate(input: ModelProto, source: CalibrationSource, op
   const { model, prepare, selection, types } = await prepareCalibration(input, source, options);
   const graph = new Graph(model.graph!);
   const methods = options.methods ?? [options.method ?? 'minmax'];
+  for (const p of options.plans ?? []) checkPlan(p, graph, 'the plan');
   const plans = [...(options.plans ?? [])];
   if (!options.plans) for (const p of options.planOptions ?? [{ method: methods[0] }]) plans.push(buildPlan(graph, types, p).plan);
   const observed = options.allTensors ? floatTensors(graph, types) : tensorsToObserve(plans);
@@ -159,7 +161,10 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   const model = clone(ModelProtoSchema, cal.model);
   const graph = new Graph(model.graph!);
   let plan: QuantPlan;
-  if (options.plan) plan = options.plan;
+  if (options.plan) {
+    plan = options.plan;
+    checkPlan(plan, graph, 'the plan');
+  }
   else {
     const built = buildPlan(graph, cal.types, options);
     plan = built.plan;

@@ -95,6 +95,26 @@ describe('onnxq quantize', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).quantized.weights).toBe(1);
     expect(loadModelFile(out).model.graph!.initializer.some((t) => t.name === 'w2')).toBe(true);
+    // Options that build plans do nothing with --plan: a warning says so.
+    const again = onnxq(['quantize', model, '-o', out, '--calib', calib, '--plan', edited, '--symmetric', '--json']);
+    expect(JSON.parse(again.stdout).warnings).toEqual(['--symmetric had no effect: the plan from --plan decides what is quantized and how.']);
+  });
+
+  it('refuses a plan whose entries do not fit the model, naming the entry', () => {
+    const plan = JSON.parse(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8'));
+    const write = (edit: (p: typeof plan) => void) => {
+      const copy = JSON.parse(JSON.stringify(plan));
+      edit(copy);
+      const f = path.join(dir, 'bad-plan.json');
+      fs.writeFileSync(f, JSON.stringify(copy));
+      return onnxq(['quantize', model, '-o', path.join(dir, 'bad-out.onnx'), '--calib', calib, '--plan', f]);
+    };
+    expectCleanFailure(write((p) => (p.weights.w.dtype = 'int4')), /weight "w" has dtype "int4"/);
+    expectCleanFailure(write((p) => (p.biases.b.weight = 'w2')), /bias "b" names weight "w2"/);
+    expectCleanFailure(write((p) => (p.folded[0].input = 'x')), /folded entry for "Relu_1"/);
+    expectCleanFailure(write((p) => (p.weights.w.axis = 4)), /axis 4 does not exist/);
+    expectCleanFailure(write((p) => (p.activations.x = { dtype: 'uint8', symmetric: false, range: [1, 1] })), /range \[1,1\]/);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('bad-out'))).toEqual([]);
   });
 
   it('prints a readable summary without --json', () => {

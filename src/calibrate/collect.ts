@@ -77,7 +77,7 @@ export async function collectStats(
   const batches = makeBatches(indices, options.batchable ? Math.max(1, options.batchSize ?? 1) : 1);
   const probes = new Probes(model, tensors, options.sizes ?? new Map(), options.valuesPerSample ?? DEFAULT_VALUES_PER_SAMPLE);
 
-  await pass(model, source, batches, probes, true, !!(samples || growing), options, 'calibrating', (feeds, out, b) => {
+  await pass(source, batches, probes, true, !!(samples || growing), options, 'calibrating', (feeds, out, b) => {
     const mins = out[MINS]!.data as Float32Array;
     const maxs = out[MAXS]!.data as Float32Array;
     for (const [i, t] of tensors.entries()) {
@@ -111,7 +111,7 @@ export async function collectStats(
 
   // A second pass: histograms over exactly ±max |x| of the whole set, TensorRT's bins.
   const fixed = new Map(tensors.map((t) => [t, HistogramObserver.forRange(stats.get(t)!.min, stats.get(t)!.max)]));
-  await pass(model, source, batches, probes, false, true, options, 'histograms', (feeds, out, b) => {
+  await pass(source, batches, probes, false, true, options, 'histograms', (feeds, out, b) => {
     for (const t of tensors) fixed.get(t)!.observe(probes.values(t, feeds, out, b));
   });
   for (const t of tensors) stats.get(t)!.histogram = fixed.get(t)!;
@@ -122,7 +122,6 @@ type Fetched = Record<string, { data: unknown }>;
 
 /** One run over every batch with a session that has the probes asked for. */
 async function pass(
-  model: ModelProto,
   source: CalibrationSource,
   batches: number[][],
   probes: Probes,

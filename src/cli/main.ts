@@ -60,7 +60,12 @@ program
   .option('--external-data', 'store weights in a .data file next to the model (automatic past 2 GiB)')
   .option('--no-validate', 'skip the comparison with the float model')
   .option('--json', 'print a machine-readable summary')
-  .action((model: string, opts) => runQuantize(model, opts, process.argv.slice(2)));
+  .action((model: string, opts, command: Command) => {
+    // With --plan, the options that build a plan have nothing to act on: say so rather than ignore them.
+    const planning = ['target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes', 'weightMethod'];
+    const ignored = opts.plan ? planning.filter((k) => command.getOptionValueSource(k) === 'cli') : [];
+    return runQuantize(model, opts, process.argv.slice(2), ignored);
+  });
 
 async function main(): Promise<void> {
   try {

@@ -43,7 +43,7 @@ export interface QuantizeCliOptions {
   json?: boolean;
 }
 
-export async function runQuantize(input: string, o: QuantizeCliOptions, argv: string[]): Promise<void> {
+export async function runQuantize(input: string, o: QuantizeCliOptions, argv: string[], ignoredWithPlan: string[] = []): Promise<void> {
   const progress = terminalProgress(!o.json && process.stderr.isTTY && !process.env.CI);
   const options: QuantizeFileOptions = {
     calib: o.calib,
@@ -81,6 +81,8 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
   } finally {
     progress.stop();
   }
+  const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  if (ignoredWithPlan.length) result.warnings.push(`${ignoredWithPlan.map(flag).join(', ')} had no effect: the plan from --plan decides what is quantized and how.`);
   if (o.json) process.stdout.write(JSON.stringify(jsonSummary(input, result), null, 2) + '\n');
   else process.stdout.write(textSummary(input, result));
 }

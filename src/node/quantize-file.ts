@@ -9,12 +9,8 @@ import { openCalibration } from '../data/open.js';
 import type { ImageOptions } from '../data/images.js';
 import { fail } from '../errors.js';
 import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../export/trt-cache.js';
-import { Graph } from '../ir/graph.js';
 import { parsePlan } from '../plan/json.js';
-import { prepareModel } from '../passes/prepare.js';
 import { modelInputs, quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
-import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema } from 'onnx-buf';
 import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, writeAtomic } from './files.js';
 
 export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
@@ -50,13 +46,8 @@ export async function quantizeFile(input: string, output: string, options: Quant
 
   const inputs = modelInputs(model, options.inputShapes);
   const source = await openCalibration(options.calib, inputs, options.image ?? {});
-  let plan;
-  if (options.planFile) {
-    // The plan names tensors of the prepared graph, so check it against that.
-    const prepared = clone(ModelProtoSchema, model);
-    prepareModel(prepared);
-    plan = parsePlan(new TextDecoder().decode(readFileOrFail(options.planFile, 'plan')), options.planFile, new Graph(prepared.graph!));
-  }
+  // The plan names tensors of the prepared graph; quantize() checks it against that.
+  const plan = options.planFile ? parsePlan(new TextDecoder().decode(readFileOrFail(options.planFile, 'plan')), options.planFile) : undefined;
   const result = await quantize(model, source, { ...options, ...(plan ? { plan } : {}), tensorrtCache: !!options.calibCache });
 
   const notes = [...(source.notes ?? [])];

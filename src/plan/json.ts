@@ -1,52 +1,89 @@
 /**
- * Reading a plan a user saved and perhaps edited (`--plan plan.json`): every name must exist in the
- * model and every value must be one onnxq understands, or the error says which entry is wrong.
+ * Reading a plan a user saved and perhaps edited (`--plan plan.json`). `parsePlan` checks its form
+ * (types, methods, ranges); `checkPlan` checks it against the prepared model (every name exists, every
+ * fold and bias fits its node). A wrong entry gets an error that names it.
  */
 import { fail } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
-import { QUANT_TYPES } from '../quant/spec.js';
+import { bitsOf, QUANT_TYPES, type QuantType } from '../quant/spec.js';
 import { RANGE_METHOD_NAMES } from '../calibrate/observer.js';
 import type { QuantPlan } from './plan.js';
 import { TARGETS } from './targets.js';
 
-export function parsePlan(text: string, source: string, graph: Graph): QuantPlan {
+const bad = (source: string, what: string): never =>
+  fail('BAD_PLAN', `${source}: ${what}. Save a fresh plan with --save-plan and edit that.`);
+
+/** Static quantization writes 8- and 16-bit tensors (4-bit is for weight-only quantization). */
+function checkType(source: string, what: string, dtype: QuantType): void {
+  if (!QUANT_TYPES.includes(dtype) || bitsOf(dtype) === 4)
+    bad(source, `${what} has dtype "${dtype}"; use one of ${QUANT_TYPES.filter((t) => bitsOf(t) !== 4).join(', ')}`);
+}
+
+export function parsePlan(text: string, source: string): QuantPlan {
   let plan: QuantPlan;
   try {
     plan = JSON.parse(text) as QuantPlan;
   } catch (e) {
     fail('BAD_PLAN', `${source} is not valid JSON: ${(e as Error).message}.`, e);
   }
-  const bad = (what: string): never => fail('BAD_PLAN', `${source}: ${what}. Save a fresh plan with --save-plan and edit that.`);
-  if (plan?.format !== 'onnxq-plan/1') bad(`"format" must be "onnxq-plan/1"`);
-  if (!(plan.target in TARGETS)) bad(`unknown target "${plan.target}"`);
+  if (plan?.format !== 'onnxq-plan/1') bad(source, `"format" must be "onnxq-plan/1"`);
+  if (!(plan.target in TARGETS)) bad(source, `unknown target "${plan.target}"`);
   plan.activations ??= {};
   plan.weights ??= {};
   plan.biases ??= {};
   plan.folded ??= [];
   plan.float ??= [];
   plan.subgraphs ??= [];
-  const values = new Set<string>([...graph.inputs.map((v) => v.name)]);
-  for (const n of graph.nodes) for (const o of n.output) if (o) values.add(o);
-  const nodes = new Set(graph.nodes.map((n) => n.name));
   for (const [name, e] of Object.entries(plan.activations)) {
-    if (!values.has(name)) bad(`activation "${name}" is not a value of the model`);
-    if (!QUANT_TYPES.includes(e.dtype)) bad(`activation "${name}" has dtype "${e.dtype}"; use one of ${QUANT_TYPES.join(', ')}`);
+    checkType(source, `activation "${name}"`, e.dtype);
     const sources = [e.method !== undefined, e.sameAs !== undefined, e.range !== undefined].filter(Boolean).length;
-    if (sources !== 1) bad(`activation "${name}" needs exactly one of "method", "sameAs" or "range"`);
-    if (e.method !== undefined && !RANGE_METHOD_NAMES.includes(e.method)) bad(`activation "${name}" has method "${e.method}"; use one of ${RANGE_METHOD_NAMES.join(', ')}`);
-    if (e.sameAs !== undefined && !plan.activations[e.sameAs]) bad(`activation "${name}" shares "${e.sameAs}", which has no entry`);
-    if (e.range !== undefined && !(Array.isArray(e.range) && e.range.length === 2 && e.range[0] <= e.range[1])) bad(`activation "${name}" has range ${JSON.stringify(e.range)}; write [min, max]`);
-    for (const use of e.at ?? []) if (!nodes.has(use.node)) bad(`activation "${name}" is quantized at node "${use.node}", which does not exist`);
+    if (sources !== 1) bad(source, `activation "${name}" needs exactly one of "method", "sameAs" or "range"`);
+    if (e.method !== undefined && !(RANGE_METHOD_NAMES as readonly string[]).includes(e.method))
+      bad(source, `activation "${name}" has method "${e.method}"; use one of ${RANGE_METHOD_NAMES.join(', ')}`);
+    if (e.sameAs !== undefined && !plan.activations[e.sameAs]) bad(source, `activation "${name}" shares "${e.sameAs}", which has no entry`);
+    if (e.range !== undefined) {
+      const [lo, hi] = Array.isArray(e.range) ? e.range : [];
+      if (e.range.length !== 2 || !Number.isFinite(lo) || !Number.isFinite(hi) || !(hi! > lo!))
+        bad(source, `activation "${name}" has range ${JSON.stringify(e.range)}; write [min, max] with min < max`);
+    }
   }
   for (const [name, e] of Object.entries(plan.weights)) {
-    if (!graph.constant(name)) bad(`weight "${name}" is not a constant of the model`);
-    if (!QUANT_TYPES.includes(e.dtype)) bad(`weight "${name}" has dtype "${e.dtype}"`);
-    if (e.method !== 'minmax' && e.method !== 'admm') bad(`weight "${name}" has method "${e.method}"; use minmax or admm`);
+    checkType(source, `weight "${name}"`, e.dtype);
+    if (e.method !== 'minmax' && e.method !== 'admm') bad(source, `weight "${name}" has method "${e.method}"; use minmax or admm`);
+  }
+  return plan;
+}
+
+/** Checks a plan's names and structure against the prepared graph it will be applied to. */
+export function checkPlan(plan: QuantPlan, graph: Graph, source: string): void {
+  const values = new Set<string>(graph.inputs.map((v) => v.name));
+  for (const n of graph.nodes) for (const o of n.output) if (o) values.add(o);
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  for (const [name, e] of Object.entries(plan.activations)) {
+    if (!values.has(name)) bad(source, `activation "${name}" is not a value of the model`);
+    for (const use of e.at ?? []) {
+      const node = byName.get(use.node);
+      if (!node || node.input[use.input] !== name) bad(source, `activation "${name}" is quantized where node "${use.node}" reads input ${use.input}, which it does not`);
+    }
+  }
+  for (const [name, e] of Object.entries(plan.weights)) {
+    const t = graph.constant(name);
+    if (!t) bad(source, `weight "${name}" is not a constant of the model`);
+    if (e.axis !== undefined && (!Number.isInteger(e.axis) || e.axis < 0 || e.axis >= t!.dims.length))
+      bad(source, `weight "${name}" has ${t!.dims.length} dimensions; axis ${e.axis} does not exist`);
   }
   for (const [name, b] of Object.entries(plan.biases)) {
-    if (!graph.constant(name)) bad(`bias "${name}" is not a constant of the model`);
-    if (!nodes.has(b.node)) bad(`bias "${name}" belongs to node "${b.node}", which does not exist`);
+    const node = byName.get(b.node);
+    if (!graph.constant(name)) bad(source, `bias "${name}" is not a constant of the model`);
+    if (!node || !node.input.includes(name)) bad(source, `bias "${name}" belongs to node "${b.node}", which does not read it`);
+    if (!plan.weights[b.weight] || !node!.input.includes(b.weight)) bad(source, `bias "${name}" names weight "${b.weight}", which node "${b.node}" does not read or the plan does not quantize`);
+    if (node!.input[0] !== b.input) bad(source, `bias "${name}" names input "${b.input}", but node "${b.node}" reads "${node!.input[0]}"`);
   }
-  for (const f of plan.folded) if (!nodes.has(f.node)) bad(`folded node "${f.node}" does not exist`);
-  return plan;
+  for (const f of plan.folded) {
+    const node = byName.get(f.node);
+    if (!node || (node.opType !== 'Relu' && node.opType !== 'Clip') || node.input[0] !== f.input || node.output[0] !== f.output)
+      bad(source, `folded entry for "${f.node}" does not describe a Relu or Clip reading "${f.input}" and writing "${f.output}"`);
+    if (graph.consumers(f.input).length !== 1) bad(source, `"${f.node}" cannot be folded: other nodes read "${f.input}" too`);
+    if (!plan.activations[f.output]) bad(source, `folded "${f.node}" needs an activation entry for its output "${f.output}"`);
+  }
 }
