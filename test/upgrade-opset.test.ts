@@ -19,7 +19,7 @@ import { decodeModel, encodeModel } from '../src/onnx/codec.js';
 import { DT, halfToFloat } from '../src/onnx/dtype.js';
 import { floatTensor, int64Tensor } from '../src/onnx/tensor.js';
 import { forEachGraph } from '../src/onnx/walk.js';
-import { floatToHalf } from '../src/passes/upgrade-opset/context.js';
+import { floatToHalf } from '../src/onnx/dtype.js';
 import { upgradeOpset } from '../src/passes/upgrade-opset/index.js';
 import { PADDLE_MODELS as PADDLE } from '../demo/paddle-models.js';
 

@@ -1,26 +1,14 @@
 /** `onnxq quantize`: options → quantizeFile(), then a summary of what was gained and what it cost. */
-import type { RangeMethodName } from '../calibrate/observer.js';
 import { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from '../node/quantize-file.js';
-import type { QuantType } from '../quant/spec.js';
-import type { TargetName, WeightMethodName } from '../plan/plan.js';
+import type { PlanOptions } from '../plan/build.js';
 import { countList, formatBytes, formatDb, formatMs } from './format.js';
 import { terminalProgress } from './progress.js';
 
-export interface QuantizeCliOptions {
+/** What commander hands over: the plan options under their own names, and the file and image options. */
+export interface QuantizeCliOptions extends PlanOptions {
   output: string;
   calib: string;
-  method?: RangeMethodName;
   percentile?: number;
-  weightMethod?: WeightMethodName;
-  target?: TargetName;
-  activationType?: QuantType;
-  weightType?: QuantType;
-  symmetric?: boolean;
-  weightAsymmetric?: boolean;
-  perChannel?: boolean;
-  reduceRange?: boolean;
-  exclude?: string[];
-  opTypes?: string[];
   calibSamples?: number;
   seed?: number;
   threads?: number;

@@ -6,7 +6,7 @@
  * un-normalised pixels or ids, and calibrating on them silently would give wrong ranges.
  */
 import { fail } from '../errors.js';
-import { halfToFloat, type TypedArray } from '../onnx/dtype.js';
+import { floatToHalf, halfToFloat, type TypedArray } from '../onnx/dtype.js';
 import { allocateFor } from './npy.js';
 
 const FLOATS = new Set(['float16', 'float32', 'float64']);
@@ -39,35 +39,6 @@ export function conversionAdvice(from: string, to: string): string {
   return `Save the array with .astype(${np}).`;
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float → IEEE half bits, rounding to nearest even; overflow gives ±Infinity. */
-export function floatToHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 112; // rebias 127 → 15
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    // Subnormal half: value = m · 2^-24 with m = (1.mant · 2^23) >> (126 - exp).
-    const shift = 126 - exp;
-    if (shift > 24) return sign;
-    const full = mant | 0x800000;
-    let m = full >>> shift;
-    const rest = full & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rest > half || (rest === half && m & 1)) m++;
-    return sign | m;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // a carry may roll into the exponent, as it should
-  return sign | h;
-}
 
 /** Converts `data` from `from` to `to` (a conversion `conversionOf` allows). `where` names the data in errors. */
 export function convertElements(data: TypedArray, from: string, to: string, where: string): TypedArray {

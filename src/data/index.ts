@@ -1,5 +1,6 @@
 /**
- * Calibration data (Node-only: reads files, decodes images with sharp).
+ * Calibration data. source.ts (the interfaces), memory.ts, select.ts and random.ts need nothing from Node
+ * and serve the browser too; the file readers (npy, npz, folders, images with sharp) are Node-only.
  * - openCalibration(path, inputs, options): a CalibrationSource from a .npy, .npz, folder of .npy or folder of images;
  * - selectSamples(count, wanted, seed): which samples calibrate and which are held out;
  * - .npy reading and writing (readNpy, writeNpy, encodeNpy, decodeNpy, openNpy), image planning and decoding.
@@ -12,7 +13,7 @@ export { decodeNpy, encodeNpy, openNpy, readNpy, writeNpy, parseNpyHeader, type 
 export { openNpz, INFLATE_WHOLE_LIMIT, type NpzOptions } from './npz.js';
 export { arraySource, bindArrays, fileSafeName } from './arrays.js';
 export { fitArray, type InputFit } from './fit.js';
-export { convertElements, conversionOf, floatToHalf } from './convert.js';
+export { convertElements, conversionOf } from './convert.js';
 export { scanFolder, type FolderContents } from './folder.js';
 export {
   imageSource,

@@ -5,7 +5,7 @@
  */
 import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
 import { fail } from '../errors.js';
-import { attrTensor, describeNode } from './node.js';
+import { constantNodeValue, describeNode } from './node.js';
 
 export class Graph {
   readonly proto: GraphProto;
@@ -73,8 +73,7 @@ export class Graph {
     const init = this.initializer(name);
     if (init) return this.isGraphInput(name) ? undefined : init; // an input may override its initializer
     const p = this.producer(name);
-    if (p && p.opType === 'Constant' && p.domain === '') return attrTensor(p, 'value');
-    return undefined;
+    return p && p.opType === 'Constant' && (p.domain === '' || p.domain === 'ai.onnx') ? constantNodeValue(p) : undefined;
   }
 
   isGraphInput(name: string): boolean {

@@ -25,7 +25,6 @@ export function irVersionForOpset(opset: number): number {
   if (opset >= 21) return 10;
   if (opset >= 19) return 9;
   if (opset >= 15) return 8;
-  if (opset >= 13) return 7;
   if (opset >= 12) return 7;
   if (opset >= 11) return 6;
   if (opset >= 10) return 5;

@@ -1,5 +1,7 @@
 /** Reading and writing node attributes, and making nodes. */
 import { create } from '@bufbuild/protobuf';
+import { DT } from '../onnx/dtype.js';
+import { makeTensor } from '../onnx/tensor.js';
 import {
   AttributeProtoSchema,
   AttributeProto_AttributeType as AT,
@@ -100,4 +102,23 @@ export function makeNode(spec: NodeSpec): NodeProto {
 /** A node's name for messages: its name, or its op type and first output when it has none. */
 export function describeNode(node: NodeProto): string {
   return node.name ? `'${node.name}' (${node.opType})` : `${node.opType} → '${node.output[0] ?? '?'}'`;
+}
+
+/** The tensor a Constant node holds, whichever of its value attributes it uses. */
+export function constantNodeValue(node: NodeProto): TensorProto | undefined {
+  for (const a of node.attribute) {
+    switch (a.name) {
+      case 'value':
+        return a.t;
+      case 'value_float':
+        return makeTensor('', DT.FLOAT, [], Float32Array.of(a.f));
+      case 'value_floats':
+        return makeTensor('', DT.FLOAT, [a.floats.length], Float32Array.from(a.floats));
+      case 'value_int':
+        return makeTensor('', DT.INT64, [], BigInt64Array.of(a.i));
+      case 'value_ints':
+        return makeTensor('', DT.INT64, [a.ints.length], BigInt64Array.from(a.ints));
+    }
+  }
+  return undefined;
 }

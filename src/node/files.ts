@@ -108,8 +108,15 @@ export function saveModelFile(model: ModelProto, file: string, options: SaveOpti
   assertWritable(dataFile, options.protect);
   const encoded = encodeModel(model, { externalData: { location } });
   if (encoded.data.length === 0) return { model: file, bytes: writeAtomic(file, encoded.model) }; // every tensor was small
-  // Data first: a model file never points at a data file that is not there yet.
+  // Data first: a model file never points at a data file that is not there yet; if the model then
+  // cannot be written, the data file goes too.
   const dataBytes = writeAtomic(dataFile, encoded.data);
-  const modelBytes = writeAtomic(file, encoded.model);
+  let modelBytes: number;
+  try {
+    modelBytes = writeAtomic(file, encoded.model);
+  } catch (e) {
+    fs.rmSync(dataFile, { force: true });
+    throw e;
+  }
   return { model: file, data: dataFile, bytes: modelBytes + dataBytes };
 }

@@ -44,7 +44,7 @@ const NAMES: Record<number, string> = {
   [DT.INT4]: 'int4',
 };
 
-/** A readable name for an element type, e.g. `float32`, as onnxruntime spells most of them. */
+/** A readable name for an element type, e.g. `float32`, as onnxruntime spells them. */
 export function dtypeName(t: number): string {
   return NAMES[t] ?? `dtype#${t}`;
 }
@@ -137,31 +137,48 @@ export function bfloat16ToFloat(h: number): number {
   return new Float32Array(u.buffer)[0]!;
 }
 
-const ORT_NAMES: Record<number, string> = {
-  [DT.FLOAT]: 'float32',
-  [DT.DOUBLE]: 'float64',
-  [DT.FLOAT16]: 'float16',
-  [DT.INT8]: 'int8',
-  [DT.UINT8]: 'uint8',
-  [DT.INT16]: 'int16',
-  [DT.UINT16]: 'uint16',
-  [DT.INT32]: 'int32',
-  [DT.UINT32]: 'uint32',
-  [DT.INT64]: 'int64',
-  [DT.UINT64]: 'uint64',
-  [DT.BOOL]: 'bool',
-  [DT.STRING]: 'string',
-  [DT.INT4]: 'int4',
-  [DT.UINT4]: 'uint4',
-};
-
-/** onnxruntime's name for an ONNX element type ('float32', 'int64', …). */
-export function ortTypeName(t: number): string {
-  return ORT_NAMES[t] ?? dtypeName(t);
-}
+/** onnxruntime's name for an ONNX element type ('float32', 'int64', …): the names above are its names. */
+export const ortTypeName = dtypeName;
 
 /** ONNX element type from onnxruntime's type name; 0 (UNDEFINED) when unknown. */
 export function onnxTypeFromOrt(name: string): number {
-  for (const [k, v] of Object.entries(ORT_NAMES)) if (v === name) return Number(k);
+  for (const [k, v] of Object.entries(NAMES)) if (v === name) return Number(k);
   return 0;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 → IEEE half bits, rounding to nearest even. */
+export function floatToHalf(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let m = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    if (rest > half || (rest === half && m & 1)) m++;
+    return sign | m;
+  }
+  let h = sign | (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
+  return h;
+}
+
+/** float32 → bfloat16 bits, rounding to nearest even. */
+export function floatToBfloat16(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }

@@ -4,8 +4,8 @@
  * "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference", §3.2).
  * Quantizing the folded weights is what the integer kernels run, so ranges are measured after this.
  */
-import type { NodeProto } from 'onnx-buf';
-import { floatTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
+import { readFloat32, tensorDims } from '../onnx/tensor.js';
+import { scaleOutputChannels, setConstantInput } from './weights.js';
 import type { Graph } from '../ir/graph.js';
 import { attrFloat, attrInt, setAttr } from '../ir/node.js';
 
@@ -36,13 +36,8 @@ export function foldBatchNorm(graph: Graph): number {
     const newBias = new Float32Array(channels);
     for (let c = 0; c < channels; c++) newBias[c] = (gemmBeta * b[b.length === 1 ? 0 : c]! - mean![c]!) * k[c]! + beta![c]!;
 
-    const wName = graph.uniqueName(`${producer.input[1]}_bnfolded`);
-    const bName = graph.uniqueName(`${producer.name || producer.output[0]}_bias_bnfolded`);
-    graph.addInitializer(floatTensor(wName, wDims, w));
-    graph.addInitializer(floatTensor(bName, [channels], newBias));
-    producer.input[1] = wName;
-    if (producer.input.length < 3) producer.input.push(bName);
-    else producer.input[2] = bName;
+    setConstantInput(graph, producer, 1, `${producer.input[1]}_bnfolded`, wDims, w);
+    setConstantInput(graph, producer, 2, `${producer.name || producer.output[0]}_bias_bnfolded`, [channels], newBias);
     if (producer.opType === 'Gemm') setAttr(producer, 'beta', 1.0, 'float');
     // The BN's output name lives on: the producer now writes it directly.
     const y = bn.output[0]!;
@@ -53,41 +48,4 @@ export function foldBatchNorm(graph: Graph): number {
   }
   if (folded) graph.removeUnused();
   return folded;
-}
-
-/** Multiplies each output channel of the weight by k[c]; false when the layout is not understood. */
-function scaleOutputChannels(node: NodeProto, w: Float32Array, dims: number[], k: Float64Array): boolean {
-  const channels = k.length;
-  if (node.opType === 'Conv') {
-    if (dims[0] !== channels) return false;
-    const inner = w.length / channels;
-    for (let c = 0; c < channels; c++) for (let i = 0; i < inner; i++) w[c * inner + i] *= k[c]!;
-    return true;
-  }
-  if (node.opType === 'ConvTranspose') {
-    // W is [C_in, C_out/group, k…]; output channel o = g·(C_out/group) + j.
-    const group = attrInt(node, 'group', 1);
-    const perGroupOut = dims[1]!;
-    if (perGroupOut * group !== channels) return false;
-    const cin = dims[0]!;
-    const inner = w.length / (cin * perGroupOut);
-    const cinPerGroup = cin / group;
-    for (let ci = 0; ci < cin; ci++) {
-      const g = Math.floor(ci / cinPerGroup);
-      for (let j = 0; j < perGroupOut; j++) {
-        const o = g * perGroupOut + j;
-        const base = (ci * perGroupOut + j) * inner;
-        for (let i = 0; i < inner; i++) w[base + i] *= k[o]!;
-      }
-    }
-    return true;
-  }
-  // Gemm: Y = A·B' with B' = B (transB = 0, B is [K, N]) or Bᵀ (transB = 1, B is [N, K]).
-  if (dims.length !== 2) return false;
-  const transB = attrInt(node, 'transB', 0) === 1;
-  const [r, cols] = dims as [number, number];
-  if ((transB ? r : cols) !== channels) return false;
-  // α multiplies A·B' before C is added, so scaling the columns of B' is exact whatever α is.
-  for (let i = 0; i < r; i++) for (let j = 0; j < cols; j++) w[i * cols + j] *= k[transB ? i : j]!;
-  return true;
 }

@@ -10,6 +10,7 @@
 import type { NodeProto, TensorProto } from 'onnx-buf';
 import { DT } from '../onnx/dtype.js';
 import { floatTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
+import { scaleOutputChannels, setConstantInput } from './weights.js';
 import type { Graph } from '../ir/graph.js';
 import { attrInt, attrInts, attrString } from '../ir/node.js';
 
@@ -125,9 +126,7 @@ function foldInput(graph: Graph, conv: NodeProto, node: NodeProto, source: strin
         const base = (m * perGroup + j) * inner;
         for (let i = 0; i < inner; i++) scaled[base + i] *= a;
       }
-    const wName = graph.uniqueName(`${conv.input[1]}_scaled`);
-    graph.addInitializer(floatTensor(wName, dims, scaled));
-    conv.input[1] = wName;
+    setConstantInput(graph, conv, 1, `${conv.input[1]}_scaled`, dims, scaled);
   } else {
     const oldBias = conv.input[2] ? graph.constant(conv.input[2]) : undefined;
     const bias = oldBias ? Float32Array.from(readFloat32(oldBias)) : new Float32Array(outChannels);
@@ -140,10 +139,7 @@ function foldInput(graph: Graph, conv: NodeProto, node: NodeProto, source: strin
       }
       bias[m] += sum;
     }
-    const bName = graph.uniqueName(`${conv.name || conv.output[0]}_bias`);
-    graph.addInitializer(floatTensor(bName, [outChannels], bias));
-    if (conv.input.length < 3) conv.input.push(bName);
-    else conv.input[2] = bName;
+    setConstantInput(graph, conv, 2, `${conv.name || conv.output[0]}_bias`, [outChannels], bias);
   }
   graph.removeNode(node);
   conv.input[0] = source;
@@ -152,7 +148,8 @@ function foldInput(graph: Graph, conv: NodeProto, node: NodeProto, source: strin
 
 /**
  * The constant as one value per output channel, when it broadcasts over a Conv output [N, M, …]
- * along the channel axis only: a scalar, [M], or [M, 1, …] / [1, M, 1, …] (trailing axes of size 1).
+ * along the channel axis only: a scalar, or [M, 1, …] / [1, M, 1, …] (trailing axes of size 1; a bare [M] would
+ * broadcast along the last axis, W, and is refused).
  */
 function perChannel(t: TensorProto, channels: number, rank: number): Float32Array | undefined {
   const dims = tensorDims(t);
@@ -171,21 +168,13 @@ function fold(graph: Graph, conv: NodeProto, node: NodeProto, weight: TensorProt
   const bias = oldBias ? Float32Array.from(readFloat32(oldBias)) : new Float32Array(channels);
   if (node.opType === 'Mul') {
     const w = Float32Array.from(readFloat32(weight));
-    const inner = w.length / channels;
-    for (let c = 0; c < channels; c++) {
-      for (let i = 0; i < inner; i++) w[c * inner + i] *= k[c]!;
-      bias[c] *= k[c]!;
-    }
-    const wName = graph.uniqueName(`${conv.input[1]}_scaled`);
-    graph.addInitializer(floatTensor(wName, tensorDims(weight), w));
-    conv.input[1] = wName;
+    scaleOutputChannels(conv, w, tensorDims(weight), k);
+    for (let c = 0; c < channels; c++) bias[c] *= k[c]!;
+    setConstantInput(graph, conv, 1, `${conv.input[1]}_scaled`, tensorDims(weight), w);
   } else {
     for (let c = 0; c < channels; c++) bias[c] += k[c]!;
   }
-  const bName = graph.uniqueName(`${conv.name || conv.output[0]}_bias`);
-  graph.addInitializer(floatTensor(bName, [channels], bias));
-  if (conv.input.length < 3) conv.input.push(bName);
-  else conv.input[2] = bName;
+  setConstantInput(graph, conv, 2, `${conv.name || conv.output[0]}_bias`, [channels], bias);
   // The Conv now writes the Mul/Add's output.
   const out = node.output[0]!;
   graph.removeNode(node);

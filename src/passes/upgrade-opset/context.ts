@@ -4,10 +4,10 @@
  * and what is known about a value's rank and element type (infer.ts).
  */
 import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
-import { makeNode, getAttr, type NodeSpec } from '../../ir/node.js';
+import { constantNodeValue, makeNode, getAttr, type NodeSpec } from '../../ir/node.js';
 import { subgraphOuterInputs } from '../../ir/graph.js';
 import { typeOf, type Dim } from '../../ir/types.js';
-import { DT, type TypedArray } from '../../onnx/dtype.js';
+import { DT, floatToBfloat16, floatToHalf, type TypedArray } from '../../onnx/dtype.js';
 import { makeTensor } from '../../onnx/tensor.js';
 import { forEachGraph } from '../../onnx/walk.js';
 import { elemTypeOf, rankOf } from './infer.js';
@@ -214,64 +214,9 @@ export function attrInt64s(node: NodeProto, name: string): bigint[] | undefined 
   return a ? [...a.ints] : undefined;
 }
 
-/** The tensor a Constant node holds, whichever of its value attributes it uses. */
-export function constantNodeValue(node: NodeProto): TensorProto | undefined {
-  for (const a of node.attribute) {
-    switch (a.name) {
-      case 'value':
-        return a.t;
-      case 'value_float':
-        return makeTensor('', DT.FLOAT, [], Float32Array.of(a.f));
-      case 'value_floats':
-        return makeTensor('', DT.FLOAT, [a.floats.length], Float32Array.from(a.floats));
-      case 'value_int':
-        return makeTensor('', DT.INT64, [], BigInt64Array.of(a.i));
-      case 'value_ints':
-        return makeTensor('', DT.INT64, [a.ints.length], BigInt64Array.from(a.ints));
-    }
-  }
-  return undefined;
-}
 
 function hex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 → IEEE half bits, rounding to nearest even. */
-export function floatToHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let m = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    if (rest > half || (rest === half && m & 1)) m++;
-    return sign | m;
-  }
-  let h = sign | (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-  return h;
-}
-
-/** float32 → bfloat16 bits, rounding to nearest even. */
-export function floatToBfloat16(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }

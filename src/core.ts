@@ -1,0 +1,30 @@
+/**
+ * onnxq's core: everything that works on models and samples in memory, with no Node module and no
+ * particular onnxruntime package imported. In a browser, call useRuntime(await import('onnxruntime-web'))
+ * first; in Node, onnxruntime-node is loaded on first use. `onnxq` (index.ts) adds the file-based helpers.
+ */
+export {
+  quantize,
+  calibrate,
+  quantizeCalibrated,
+  modelInputs,
+  type QuantizeOptions,
+  type QuantizeResult,
+  type CalibrateOptions,
+  type Calibration,
+} from './quantize.js';
+export { decodeModel, encodeModel } from './onnx/codec.js';
+export { inspectModel, type InspectReport } from './analyze/inspect.js';
+export { compareModels, type ValidationReport, type OutputComparison } from './analyze/validate.js';
+export { sqnr, cosine } from './analyze/metrics.js';
+export { memorySource } from './data/memory.js';
+export type { CalibrationSource, Sample, HostTensor, ModelInput } from './data/source.js';
+export { buildPlan, type PlanOptions } from './plan/build.js';
+export { parsePlan, checkPlan } from './plan/json.js';
+export type { QuantPlan, ActivationEntry, WeightEntry, TargetName } from './plan/plan.js';
+export { prepareModel } from './passes/prepare.js';
+export { useRuntime } from './runtime/ort.js';
+export { OnnxqError, type ErrorCode } from './errors.js';
+export type { QuantSpec, QuantType } from './quant/spec.js';
+export type { RangeMethodName } from './calibrate/observer.js';
+export { VERSION } from './version.js';
