@@ -251,7 +251,23 @@ export function openNpy(file: string, options: { base?: number; length?: number;
   } finally {
     fs.closeSync(fd);
   }
-  const h = header;
+  return rowReader(header, available, where, (offset, length) => {
+    const rfd = openFd(file, where);
+    try {
+      return readExactly(rfd, length, base + offset, where);
+    } finally {
+      fs.closeSync(rfd);
+    }
+  });
+}
+
+/** An ArrayReader over a .npy held in memory (e.g. a compressed .npz member). */
+export function npyFromBytes(bytes: Uint8Array, where: string): ArrayReader {
+  return rowReader(parseNpyHeader(bytes, where), bytes.length, where, (offset, length) => bytes.subarray(offset, offset + length));
+}
+
+/** Rows of the array behind a header, read on demand with `read(offset, length)` (offsets from the header's start). */
+function rowReader(h: NpyHeader, available: number, where: string, read: (offset: number, length: number) => Uint8Array): ArrayReader {
   const needed = elementCount(h.dims) * h.itemSize;
   if (h.dataOffset + needed > available)
     fail('BAD_CALIBRATION', `${where} is truncated: its header promises ${needed} bytes of data for shape [${h.dims.join(', ')}], it has ${Math.max(0, available - h.dataOffset)}.`);
@@ -262,32 +278,7 @@ export function openNpy(file: string, options: { base?: number; length?: number;
     dims: h.dims,
     readRow(i: number): TypedArray {
       checkRow(i, h.dims, where);
-      const rfd = openFd(file, where);
-      try {
-        const bytes = readExactly(rfd, rowBytes, base + h.dataOffset + i * rowBytes, where);
-        return decodeElements(bytes, h.dtype, h.bigEndian);
-      } finally {
-        fs.closeSync(rfd);
-      }
-    },
-  };
-}
-
-/** An ArrayReader over a .npy held in memory (e.g. a compressed .npz member). */
-export function npyFromBytes(bytes: Uint8Array, where: string): ArrayReader {
-  const h = parseNpyHeader(bytes, where);
-  const needed = elementCount(h.dims) * h.itemSize;
-  if (bytes.length < h.dataOffset + needed)
-    fail('BAD_CALIBRATION', `${where} is truncated: its header promises ${needed} bytes of data for shape [${h.dims.join(', ')}], it has ${bytes.length - h.dataOffset}.`);
-  const rowBytes = elementCount(h.dims.slice(1)) * h.itemSize;
-  return {
-    where,
-    dtype: h.dtype,
-    dims: h.dims,
-    readRow(i: number): TypedArray {
-      checkRow(i, h.dims, where);
-      const start = h.dataOffset + i * rowBytes;
-      return decodeElements(bytes.subarray(start, start + rowBytes), h.dtype, h.bigEndian);
+      return decodeElements(read(h.dataOffset + i * rowBytes, rowBytes), h.dtype, h.bigEndian);
     },
   };
 }
