@@ -7,7 +7,7 @@ import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 import { sqnr } from '../src/analyze/metrics.js';
 import { prepareModel } from '../src/passes/prepare.js';
-import { floatTensor } from '../src/onnx/tensor.js';
+import { floatTensor, int64Tensor } from '../src/onnx/tensor.js';
 import { opsetVersion } from '../src/ir/model.js';
 import { buildModel, opCounts, randomSamples, randomWeight, runModel, type ModelSpec } from './helpers/build.js';
 
@@ -151,6 +151,28 @@ describe('prepare passes', () => {
     );
     expect(r.report.identitiesRemoved).toBe(2);
     expect(r.after.graph!.node.map((n) => [n.opType, n.name, n.output[0]])).toEqual([['Relu', 'Relu_0', 'y']]);
+    expect(r.agreement).toBe(Infinity);
+  });
+
+  it('folds Reshape (0 and −1 in the shape) and Transpose of constant weights into constants', async () => {
+    const r = await prepared(
+      {
+        inputs: [{ name: 'x', dims: [2, 6] }],
+        outputs: [{ name: 'y' }],
+        initializers: [randomWeight('w', [3, 2, 4], 5), int64Tensor('shape', [2], [-1, 4]), randomWeight('v', [5, 4], 6)],
+        nodes: [
+          { opType: 'Reshape', inputs: ['w', 'shape'], outputs: ['w2'] },
+          { opType: 'MatMul', inputs: ['x', 'w2'], outputs: ['m'] },
+          { opType: 'Transpose', inputs: ['v'], outputs: ['vt'], attrs: { perm: [1, 0] } },
+          { opType: 'MatMul', inputs: ['m', 'vt'], outputs: ['y'] },
+        ],
+      },
+      [2, 6],
+    );
+    expect(r.report.constantReshapesFolded).toBe(2);
+    expect(opCounts(r.after)).toEqual({ MatMul: 2 });
+    const dims = (name: string) => r.after.graph!.initializer.find((t) => t.name === name)!.dims.map(Number);
+    expect([dims('w2'), dims('vt')]).toEqual([[6, 4], [4, 5]]);
     expect(r.agreement).toBe(Infinity);
   });
 });

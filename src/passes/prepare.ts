@@ -1,12 +1,13 @@
 /**
  * The passes every model goes through before calibration, in order: treat initializers listed as
- * inputs as constants, move Constant nodes into initializers, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
+ * inputs as constants, move Constant nodes into initializers, fold Reshape/Transpose of constants, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
  * BatchNormalization and constant Mul/Add into the Conv before them, fuse hand-written hard-swish, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
  */
 import type { ModelProto } from 'onnx-buf';
 import { Graph } from '../ir/graph.js';
 import { opsetVersion } from '../ir/model.js';
 import { constantsToInitializers } from './constants-to-initializers.js';
+import { foldConstantReshapes } from './fold-constant-reshapes.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { initializersNotInputs } from './initializers-not-inputs.js';
 import { foldConvAffine } from './fold-conv-affine.js';
@@ -22,6 +23,8 @@ export interface PrepareReport {
   opset: { from: number; to: number };
   upgrade?: UpgradeReport;
   constantsMoved: number;
+  /** Reshape/Transpose nodes of a constant replaced by the constant they compute. */
+  constantReshapesFolded: number;
   /** Initializers that were also listed as graph inputs (IR 3 exports), now plain constants. */
   initializerInputsDropped: number;
   identitiesRemoved: number;
@@ -48,6 +51,7 @@ export function prepareModel(model: ModelProto, options: PrepareOptions = {}): P
   const from = opsetVersion(model);
   const initializerInputsDropped = initializersNotInputs(graph);
   const constantsMoved = constantsToInitializers(graph);
+  const constantReshapesFolded = foldConstantReshapes(graph);
   const upgrade = from < minOpset ? upgradeOpset(model, minOpset) : undefined;
   graph.invalidate();
   nameNodes(graph);
@@ -64,5 +68,5 @@ export function prepareModel(model: ModelProto, options: PrepareOptions = {}): P
   const hardSwishFused = fuseHardSwish(graph, hardSwish.length ? findHardSwish(graph) : []);
   const nodesRemoved = graph.removeUnused();
   graph.sort();
-  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, initializerInputsDropped, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, nodesRemoved };
+  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, constantReshapesFolded, initializerInputsDropped, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, nodesRemoved };
 }
