@@ -209,6 +209,23 @@ describe('upgradeOpset on single ops', () => {
     expect(up.graph!.node.map((n) => n.input.length)).toEqual([4, 3]);
   });
 
+  it('experimental ImageScaler, Affine and Crop (as in OnnxMLTools exports) become Mul/Add and Slice', async () => {
+    const m = model(7, {
+      node: [
+        floatAttrs(node('ImageScaler', ['x'], ['a'], { bias: { floats: [1, -2, 3] } }, 'preprocess'), { scale: 0.5 }),
+        floatAttrs(node('Affine', ['a'], ['b'], {}, 'affine'), { alpha: 1.5, beta: -0.25 }),
+        node('Crop', ['b'], ['y1'], { border: [1, 2, 3, 1] }, 'crop1'),
+        node('Crop', ['b'], ['y2'], { border: [2, 1, 0, 0], scale: [4, 3] }, 'crop2'),
+        node('Crop', ['b'], ['y3'], { border: [0, 0, 0, 0] }, 'crop3'),
+      ],
+      input: [f32('x', [1, 3, 8, 9])],
+      output: [f32('y1'), f32('y2'), f32('y3')],
+    });
+    const up = await expectSameOutputs(m, 13, { x: floatInput([1, 3, 8, 9]) });
+    expect(opTypes(up)).toEqual(['Mul', 'Add', 'Mul', 'Add', 'Slice', 'Slice', 'Slice']);
+    expectNoRemovedForms(up);
+  });
+
   it('Clip-6: min/max become inputs, a missing min stays empty', async () => {
     const m = model(9, {
       node: [floatAttrs(node('Clip', ['x'], ['a']), { min: 0, max: 6 }), floatAttrs(node('Clip', ['x'], ['b']), { max: 0.25 })],
@@ -519,8 +536,8 @@ describe('upgradeOpset refusals', () => {
   it('names every experimental op in one error', () => {
     const m = model(7, {
       node: [
-        node('ImageScaler', ['x'], ['a'], { scale: 0.5, bias: { floats: [1, 2, 3] } }, 'preprocess'),
-        node('Crop', ['a'], ['b'], { border: [1, 1, 1, 1] }, 'crop1'),
+        floatAttrs(node('ScaledTanh', ['x'], ['a'], {}, 'squash'), { alpha: 2, beta: 0.5 }),
+        floatAttrs(node('ParametricSoftplus', ['a'], ['b'], {}, 'soft1'), { alpha: 1, beta: 1 }),
         node('Relu', ['b'], ['y']),
       ],
       input: [f32('x', [1, 3, 8, 8])],
@@ -535,8 +552,8 @@ describe('upgradeOpset refusals', () => {
     expect(err).toBeInstanceOf(OnnxqError);
     const e = err as OnnxqError;
     expect(e.code).toBe('UNSUPPORTED_OP');
-    expect(e.message).toMatch(/'preprocess' \(ImageScaler\)/);
-    expect(e.message).toMatch(/'crop1' \(Crop\)/);
+    expect(e.message).toMatch(/'squash' \(ScaledTanh\)/);
+    expect(e.message).toMatch(/'soft1' \(ParametricSoftplus\)/);
     expect(e.message).toMatch(/opset 7 to 13/);
     expect(e.message).toMatch(/re-export/i);
   });

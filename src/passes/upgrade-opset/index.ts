@@ -12,6 +12,7 @@ import { irVersionForOpset, normalDomain, opsetVersion } from '../../ir/model.js
 import { subgraphOuterInputs } from '../../ir/graph.js';
 import { describeNode } from '../../ir/node.js';
 import { Cx, NameSet, Refusal, Scope } from './context.js';
+import { EXPERIMENTAL_REPLACEMENTS } from './experimental.js';
 import { EXPERIMENTAL, HISTORY, LEGACY_ATTRIBUTES, MAX_TARGET_OPSET, MIN_SOURCE_OPSET, REWRITES } from './table.js';
 
 export { HISTORY, REWRITES, MAX_TARGET_OPSET, MIN_SOURCE_OPSET } from './table.js';
@@ -119,6 +120,19 @@ class Upgrade {
   private upgradeNode(node: NodeProto, at: number, scope: Scope): { nodes: NodeProto[]; changed: boolean } {
     const op = node.opType;
     const versions = HISTORY[op];
+    const replace = EXPERIMENTAL_REPLACEMENTS[op];
+    if (replace && !versions) {
+      let nodes: NodeProto[];
+      try {
+        nodes = replace(node, new Cx(scope, at, this.target));
+      } catch (e) {
+        if (!(e instanceof Refusal)) throw e;
+        this.problem(node, e.message);
+        return { nodes: [node], changed: false };
+      }
+      for (const n of nodes) scope.indexNode(n);
+      return { nodes: nodes.flatMap((n) => this.upgradeNode(n, at, scope).nodes), changed: true };
+    }
     if (!versions || versions[0]! > at) {
       this.problem(node, unknownOp(op, at, versions));
       return { nodes: [node], changed: false };
