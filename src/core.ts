@@ -13,6 +13,11 @@ export {
   type CalibrateOptions,
   type Calibration,
 } from './quantize.js';
+export { quantizeOffline, type OfflineOptions, type OfflineResult, type OfflineMode } from './offline.js';
+export type { OfflineReport } from './export/dynamic.js';
+export type { WeightOnlyReport, WeightOnlyFormat, WeightOnlyMethod } from './export/weight-only.js';
+export { DEFAULT_FP16_BLOCK_LIST, type Float16Report } from './export/fp16.js';
+export { syntheticSource } from './data/synthetic.js';
 export { decodeModel, encodeModel } from './onnx/codec.js';
 export { inspectModel, type InspectReport } from './analyze/inspect.js';
 export { compareModels, type ValidationReport, type OutputComparison } from './analyze/validate.js';

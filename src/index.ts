@@ -3,12 +3,14 @@
  *
  *   import { quantizeFile } from 'onnxq';
  *   await quantizeFile('model.onnx', 'model.int8.onnx', { calib: './calib', method: 'entropy' });
+ *   await quantizeFileOffline('model.onnx', 'model.q4.onnx', { mode: 'weight-only', bits: 4 });
  *
  * Everything in 'onnxq/core' (models and samples in memory, no Node modules), plus the Node helpers
- * that read and write files: quantizeFile, loadModelFile, saveModelFile, openCalibration.
+ * that read and write files: quantizeFile, quantizeFileOffline, loadModelFile, saveModelFile, openCalibration.
  */
 export * from './core.js';
 export { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from './node/quantize-file.js';
+export { quantizeFileOffline, type OfflineFileOptions, type OfflineFileResult } from './node/offline-file.js';
 export { loadModelFile, saveModelFile } from './node/files.js';
 export { openCalibration } from './data/open.js';
 export type { ImageOptions } from './data/images.js';

@@ -6,7 +6,7 @@ import { OnnxqError } from '../errors.js';
 import { QUANT_TYPES } from '../quant/spec.js';
 import { VERSION } from '../version.js';
 import { runInspect } from './inspect.js';
-import { collectList, collectShape, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
+import { collectList, collectShape, collectValue, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
 import { runQuantize } from './quantize.js';
 
 const program = new Command('onnxq')
@@ -23,17 +23,18 @@ program
 
 program
   .command('quantize')
-  .description('static post-training quantization: calibrate on data, write an int8 QDQ model, validate it')
+  .description('quantize a model: static (calibrated int8 QDQ), dynamic, weight-only int4/int8 or float16; then validate it')
   .argument('<model>', 'the float .onnx model (never modified)')
   .requiredOption('-o, --output <file>', 'where to write the quantized model')
-  .requiredOption('--calib <path>', 'calibration data: a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files named after the inputs')
+  .addOption(new Option('--mode <mode>', 'static needs --calib; dynamic, weight-only and fp16 need no calibration').choices(['static', 'dynamic', 'weight-only', 'fp16']).default('static'))
+  .option('--calib <path>', 'calibration data (static; optional otherwise, to validate on): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files named after the inputs')
   .addOption(new Option('--method <name>', 'activation range method').choices(RANGE_METHOD_NAMES).default('minmax'))
   .option('--percentile <p>', 'percentile for --method percentile (default 99.999)', parseNumber('--percentile'))
-  .addOption(new Option('--weight-method <name>', 'weight range method: max |w| per channel, or MNN\'s ADMM').choices(['minmax', 'admm']).default('minmax'))
+  .addOption(new Option('--weight-method <name>', 'static: minmax (max |w| per channel) or admm (MNN); weight-only: rtn (round to nearest) or hqq').choices(['minmax', 'admm', 'rtn', 'hqq']))
   .addOption(new Option('--target <name>', 'who runs the result').choices(['ort-qdq', 'tensorrt']).default('ort-qdq'))
   .option('--activation-type <type>', `activation type (${QUANT_TYPES.filter((t) => !t.endsWith('4')).join(', ')}); default uint8, int8 for tensorrt`, oneOf('--activation-type', QUANT_TYPES))
-  .option('--weight-type <type>', 'weight type (default int8)', oneOf('--weight-type', QUANT_TYPES))
-  .option('--symmetric', 'symmetric activations (zero point in the middle); weights are always symmetric unless --weight-asymmetric')
+  .option('--weight-type <type>', 'weight type (static: default int8; dynamic: int8 or uint8, default uint8 when the model has a Conv, else int8)', oneOf('--weight-type', QUANT_TYPES))
+  .option('--symmetric', 'static: symmetric activations (zero point in the middle; weights are symmetric unless --weight-asymmetric); weight-only: symmetric blocks (default asymmetric)')
   .option('--weight-asymmetric', 'asymmetric weights')
   .option('--per-channel', 'per-channel weights (the default)')
   .option('--no-per-channel', 'one scale per weight tensor (loses accuracy on most models)')
@@ -57,14 +58,21 @@ program
   .option('--save-ranges <file>', 'write every tensor\'s range, scale and zero point as JSON')
   .option('--calib-cache <file>', 'write a TensorRT calibration cache')
   .option('--trt-version <n>', 'version in the cache header (8601 = TensorRT 8.6.1; 100300 = 10.3.0)', '8601')
+  .option('--bits <n>', 'weight-only: 4 (default) or 8', parseInteger('--bits'))
+  .option('--block-size <n>', 'weight-only: values per scale along the reduction axis, a power of two in 16..256 (default 32)', parseInteger('--block-size'))
+  .addOption(new Option('--format <form>', 'weight-only output: com.microsoft MatMulNBits (default) or blocked DequantizeLinear (opset 21)').choices(['matmulnbits', 'qdq']))
+  .option('--accuracy-level <n>', 'weight-only MatMulNBits: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute', parseInteger('--accuracy-level', 0))
+  .option('--quantize-embeddings', 'weight-only: also quantize Gather on constant tables')
+  .option('--keep-io-types', 'fp16: keep float32 graph inputs and outputs (the default)')
+  .option('--no-keep-io-types', 'fp16: make graph inputs and outputs float16 too')
+  .option('--input-value <name=v>', 'a value for an integer input of synthetic validation samples, e.g. sr=16000 (repeatable)', collectValue)
+  .option('--force', 'write the model even when nothing could be quantized')
   .option('--external-data', 'store weights in a .data file next to the model (automatic past 2 GiB)')
   .option('--no-validate', 'skip the comparison with the float model')
   .option('--json', 'print a machine-readable summary')
   .action((model: string, opts, command: Command) => {
-    // With --plan, the options that build a plan have nothing to act on: say so rather than ignore them.
-    const planning = ['target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes', 'weightMethod'];
-    const ignored = opts.plan ? planning.filter((k) => command.getOptionValueSource(k) === 'cli') : [];
-    return runQuantize(model, opts, process.argv.slice(2), ignored);
+    const given = command.options.map((o) => o.attributeName()).filter((k) => command.getOptionValueSource(k) === 'cli');
+    return runQuantize(model, opts, process.argv.slice(2), given);
   });
 
 async function main(): Promise<void> {

@@ -53,3 +53,10 @@ export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
     return v as T;
   };
 }
+
+/** "sr=16000", repeatable; collected into a record. */
+export function collectValue(v: string, previous: Record<string, number> = {}): Record<string, number> {
+  const m = /^(.+)=(-?[\d.]+)$/.exec(v.trim());
+  if (!m || !Number.isFinite(Number(m[2]))) fail('BAD_OPTION', `--input-value takes NAME=NUMBER, e.g. sr=16000; got '${v}'.`);
+  return { ...previous, [m[1]!]: Number(m[2]) };
+}

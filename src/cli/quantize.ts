@@ -1,13 +1,20 @@
 /** `onnxq quantize`: options → quantizeFile(), then a summary of what was gained and what it cost. */
 import { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from '../node/quantize-file.js';
+import type { ValidationReport } from '../analyze/validate.js';
 import type { PlanOptions } from '../plan/build.js';
+import { fail } from '../errors.js';
+import type { OfflineMode } from '../offline.js';
+import { runOffline } from './offline.js';
 import { countList, formatBytes, formatDb, formatMs } from './format.js';
 import { terminalProgress } from './progress.js';
 
 /** What commander hands over: the plan options under their own names, and the file and image options. */
-export interface QuantizeCliOptions extends PlanOptions {
+export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType'> {
   output: string;
-  calib: string;
+  mode?: Mode;
+  calib?: string;
+  weightMethod?: 'minmax' | 'admm' | 'rtn' | 'hqq';
+  weightType?: PlanOptions['weightType'];
   percentile?: number;
   calibSamples?: number;
   seed?: number;
@@ -29,15 +36,76 @@ export interface QuantizeCliOptions extends PlanOptions {
   externalData?: boolean;
   validate?: boolean;
   json?: boolean;
+  bits?: number;
+  blockSize?: number;
+  format?: 'matmulnbits' | 'qdq';
+  accuracyLevel?: number;
+  quantizeEmbeddings?: boolean;
+  keepIoTypes?: boolean;
+  inputValue?: Record<string, number>;
+  force?: boolean;
 }
 
-export async function runQuantize(input: string, o: QuantizeCliOptions, argv: string[], ignoredWithPlan: string[] = []): Promise<void> {
+type Mode = 'static' | OfflineMode;
+
+/** Options that only some modes read; any other mode refuses them rather than ignore them. */
+const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
+  method: ['static'],
+  percentile: ['static'],
+  calibSamples: ['static'],
+  batchSize: ['static'],
+  plan: ['static'],
+  savePlan: ['static'],
+  saveRanges: ['static'],
+  calibCache: ['static'],
+  trtVersion: ['static'],
+  activationType: ['static'],
+  symmetric: ['static', 'weight-only'],
+  reduceRange: ['static'],
+  target: ['static', 'dynamic'],
+  weightType: ['static', 'dynamic'],
+  perChannel: ['static', 'dynamic'],
+  weightAsymmetric: ['static'],
+  weightMethod: ['static', 'weight-only'],
+  opTypes: ['static', 'dynamic', 'weight-only'],
+  bits: ['weight-only'],
+  blockSize: ['weight-only'],
+  format: ['weight-only'],
+  accuracyLevel: ['weight-only'],
+  quantizeEmbeddings: ['weight-only'],
+  keepIoTypes: ['fp16'],
+  inputValue: ['dynamic', 'weight-only', 'fp16'],
+  force: ['dynamic', 'weight-only', 'fp16'],
+};
+
+/** The options a plan decides: given with --plan, they have nothing to act on. */
+const PLAN_FLAGS = ['target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes', 'weightMethod'];
+
+const WEIGHT_METHODS: Record<string, readonly string[]> = { static: ['minmax', 'admm'], 'weight-only': ['rtn', 'hqq'] };
+
+export const flagName = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** `given`: the options set on the command line (not by default). */
+export async function runQuantize(input: string, o: QuantizeCliOptions, argv: string[], given: string[] = []): Promise<void> {
+  const mode = o.mode ?? 'static';
+  const misplaced = given.filter((k) => MODES_OF_FLAG[k] && !MODES_OF_FLAG[k]!.includes(mode));
+  if (misplaced.length)
+    fail(
+      'BAD_OPTION',
+      misplaced.map((k) => `${flagName(k)} applies to --mode ${MODES_OF_FLAG[k]!.join(' or ')}`).join('; ') + `, not to --mode ${mode}. Drop ${misplaced.length === 1 ? 'it' : 'them'} or change the mode.`,
+    );
+  if (o.weightMethod && !WEIGHT_METHODS[mode]!.includes(o.weightMethod))
+    fail('BAD_OPTION', `--weight-method ${o.weightMethod} is not a ${mode} method; --mode ${mode} takes ${WEIGHT_METHODS[mode]!.join(' or ')}.`);
+  if (mode !== 'static') return runOffline(input, mode, o, argv);
+  if (!o.calib)
+    fail('BAD_OPTION', 'static quantization needs calibration data: add --calib <folder of images | .npy | .npz>. Without data, use --mode dynamic, weight-only or fp16.');
+  const ignoredWithPlan = o.plan ? PLAN_FLAGS.filter((k) => given.includes(k)) : [];
   const progress = terminalProgress(!o.json && process.stderr.isTTY && !process.env.CI);
   const options: QuantizeFileOptions = {
     calib: o.calib,
     method: o.method,
     percentile: o.percentile,
-    weightMethod: o.weightMethod,
+    weightMethod: o.weightMethod as PlanOptions['weightMethod'],
     target: o.target,
     activationType: o.activationType,
     weightType: o.weightType,
@@ -69,8 +137,7 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
   } finally {
     progress.stop();
   }
-  const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-  if (ignoredWithPlan.length) result.warnings.push(`${ignoredWithPlan.map(flag).join(', ')} had no effect: the plan from --plan decides what is quantized and how.`);
+  if (ignoredWithPlan.length) result.warnings.push(`${ignoredWithPlan.map(flagName).join(', ')} had no effect: the plan from --plan decides what is quantized and how.`);
   if (o.json) process.stdout.write(JSON.stringify(jsonSummary(input, result), null, 2) + '\n');
   else process.stdout.write(textSummary(input, result));
 }
@@ -108,13 +175,8 @@ function textSummary(input: string, r: QuantizeFileResult): string {
     `  quantized ${r.export.quantizedWeights} weights, ${r.export.quantizedBiases} biases, ${r.export.quantizedActivations} activations; ${r.export.foldedActivations.length} Relu/Clip folded into their producer`,
   );
   if (r.validation) {
-    const v = r.validation;
-    lines.push(`  validation on ${v.samples} held-out sample${v.samples === 1 ? '' : 's'}${r.samples.shared ? ' (the calibration sample itself)' : ''}:`);
-    for (const out of v.outputs)
-      lines.push(
-        `    ${out.name}: SQNR ${formatDb(out.sqnr)}, cosine ${out.cosine.toFixed(5)}${out.top1 !== undefined ? `, top-1 agreement ${(out.top1 * 100).toFixed(1)} % of ${out.rows} rows` : ''}`,
-      );
-    lines.push(`    latency float ${formatMs(v.floatMs)} → quantized ${formatMs(v.quantizedMs)} per sample (${(v.quantizedMs / v.floatMs).toFixed(2)}×)`);
+    const n = r.validation.samples;
+    lines.push(`  validation on ${n} held-out sample${n === 1 ? '' : 's'}${r.samples.shared ? ' (the calibration sample itself)' : ''}:`, ...validationLines(r.validation));
   }
   if (r.plan.float.length) lines.push(`  left in float: ${countList(r.plan.float.map((f) => (f.reason === 'no quantization rule' ? f.op : `${f.op} (${f.reason})`)))}`);
   for (const s of r.plan.subgraphs) lines.push(`  left in float: the ${s.nodes} nodes inside ${s.op} '${s.node}' (static quantization covers the top-level graph)`);
@@ -125,4 +187,15 @@ function textSummary(input: string, r: QuantizeFileResult): string {
   for (const n of r.notes) lines.push(`  note: ${n}`);
   lines.push(`  done in ${formatMs(r.timings.totalMs)}`);
   return lines.join('\n') + '\n';
+}
+
+/** The body of a summary's validation block: per-output SQNR and cosine, then latency. */
+export function validationLines(v: ValidationReport): string[] {
+  const lines: string[] = [];
+  for (const out of v.outputs)
+    lines.push(
+      `    ${out.name}: SQNR ${formatDb(out.sqnr)}, cosine ${out.cosine.toFixed(5)}${out.top1 !== undefined ? `, top-1 agreement ${(out.top1 * 100).toFixed(1)} % of ${out.rows} rows` : ''}`,
+    );
+  lines.push(`    latency float ${formatMs(v.floatMs)} → quantized ${formatMs(v.quantizedMs)} per sample (${(v.quantizedMs / v.floatMs).toFixed(2)}×)`);
+  return lines;
 }

@@ -415,7 +415,7 @@ function uniqueName(state: State, base: string): string {
   return name;
 }
 
-function modelNames(g: GraphProto, into = new Set<string>()): Set<string> {
+export function modelNames(g: GraphProto, into = new Set<string>()): Set<string> {
   for (const v of [...g.input, ...g.output, ...g.valueInfo]) into.add(v.name);
   for (const t of g.initializer) into.add(t.name);
   for (const n of g.node) {

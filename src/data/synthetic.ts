@@ -1,0 +1,56 @@
+/**
+ * Synthetic samples for validating a model when the user has no data: float inputs uniform in
+ * [0, 1) from a seeded generator, integer and bool inputs a constant (--input-value name=v, else 1 —
+ * random integers would make token ids or a sample rate meaningless), free dimensions 1 unless
+ * --input-shape fixes them.
+ */
+import { fail } from '../errors.js';
+import type { TypedArray } from '../onnx/dtype.js';
+import { createRng } from './random.js';
+import type { CalibrationSource, ModelInput, Sample } from './source.js';
+
+export interface SyntheticOptions {
+  count?: number;
+  seed?: number;
+  /** Values for integer (and bool) inputs, by name. */
+  values?: Record<string, number>;
+}
+
+export function syntheticSource(inputs: readonly ModelInput[], options: SyntheticOptions = {}): CalibrationSource {
+  const count = options.count ?? 8;
+  const values = options.values ?? {};
+  for (const name of Object.keys(values))
+    if (!inputs.some((i) => i.name === name))
+      fail('BAD_OPTION', `--input-value names '${name}', but the model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ')}.`);
+  const make = (index: number): Sample => {
+    const rng = createRng((options.seed ?? 0) * 7919 + index);
+    const sample: Sample = {};
+    for (const input of inputs) {
+      const dims = input.shape.map((d) => (typeof d === 'number' ? d : 1));
+      const n = dims.reduce((a, d) => a * d, 1);
+      const fill = values[input.name];
+      let data: TypedArray;
+      switch (input.dtype) {
+        case 'float32':
+          data = new Float32Array(n);
+          for (let i = 0; i < n; i++) data[i] = fill ?? rng.nextFloat();
+          break;
+        case 'int64':
+          data = new BigInt64Array(n).fill(BigInt(Math.trunc(fill ?? 1)));
+          break;
+        case 'int32':
+          data = new Int32Array(n).fill(fill ?? 1);
+          break;
+        case 'bool':
+        case 'uint8':
+          data = new Uint8Array(n).fill(fill ?? 1);
+          break;
+        default:
+          fail('BAD_OPTION', `input '${input.name}' is ${input.dtype}; onnxq cannot make synthetic values of that type. Give data with --calib.`);
+      }
+      sample[input.name] = { dtype: input.dtype, dims, data };
+    }
+    return sample;
+  };
+  return { description: 'synthetic inputs (floats uniform in [0, 1), integers from --input-value or 1)', count, load: async (i) => make(i) };
+}

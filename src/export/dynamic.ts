@@ -1,0 +1,229 @@
+/**
+ * Dynamic quantization: weights quantized offline, activations at run time. A MatMul or Gemm with a
+ * constant weight becomes DynamicQuantizeLinear (uint8 activation, its scale and zero point computed
+ * per run) → MatMulInteger → Cast → × (s_activation · s_weight) [+ bias]; a Conv becomes the same
+ * around ConvInteger (ORT's quantize_dynamic, reference §3.5). onnxruntime fuses the MatMul form into
+ * DynamicQuantizeMatMul / MatMulIntegerToFloat.
+ * Weights are symmetric, per output channel by default. ORT 1.30's ConvInteger takes one weight zero
+ * point only, so per-channel Conv weights share theirs (0 for int8, 127 for uint8) and carry their
+ * per-channel scales in the float rescale; MatMulInteger takes a zero point per column.
+ * If/Loop/Scan bodies are rewritten too (Silero VAD keeps its convolutions there).
+ */
+import type { GraphProto, ModelProto, NodeProto, TensorProto } from 'onnx-buf';
+import { DT } from '../onnx/dtype.js';
+import { floatTensor, makeTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
+import { Graph } from '../ir/graph.js';
+import { Scope } from '../ir/scope.js';
+import { attrFloat, attrInt, getAttr, makeNode } from '../ir/node.js';
+import { channelMinMax, quantizeArray } from '../quant/quantize.js';
+import { paramsFromRanges } from '../quant/params.js';
+import { onnxType, type QuantSpec } from '../quant/spec.js';
+import type { FloatNode } from '../plan/plan.js';
+import { modelNames } from './weight-only.js';
+
+export interface DynamicOptions {
+  /** int8 or uint8 weights; callers default to uint8 when the model has a Conv (onnxruntime-web has no int8 ConvInteger). */
+  weightType: 'int8' | 'uint8';
+  /** One scale per output channel (default) or per tensor. */
+  perChannel?: boolean;
+  /** Quantize only these op types (of MatMul, Gemm, Conv). */
+  opTypes?: string[];
+  /** Node names or op types to keep float. */
+  exclude?: string[];
+}
+
+export interface OfflineReport {
+  quantized: { node: string; op: string }[];
+  float: FloatNode[];
+  warnings: string[];
+}
+
+type Unique = (base: string) => string;
+
+const RULES = new Set(['MatMul', 'Gemm', 'Conv']);
+const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
+
+/** Rewrites the model in place (pass a prepared copy, opset ≥ 11). */
+export function exportDynamic(model: ModelProto, options: DynamicOptions): OfflineReport {
+  const report: OfflineReport = { quantized: [], float: [], warnings: [] };
+  const used = new Set<string>();
+  // Names unique in the whole model: a subgraph may not reuse a name its enclosing graphs define.
+  const names = modelNames(model.graph!);
+  const unique = (base: string) => {
+    let name = base;
+    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
+    names.add(name);
+    return name;
+  };
+  rewriteGraph(model.graph!, undefined, options, report, used, unique);
+  for (const e of options.exclude ?? []) if (!used.has(e)) report.warnings.push(`--exclude ${e}: no node has this name or op type.`);
+  return report;
+}
+
+function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: DynamicOptions, report: OfflineReport, used: Set<string>, unique: Unique): void {
+  const graph = new Graph(proto);
+  const scope = new Scope(graph, parent);
+  const quantizedInputs = new Map<string, { q: string; scale: string; zeroPoint: string }>();
+  const exclude = new Set(options.exclude ?? []);
+  const opTypes = options.opTypes ? new Set(options.opTypes) : undefined;
+  for (const node of [...graph.nodes]) {
+    for (const a of node.attribute) {
+      if (a.g) rewriteGraph(a.g, scope, options, report, used, unique);
+      for (const g of a.graphs) rewriteGraph(g, scope, options, report, used, unique);
+    }
+    const standard = node.domain === '' || node.domain === 'ai.onnx';
+    if (!standard) continue;
+    const name = node.name || node.output[0]!;
+    if (exclude.has(node.name) || exclude.has(node.opType)) {
+      used.add(exclude.has(node.name) ? node.name : node.opType);
+      if (RULES.has(node.opType)) report.float.push({ node: name, op: node.opType, reason: 'excluded' });
+      continue;
+    }
+    if (RECURRENT.has(node.opType)) {
+      report.float.push({ node: name, op: node.opType, reason: 'recurrent op: dynamic mode leaves LSTM, GRU and RNN float' });
+      continue;
+    }
+    if (node.opType === 'ConvTranspose' && scope.constant(node.input[1]!)) {
+      report.float.push({ node: name, op: node.opType, reason: 'onnxruntime has no integer ConvTranspose to run it dynamically (static mode quantizes it)' });
+      continue;
+    }
+    if (!RULES.has(node.opType)) continue;
+    if (opTypes && !opTypes.has(node.opType)) {
+      report.float.push({ node: name, op: node.opType, reason: 'not in --op-types' });
+      continue;
+    }
+    const weight = scope.constant(node.input[1]!);
+    if (!weight || weight.dataType !== DT.FLOAT) {
+      report.float.push({ node: name, op: node.opType, reason: weight ? 'weight is not float32' : 'weight is computed at run time' });
+      continue;
+    }
+    const reason = rewriteNode(graph, scope, node, weight, options, quantizedInputs, unique);
+    if (reason) report.float.push({ node: name, op: node.opType, reason });
+    else report.quantized.push({ node: name, op: node.opType });
+  }
+  graph.removeUnused();
+  graph.sort();
+}
+
+/** Replaces one node; returns why it stays float instead, if it does. */
+function rewriteNode(
+  graph: Graph,
+  scope: Scope,
+  node: NodeProto,
+  weight: TensorProto,
+  options: DynamicOptions,
+  quantizedInputs: Map<string, { q: string; scale: string; zeroPoint: string }>,
+  unique: Unique,
+): string | undefined {
+  const dims = tensorDims(weight);
+  let w = readFloat32(weight);
+  let kn: [number, number] | undefined;
+  if (node.opType === 'MatMul') {
+    if (dims.length !== 2) return 'weight is not 2-D';
+    kn = [dims[0]!, dims[1]!];
+  } else if (node.opType === 'Gemm') {
+    if (attrInt(node, 'transA', 0)) return 'transA = 1';
+    if (dims.length !== 2) return 'weight is not 2-D';
+    if (attrInt(node, 'transB', 0)) {
+      w = transpose(w, dims[0]!, dims[1]!);
+      kn = [dims[1]!, dims[0]!];
+    } else kn = [dims[0]!, dims[1]!];
+  }
+  const spec: QuantSpec = { dtype: options.weightType, symmetric: true, ...(options.perChannel === false ? {} : { axis: kn ? 1 : 0 }) };
+  const wDims = kn ? [...kn] : dims;
+  const range = channelMinMax(w, wDims, spec.axis);
+  const params = paramsFromRanges(range.min, range.max, spec);
+  // Symmetric: every channel's zero point is the middle of the range, an all-zero channel's too (which
+  // paramsFromRanges gives scale 1 and zero point 0); ConvInteger applies channel 0's to all of them.
+  params.zeroPoint.fill(options.weightType === 'uint8' ? 127 : 0);
+  const base = node.name || node.output[0]!;
+  const wq = unique(`${base}_weight_quantized`);
+  const wScale = unique(`${base}_weight_scale`);
+  const wZero = unique(`${base}_weight_zero_point`);
+  const dtype = onnxType(options.weightType);
+  graph.addInitializer(makeTensor(wq, dtype, wDims, quantizeArray(w, wDims, params)));
+  const perColumn = params.scale.length > 1;
+  // ConvInteger takes one weight zero point; symmetric weights share it whatever the channel.
+  const zeroPoints = node.opType === 'Conv' || !perColumn ? params.zeroPoint.subarray(0, 1) : params.zeroPoint;
+  graph.addInitializer(makeTensor(wZero, dtype, zeroPoints.length > 1 ? [zeroPoints.length] : [], typed(dtype, zeroPoints)));
+  // The weight scale in the shape that broadcasts over the output: [N] for MatMul/Gemm, [M, 1, …] for Conv.
+  const scaleDims = node.opType === 'Conv' && perColumn ? [params.scale.length, ...new Array<number>(dims.length - 2).fill(1)] : perColumn ? [params.scale.length] : [];
+  let scale = params.scale;
+  if (node.opType === 'Gemm') scale = scale.map((s) => s * attrFloat(node, 'alpha', 1));
+  graph.addInitializer(floatTensor(wScale, scaleDims, scale));
+
+  const x = node.input[0]!;
+  let qx = quantizedInputs.get(x);
+  const nodes: NodeProto[] = [];
+  if (!qx) {
+    qx = { q: unique(`${x}_quantized`), scale: unique(`${x}_scale`), zeroPoint: unique(`${x}_zero_point`) };
+    quantizedInputs.set(x, qx);
+    nodes.push(makeNode({ opType: 'DynamicQuantizeLinear', name: unique(`${x}_DynamicQuantizeLinear`), inputs: [x], outputs: [qx.q, qx.scale, qx.zeroPoint] }));
+  }
+  const integer = unique(`${base}_output_int32`);
+  if (node.opType === 'Conv') {
+    const attrs = Object.fromEntries(
+      ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'].flatMap((k) => {
+        const a = getAttr(node, k);
+        return a ? [[k, k === 'auto_pad' ? new TextDecoder().decode(a.s) : k === 'group' ? Number(a.i) : a.ints.map(Number)]] : [];
+      }),
+    );
+    nodes.push(makeNode({ opType: 'ConvInteger', name: unique(`${base}_ConvInteger`), inputs: [qx.q, wq, qx.zeroPoint, wZero], outputs: [integer], attrs }));
+  } else {
+    nodes.push(makeNode({ opType: 'MatMulInteger', name: unique(`${base}_MatMulInteger`), inputs: [qx.q, wq, qx.zeroPoint, wZero], outputs: [integer] }));
+  }
+  const asFloat = unique(`${base}_output_float`);
+  const product = unique(`${base}_scale_product`);
+  nodes.push(
+    makeNode({ opType: 'Cast', name: unique(`${base}_Cast`), inputs: [integer], outputs: [asFloat], attrs: { to: DT.FLOAT } }),
+    makeNode({ opType: 'Mul', name: unique(`${base}_scale_Mul`), inputs: [qx.scale, wScale], outputs: [product] }),
+  );
+  const out = node.output[0]!;
+  const bias = biasTerm(graph, scope, node, dims, unique);
+  const scaled = bias ? unique(`${base}_scaled`) : out;
+  nodes.push(makeNode({ opType: 'Mul', name: unique(`${base}_rescale`), inputs: [asFloat, product], outputs: [scaled] }));
+  if (bias) nodes.push(...bias(scaled, out));
+  const at = graph.nodes.indexOf(node);
+  graph.removeNode(node);
+  graph.proto.node.splice(at, 0, ...nodes);
+  graph.invalidate();
+  return undefined;
+}
+
+/** The bias a node adds after its product (Conv's B, Gemm's β·C), as nodes from `input` to `output`. */
+function biasTerm(graph: Graph, scope: Scope, node: NodeProto, weightDims: number[], unique: Unique): ((input: string, output: string) => NodeProto[]) | undefined {
+  const c = node.input[2];
+  if (!c) return undefined;
+  const base = node.name || node.output[0]!;
+  const add = (input: string, addend: string, output: string) =>
+    makeNode({ opType: 'Add', name: unique(`${base}_bias_Add`), inputs: [input, addend], outputs: [output] });
+  const constant = scope.constant(c);
+  if (node.opType === 'Conv') {
+    if (!constant) return (input, output) => [add(input, c, output)];
+    // B is [M]: reshape to [M, 1, …] so that it broadcasts over [N, M, spatial…].
+    const name = unique(`${base}_bias`);
+    graph.addInitializer(floatTensor(name, [weightDims[0]!, ...new Array<number>(weightDims.length - 2).fill(1)], readFloat32(constant)));
+    return (input, output) => [add(input, name, output)];
+  }
+  const beta = attrFloat(node, 'beta', 1);
+  if (constant) {
+    const name = unique(`${base}_bias`);
+    graph.addInitializer(floatTensor(name, tensorDims(constant), readFloat32(constant).map((v) => v * beta)));
+    return (input, output) => [add(input, name, output)];
+  }
+  if (beta === 1) return (input, output) => [add(input, c, output)];
+  const betaName = unique(`${base}_beta`);
+  graph.addInitializer(floatTensor(betaName, [], [beta]));
+  const scaledC = unique(`${base}_beta_C`);
+  return (input, output) => [makeNode({ opType: 'Mul', name: unique(`${base}_beta_Mul`), inputs: [c, betaName], outputs: [scaledC] }), add(input, scaledC, output)];
+}
+
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c]!;
+  return out;
+}
+
+function typed(dtype: number, values: Int32Array): Int8Array | Uint8Array {
+  return dtype === DT.INT8 ? Int8Array.from(values) : Uint8Array.from(values);
+}

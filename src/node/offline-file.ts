@@ -1,0 +1,39 @@
+/**
+ * quantizeFileOffline(): dynamic, weight-only or float16 quantization of a model file, written
+ * atomically; validated on the calibration data when a path is given, else on synthetic samples.
+ */
+import fs from 'node:fs';
+import { openCalibration } from '../data/open.js';
+import type { ImageOptions } from '../data/images.js';
+import { quantizeOffline, type OfflineOptions, type OfflineResult } from '../offline.js';
+import { modelInputs } from '../quantize.js';
+import { assertWritable, loadModelFile, saveModelFile } from './files.js';
+
+export interface OfflineFileOptions extends OfflineOptions {
+  /** Optional samples to validate on (.npy, .npz, folder of .npy files or images). */
+  calib?: string;
+  image?: ImageOptions;
+  externalData?: boolean;
+}
+
+export interface OfflineFileResult extends OfflineResult {
+  files: { model: string; data?: string };
+  bytes: { input: number; output: number };
+  notes: string[];
+}
+
+export async function quantizeFileOffline(input: string, output: string, options: OfflineFileOptions): Promise<OfflineFileResult> {
+  const { model, externalFiles } = loadModelFile(input);
+  const protect = [input, ...externalFiles, ...(options.calib ? [options.calib] : [])];
+  assertWritable(output, protect);
+  const source = options.calib ? await openCalibration(options.calib, modelInputs(model, options.inputShapes), options.image ?? {}) : undefined;
+  const result = await quantizeOffline(model, options, source);
+  const saved = saveModelFile(result.model, output, { externalData: options.externalData, protect });
+  const inputBytes = fs.statSync(input).size + externalFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
+  return {
+    ...result,
+    files: { model: output, ...(saved.data ? { data: saved.data } : {}) },
+    bytes: { input: inputBytes, output: saved.bytes },
+    notes: [...(source?.notes ?? [])],
+  };
+}
