@@ -70,18 +70,22 @@ export interface QualityRow {
 
 const EVAL_COUNT: Record<OcrKind, number> = { rec: 200, cls: 200, det: 20 };
 
-/** Scores the float model and each int8 model on the kind's evaluation set, one sample at a time. */
-export async function ocrQuality(kind: OcrKind, quantized: Partial<Record<RangeMethodName, QuantizeResult>>, threads: number | undefined): Promise<QualityRow[]> {
-  const variants = Object.entries(quantized) as [RangeMethodName, QuantizeResult][];
+/** The int8 models of each range method, by name, for ocrQuality. */
+export function byMethod(quantized: Partial<Record<RangeMethodName, QuantizeResult>>): [string, Uint8Array][] {
+  return Object.entries(quantized).map(([m, r]) => [m, int8Bytes(r!)]);
+}
+
+/** Scores the float model and each variant (a name and its model bytes) on the kind's evaluation set, one sample at a time. */
+export async function ocrQuality(kind: OcrKind, variants: [string, Uint8Array][], threads: number | undefined, count = EVAL_COUNT[kind]): Promise<QualityRow[]> {
   const float = await session(OCR_MODELS[kind], { threads });
-  const int8 = await Promise.all(variants.map(([, r]) => session(int8Bytes(r), { threads })));
+  const quantized = await Promise.all(variants.map(([, bytes]) => session(bytes, { threads })));
   const names = ['float', ...variants.map(([m]) => m)];
-  const sessions = [float, ...int8];
+  const sessions = [float, ...quantized];
   const agree = names.map(() => new Agreement());
   const sums = names.map(() => new Map<string, number>());
   const add = (v: number, key: string, value: number) => sums[v]!.set(key, (sums[v]!.get(key) ?? 0) + value);
   try {
-    const n = EVAL_COUNT[kind];
+    const n = count;
     if (kind === 'rec') {
       const keys = loadKeys();
       const items = recEvaluation(n);

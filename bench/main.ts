@@ -5,7 +5,7 @@
  * and writes every number to bench-results.json in the current directory. Nothing here asserts:
  * the aims from the issue are printed next to the measurements.
  *
- *   npm run bench -- [--only speed,int8,memory,shared] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *   npm run bench -- [--only speed,int8,memory,shared,modes] [--threads N] [--samples 128] [--memory-samples 128,1024]
  *
  * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
  * the accuracy runs (default 1: steadier on a small shared machine; 0 = onnxruntime's default).
@@ -13,14 +13,15 @@
  * Section 3 scores the int8 models section 1 made, so `--only int8` runs section 1 too.
  */
 import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
-import { ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
+import { byMethod, ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
+import { modeComparison, printModes } from './modes.js';
 import { memoryRuns, printMemory, type MemoryRun } from './memory.js';
 import { OCR_KINDS } from './ocr-data.js';
 import { codeState, environment, errorLine, heading, writeResults } from './report.js';
 import { printSharedQuality, sharedModels } from './shared-models.js';
 import { VERSION } from '../src/index.js';
 
-const SECTIONS = ['speed', 'int8', 'memory', 'shared'] as const;
+const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes'] as const;
 type Section = (typeof SECTIONS)[number];
 const RESULTS_FILE = 'bench-results.json';
 
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
         log(`int8 vs float: ${s.model} latency, size, fused ops (int8 model of minmax ranges)`);
         rows.push(await ocrSpeedSizeFusion(s.model, s.quantized, 'minmax'));
         log(`int8 vs float: ${s.model} accuracy (float and ${Object.keys(s.quantized).join(', ')})`);
-        quality.push(...(await ocrQuality(s.model, s.quantized, args.threads)));
+        quality.push(...(await ocrQuality(s.model, byMethod(s.quantized), args.threads)));
       } catch (e) {
         console.log(`  ${s.model}: failed — ${errorLine(e)}`);
         errors.push(`int8 ${s.model}: ${errorLine(e)}`);
@@ -133,6 +134,15 @@ async function main(): Promise<void> {
       printSharedQuality(shared.results);
     }
     results.sharedModels = shared;
+    save();
+  }
+
+  // 5. Every mode (static, dynamic, weight-only, fp16) side by side.
+  if (args.only.has('modes')) {
+    heading('5. Every quantization mode vs float (size, latency, SQNR, task score)');
+    const rows = await modeComparison(args.threads, log);
+    printModes(rows);
+    results.modes = rows;
     save();
   }
 
