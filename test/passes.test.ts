@@ -9,6 +9,8 @@ import { sqnr } from '../src/analyze/metrics.js';
 import { prepareModel } from '../src/passes/prepare.js';
 import { floatTensor, int64Tensor } from '../src/onnx/tensor.js';
 import { opsetVersion } from '../src/ir/model.js';
+import { makeValueInfo } from '../src/ir/types.js';
+import { DT } from '../src/onnx/dtype.js';
 import { buildModel, opCounts, randomSamples, randomWeight, runModel, type ModelSpec } from './helpers/build.js';
 
 async function prepared(spec: ModelSpec, dims: number[]): Promise<{ after: ModelProto; report: ReturnType<typeof prepareModel>; agreement: number }> {
@@ -174,5 +176,20 @@ describe('prepare passes', () => {
     const dims = (name: string) => r.after.graph!.initializer.find((t) => t.name === name)!.dims.map(Number);
     expect([dims('w2'), dims('vt')]).toEqual([[6, 4], [4, 5]]);
     expect(r.agreement).toBe(Infinity);
+  });
+
+  it('an IR 3 model whose initializers leave the inputs becomes IR 4, even when its opset stays', () => {
+    const m = buildModel({
+      opset: 7,
+      irVersion: 3,
+      inputs: [{ name: 'x', dims: [2, 4] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [4, 3], 1)],
+      nodes: [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    });
+    m.graph!.input.push(makeValueInfo('w', { dtype: DT.FLOAT, shape: [4, 3] }));
+    const report = prepareModel(m, { minOpset: 1, rewrite: false });
+    expect(report.initializerInputsDropped).toBe(1);
+    expect([opsetVersion(m), Number(m.irVersion)]).toEqual([7, 4]);
   });
 });

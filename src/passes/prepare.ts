@@ -50,6 +50,8 @@ export function prepareModel(model: ModelProto, options: PrepareOptions = {}): P
   const graph = new Graph(model.graph!);
   const from = opsetVersion(model);
   const initializerInputsDropped = initializersNotInputs(graph);
+  // IR 3 wanted every initializer listed among the inputs; IR 4 (any opset) lets constants be constants.
+  if (model.irVersion < 4n) model.irVersion = 4n;
   const constantsMoved = constantsToInitializers(graph);
   const constantReshapesFolded = foldConstantReshapes(graph);
   const upgrade = from < minOpset ? upgradeOpset(model, minOpset) : undefined;
