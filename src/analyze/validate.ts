@@ -3,7 +3,8 @@
  * compares every output (SQNR, cosine, top-1 agreement for class scores), with the time each took.
  */
 import type { ModelProto } from 'onnx-buf';
-import type { CalibrationSource } from '../data/source.js';
+import type { CalibrationSource, HostTensor, Sample } from '../data/source.js';
+import { floatToHalf, halfToFloat } from '../onnx/dtype.js';
 import { loadBatch } from '../calibrate/collect.js';
 import { Runner, type RunnerOptions } from '../runtime/runner.js';
 import { ErrorAccumulator, top1Matches } from './metrics.js';
@@ -34,6 +35,29 @@ export interface ValidateOptions {
 
 const WARM_UP = 3;
 
+/**
+ * The sample as a model with these input types takes it: a float16 model (fp16 mode without
+ * --keep-io-types) gets the same values in float16, so both models see the same inputs.
+ */
+function castSample(sample: Sample, types: ReadonlyMap<string, string>): Sample {
+  const out: Sample = {};
+  for (const [name, t] of Object.entries(sample)) {
+    const want = types.get(name);
+    if (want === 'float16' && t.dtype === 'float32') out[name] = { dtype: want, dims: t.dims, data: Uint16Array.from(t.data as Float32Array, floatToHalf) };
+    else if (want === 'float32' && t.dtype === 'float16') out[name] = { dtype: want, dims: t.dims, data: asFloat32(t)! };
+    else out[name] = t;
+  }
+  return out;
+}
+
+/** A float output's values as float32 (float16 widened exactly); undefined for other types. */
+function asFloat32(t: HostTensor): Float32Array | undefined {
+  if (t.data instanceof Float32Array) return t.data;
+  if (t.dtype !== 'float16') return undefined;
+  // onnxruntime hands float16 over as raw bits (Uint16Array) where the JS engine has no Float16Array.
+  return t.data instanceof Uint16Array ? Float32Array.from(t.data, halfToFloat) : Float32Array.from(t.data as ArrayLike<number>);
+}
+
 function median(values: number[]): number {
   const v = [...values].sort((a, b) => a - b);
   return v.length ? v[v.length >> 1]! : 0;
@@ -60,28 +84,31 @@ export async function compareModels(
     const floatMs: number[] = [];
     const quantMs: number[] = [];
     for (const [k, index] of indices.entries()) {
-      const feeds = await loadBatch(source, [index]);
+      const sample = await loadBatch(source, [index]);
+      const feeds = castSample(sample, float.inputTypes);
+      const quantFeeds = castSample(sample, quant.inputTypes);
       if (k === 0)
         for (let i = 0; i < WARM_UP; i++) {
           await float.run(feeds);
-          await quant.run(feeds);
+          await quant.run(quantFeeds);
         }
       let t = performance.now();
       const ref = await float.run(feeds);
       floatMs.push(performance.now() - t);
       t = performance.now();
-      const out = await quant.run(feeds);
+      const out = await quant.run(quantFeeds);
       quantMs.push(performance.now() - t);
       for (const name of float.outputNames) {
-        const r = ref[name]!;
-        const q = out[name];
-        if (!q || !(r.data instanceof Float32Array)) continue;
+        const r = asFloat32(ref[name]!);
+        const q = out[name] && asFloat32(out[name]);
+        if (!r || !q) continue;
         let a = acc.get(name);
         if (!a) acc.set(name, (a = new ErrorAccumulator()));
-        a.add(r.data, q.data as Float32Array);
-        const classes = r.dims[r.dims.length - 1]!;
+        a.add(r, q);
+        const dims = ref[name]!.dims;
+        const classes = dims[dims.length - 1]!;
         if (options.classOutputs?.has(name) && classes > 1) {
-          const m = top1Matches(r.data, q.data as Float32Array, classes);
+          const m = top1Matches(r, q, classes);
           const prev = top1.get(name) ?? { matches: 0, rows: 0 };
           top1.set(name, { matches: prev.matches + m.matches, rows: prev.rows + m.rows });
         }

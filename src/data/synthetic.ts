@@ -5,7 +5,7 @@
  * --input-shape fixes them.
  */
 import { fail } from '../errors.js';
-import type { TypedArray } from '../onnx/dtype.js';
+import { floatToHalf, type TypedArray } from '../onnx/dtype.js';
 import { createRng } from './random.js';
 import type { CalibrationSource, ModelInput, Sample } from './source.js';
 
@@ -15,6 +15,17 @@ export interface SyntheticOptions {
   /** Values for integer (and bool) inputs, by name. */
   values?: Record<string, number>;
 }
+
+/** onnxruntime's integer (and bool) type names that hold plain numbers. */
+const INTEGER_ARRAYS: Record<string, new (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array> = {
+  bool: Uint8Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+};
 
 export function syntheticSource(inputs: readonly ModelInput[], options: SyntheticOptions = {}): CalibrationSource {
   const count = options.count ?? 8;
@@ -32,21 +43,21 @@ export function syntheticSource(inputs: readonly ModelInput[], options: Syntheti
       let data: TypedArray;
       switch (input.dtype) {
         case 'float32':
-          data = new Float32Array(n);
-          for (let i = 0; i < n; i++) data[i] = fill ?? rng.nextFloat();
+        case 'float64':
+        case 'float16': {
+          const values = Float64Array.from({ length: n }, () => fill ?? rng.nextFloat());
+          data = input.dtype === 'float32' ? Float32Array.from(values) : input.dtype === 'float64' ? values : Uint16Array.from(values, floatToHalf);
           break;
+        }
         case 'int64':
-          data = new BigInt64Array(n).fill(BigInt(Math.trunc(fill ?? 1)));
+        case 'uint64':
+          data = (input.dtype === 'int64' ? new BigInt64Array(n) : new BigUint64Array(n)).fill(BigInt(Math.trunc(fill ?? 1)));
           break;
-        case 'int32':
-          data = new Int32Array(n).fill(fill ?? 1);
-          break;
-        case 'bool':
-        case 'uint8':
-          data = new Uint8Array(n).fill(fill ?? 1);
-          break;
-        default:
-          fail('BAD_OPTION', `input '${input.name}' is ${input.dtype}; onnxq cannot make synthetic values of that type. Give data with --calib.`);
+        default: {
+          const Ctor = INTEGER_ARRAYS[input.dtype];
+          if (!Ctor) fail('BAD_OPTION', `input '${input.name}' is ${input.dtype}; onnxq cannot make synthetic values of that type. Give data with --calib, or pass --no-validate.`);
+          data = new Ctor(n).fill(fill ?? 1);
+        }
       }
       sample[input.name] = { dtype: input.dtype, dims, data };
     }

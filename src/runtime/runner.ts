@@ -57,6 +57,11 @@ export class Runner {
     return this.session.outputNames;
   }
 
+  /** onnxruntime's element type of each tensor input ('float32', 'float16', …), by name. */
+  get inputTypes(): ReadonlyMap<string, string> {
+    return new Map(this.session.inputMetadata.flatMap((m) => (m.isTensor ? [[m.name, m.type] as const] : [])));
+  }
+
   /** Runs once; returns the requested outputs (all when `fetch` is omitted) as host tensors. */
   async run(feeds: Sample, fetch?: readonly string[]): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, Tensor> = {};
