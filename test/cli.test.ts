@@ -4,7 +4,6 @@
  * output file left behind.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { StringStringEntryProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
@@ -16,6 +15,7 @@ import { zipSync } from 'fflate';
 import { encodeNpy } from '../src/data/npy.js';
 import { buildModel, randomFloats, randomWeight } from './helpers/build.js';
 import { expectCleanFailure, onnxq } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 let dir: string;
 let model: string;
@@ -26,7 +26,7 @@ function listing(): string[] {
 }
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-cli-'));
+  dir = tempDir('onnxq-cli-');
   model = path.join(dir, 'net.onnx');
   saveModelFile(
     buildModel({

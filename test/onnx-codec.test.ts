@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeModel, decodeModel } from '../src/onnx/codec.js';
 import { loadModelFile, saveModelFile } from '../src/node/files.js';
 import { OnnxqError } from '../src/errors.js';
 import { PADDLE_MODELS as PADDLE } from '../demo/paddle-models.js';
+import { tempDir } from './helpers/temp.js';
 
 describe('ONNX codec', () => {
   it('round-trips the PaddleOCR recognition model byte for byte', () => {
@@ -15,7 +15,7 @@ describe('ONNX codec', () => {
   });
 
   it('names the file when it is not ONNX', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-'));
+    const dir = tempDir();
     const f = path.join(dir, 'notes.onnx');
     fs.writeFileSync(f, 'this is plain text, not protobuf\n');
     expect(() => loadModelFile(f)).toThrow(OnnxqError);
@@ -23,14 +23,14 @@ describe('ONNX codec', () => {
   });
 
   it('reports a truncated file', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-'));
+    const dir = tempDir();
     const f = path.join(dir, 'cut.onnx');
     fs.writeFileSync(f, fs.readFileSync(PADDLE.cls).subarray(0, 100_000));
     expect(() => loadModelFile(f)).toThrow(/truncated|not an ONNX/);
   });
 
   it('saves and reloads with external data, leaving nothing half-written', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-'));
+    const dir = tempDir();
     const { model } = loadModelFile(PADDLE.cls);
     const out = path.join(dir, 'cls.onnx');
     const saved = saveModelFile(model, out, { externalData: true });

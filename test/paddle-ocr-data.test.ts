@@ -2,8 +2,6 @@
 // quantized model can be judged against it. Thresholds come from measurement (onnxruntime-node
 // 1.30, @napi-rs/canvas 1.1.1, linux x64) minus a margin; the measured values are in the comments.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { readNpy } from '../src/data/npy.js';
@@ -11,6 +9,7 @@ import {
   boxContrast, clsInput, ctcDecode, detInput, itemSeed, loadKeys, PADDLE_MODELS, recInput,
   renderDetPage, renderTextLine, textLines, writeCalibrationSet,
 } from '../demo/paddle-ocr.js';
+import { tempDir } from './helpers/temp.js';
 
 const SEED = 1;
 
@@ -119,7 +118,7 @@ describe('rendered OCR data', () => {
   });
 
   it('writes calibration sets that stack into one .npy', () => {
-    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-ocr-'));
+    const folder = tempDir('onnxq-ocr-');
     try {
       const rec = writeCalibrationSet('rec', folder, 6, 2);
       expect(rec.dims).toEqual([6, 3, 48, 320]);

@@ -1,6 +1,5 @@
 /** Test fixtures written at test time: temp folders, .npy/.npz files and images made from raw pixels. */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { zipSync } from 'fflate';
@@ -8,9 +7,10 @@ import { expect } from 'vitest';
 import { OnnxqError, type ErrorCode } from '../../src/errors.js';
 import { encodeNpy } from '../../src/data/npy.js';
 import type { HostTensor, ModelInput } from '../../src/data/source.js';
+import { tempDir as makeTempDir } from '../helpers/temp.js';
 
 export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-data-'));
+  return makeTempDir('onnxq-data-');
 }
 
 export function npy(dtype: string, dims: number[], data: HostTensor['data']): HostTensor {

@@ -4,13 +4,13 @@ import { GraphProtoSchema, ModelProtoSchema, OperatorSetIdProtoSchema, type Mode
 import * as ort from 'onnxruntime-node';
 import { fromBinary } from '@bufbuild/protobuf';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DT } from '../../src/onnx/dtype.js';
 import { floatTensor } from '../../src/onnx/tensor.js';
 import { makeNode, type NodeSpec } from '../../src/ir/node.js';
 import { makeValueInfo, type Dim } from '../../src/ir/types.js';
 import type { Sample } from '../../src/data/source.js';
+import { tempDir } from './temp.js';
 
 export interface ModelSpec {
   inputs: { name: string; dims: Dim[]; dtype?: number }[];
@@ -71,7 +71,7 @@ export async function runModel(model: ModelProto | Uint8Array, feeds: Sample, op
 
 /** Op types (domain-qualified) of the graph onnxruntime builds after its optimizations: what it fused. */
 export async function optimizedOps(model: ModelProto): Promise<Record<string, number>> {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-opt-')), 'optimized.onnx');
+  const file = path.join(tempDir('onnxq-opt-'), 'optimized.onnx');
   const session = await ort.InferenceSession.create(toBinary(ModelProtoSchema, model), {
     graphOptimizationLevel: 'extended',
     optimizedModelFilePath: file,

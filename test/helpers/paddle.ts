@@ -1,11 +1,9 @@
 /** PaddleOCR for tests: calibration sets written to a temporary folder, and the models as bytes. */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { writeCalibrationSet } from '../../demo/paddle-ocr.js';
 import { sqnr } from '../../src/analyze/metrics.js';
+import { tempDir } from './temp.js';
 
 export { PADDLE_MODELS } from '../../demo/paddle-models.js';
 export { findText, readLines, tellDirections } from '../../demo/paddle-tasks.js';
@@ -14,7 +12,7 @@ export type PaddleTask = 'det' | 'rec' | 'cls';
 
 /** A .npy of `count` preprocessed samples, written to a temporary folder. */
 export function calibrationFile(task: PaddleTask, count: number, seed = 7): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `onnxq-${task}-`));
+  const dir = tempDir(`onnxq-${task}-`);
   return writeCalibrationSet(task, dir, count, seed).file;
 }
 
