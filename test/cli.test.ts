@@ -221,4 +221,13 @@ describe('bad input', () => {
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--target', 'tensorrt', '--activation-type', 'uint8']), /int8/);
     noOutput();
   });
+
+  it('an output path that is a folder: refused before any work, no other output written', () => {
+    const folder = fs.mkdirSync(path.join(dir, 'bad-out-folder'), { recursive: true })!;
+    const r = onnxq(['quantize', model, '-o', out(), '--calib', calib, '--save-plan', path.join(dir, 'bad-out.plan.json'), '--calib-cache', folder]);
+    expectCleanFailure(r, /bad-out-folder: it is a folder/);
+    expect(listing().filter((f) => f.includes('bad-out'))).toEqual(['bad-out-folder']);
+    expect(fs.readdirSync(folder)).toEqual([]);
+    fs.rmdirSync(folder);
+  });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeModel, decodeModel } from '../src/onnx/codec.js';
-import { loadModelFile, saveModelFile } from '../src/node/files.js';
+import { loadModelFile, saveModelFile, writeAllAtomic } from '../src/node/files.js';
 import { OnnxqError } from '../src/errors.js';
 import { PADDLE_MODELS as PADDLE } from '../demo/paddle-models.js';
 import { tempDir } from './helpers/temp.js';
@@ -67,5 +67,19 @@ describe('round trips through quantization', () => {
     expect(Buffer.from(bytes.subarray(bytes.length - 3))).toEqual(Buffer.from([0x98, 0x06, 42]));
     expect(a.model.opsetImport.map((o) => `${o.domain}:${o.version}`)).toContain('com.example.custom:3');
     expect(Buffer.compare(Buffer.from(encodeModel(decoded).model), Buffer.from(withUnknown))).toBe(0); // input untouched
+  });
+
+  it('writes a set of files all or none', () => {
+    const dir = tempDir();
+    const a = path.join(dir, 'a.onnx');
+    // writing fails (no such folder): nothing of the set is left, not even the file written first
+    expect(() => writeAllAtomic([{ file: a, chunks: 'model' }, { file: path.join(dir, 'missing', 'b.json'), chunks: '{}' }])).toThrow(/cannot write .*b\.json/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    // renaming fails (the target is a folder): the file already renamed into place goes too
+    fs.mkdirSync(path.join(dir, 'c.json', 'inside'), { recursive: true });
+    expect(() => writeAllAtomic([{ file: a, chunks: 'model' }, { file: path.join(dir, 'c.json'), chunks: '{}' }])).toThrow(/cannot write .*c\.json/);
+    expect(fs.readdirSync(dir)).toEqual(['c.json']);
+    expect(writeAllAtomic([{ file: a, chunks: [new Uint8Array(3), 'xy'] }, { file: path.join(dir, 'd.json'), chunks: '{}' }])).toEqual([5, 2]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.onnx', 'c.json', 'd.json']);
   });
 });

@@ -66,28 +66,68 @@ export interface SavedFiles {
   bytes: number;
 }
 
-/** Writes chunks to `file` via a temporary file and a rename. Returns the bytes written. */
-export function writeAtomic(file: string, chunks: Uint8Array[] | Uint8Array | string): number {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  let bytes = 0;
+/** A file to write: its path and its contents. */
+export interface PendingFile {
+  file: string;
+  chunks: Uint8Array[] | Uint8Array | string;
+}
+
+/**
+ * Writes all the files or none: each goes to a temporary name beside its target, and only when
+ * every one is complete are they renamed into place, in the order given (a model's data file before
+ * the model that points at it). A failure removes the temporary files and whatever was already
+ * renamed. Returns the bytes written per file.
+ */
+export function writeAllAtomic(files: readonly PendingFile[]): number[] {
+  const staged: { tmp: string; file: string; bytes: number }[] = [];
+  const undo = (placed: readonly string[]) => {
+    for (const s of staged) fs.rmSync(s.tmp, { force: true });
+    for (const f of placed) fs.rmSync(f, { force: true });
+  };
+  let current = '';
   try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      for (const c of typeof chunks === 'string' || chunks instanceof Uint8Array ? [chunks] : chunks) {
-        const b = typeof c === 'string' ? Buffer.from(c) : c;
-        let off = 0;
-        while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
-        bytes += b.length;
-      }
-    } finally {
-      fs.closeSync(fd);
+    for (const { file, chunks } of files) {
+      current = file;
+      const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+      staged.push({ tmp, file, bytes: writeChunks(tmp, chunks) });
     }
-    fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    fail('IO', `cannot write ${file}: ${(e as Error).message}`, e);
+    undo([]);
+    fail('IO', `cannot write ${current}: ${(e as Error).message}`, e);
+  }
+  const placed: string[] = [];
+  try {
+    for (const s of staged) {
+      current = s.file;
+      fs.renameSync(s.tmp, s.file);
+      placed.push(s.file);
+    }
+  } catch (e) {
+    undo(placed);
+    fail('IO', `cannot write ${current}: ${(e as Error).message}`, e);
+  }
+  return staged.map((s) => s.bytes);
+}
+
+function writeChunks(file: string, chunks: PendingFile['chunks']): number {
+  let bytes = 0;
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (const c of typeof chunks === 'string' || chunks instanceof Uint8Array ? [chunks] : chunks) {
+      const b = typeof c === 'string' ? Buffer.from(c) : c;
+      let off = 0;
+      while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+      bytes += b.length;
+    }
+  } finally {
+    fs.closeSync(fd);
   }
   return bytes;
+}
+
+/** Writes one file via a temporary file and a rename. Returns the bytes written. */
+export function writeAtomic(file: string, chunks: PendingFile['chunks']): number {
+  return writeAllAtomic([{ file, chunks }])[0]!;
 }
 
 export function assertWritable(file: string, protect: string[] = []): void {
@@ -97,26 +137,33 @@ export function assertWritable(file: string, protect: string[] = []): void {
       fail('BAD_OPTION', `refusing to write ${file}: it is one of the input files. Choose another output path (-o).`);
   const dir = path.dirname(full);
   if (!fs.existsSync(dir)) fail('IO', `cannot write ${file}: the folder ${dir} does not exist.`);
+  if (fs.statSync(full, { throwIfNoEntry: false })?.isDirectory()) fail('IO', `cannot write ${file}: it is a folder. Give a file path.`);
 }
 
-export function saveModelFile(model: ModelProto, file: string, options: SaveOptions = {}): SavedFiles {
+/**
+ * The files a model is saved as: the model alone, or its external data file first and then the
+ * model (so that a model never points at a data file that is not there yet). Paths are checked.
+ */
+function modelFiles(model: ModelProto, file: string, options: SaveOptions = {}): PendingFile[] {
   assertWritable(file, options.protect);
   const useExternal = options.externalData || tensorPayloadBytes(model) >= PROTOBUF_LIMIT;
-  if (!useExternal) return { model: file, bytes: writeAtomic(file, encodeModel(model).model) };
+  if (!useExternal) return [{ file, chunks: encodeModel(model).model }];
   const location = `${path.basename(file)}.data`;
   const dataFile = path.join(path.dirname(file), location);
   assertWritable(dataFile, options.protect);
   const encoded = encodeModel(model, { externalData: { location } });
-  if (encoded.data.length === 0) return { model: file, bytes: writeAtomic(file, encoded.model) }; // every tensor was small
-  // Data first: a model file never points at a data file that is not there yet; if the model then
-  // cannot be written, the data file goes too.
-  const dataBytes = writeAtomic(dataFile, encoded.data);
-  let modelBytes: number;
-  try {
-    modelBytes = writeAtomic(file, encoded.model);
-  } catch (e) {
-    fs.rmSync(dataFile, { force: true });
-    throw e;
-  }
-  return { model: file, data: dataFile, bytes: modelBytes + dataBytes };
+  if (encoded.data.length === 0) return [{ file, chunks: encoded.model }]; // every tensor was small
+  return [
+    { file: dataFile, chunks: encoded.data },
+    { file, chunks: encoded.model },
+  ];
+}
+
+/** Saves a model, with its side files (plan, ranges …) if given, all or nothing. */
+export function saveModelFile(model: ModelProto, file: string, options: SaveOptions = {}, sideFiles: readonly PendingFile[] = []): SavedFiles {
+  const files = modelFiles(model, file, options);
+  for (const f of sideFiles) assertWritable(f.file, options.protect);
+  const bytes = writeAllAtomic([...files, ...sideFiles]);
+  const modelBytes = bytes.slice(0, files.length).reduce((a, b) => a + b, 0);
+  return { model: file, ...(files.length === 2 ? { data: files[0]!.file } : {}), bytes: modelBytes };
 }

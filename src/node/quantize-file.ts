@@ -1,6 +1,6 @@
 /**
  * quantizeFile(): quantize a model file with calibration data from a path, and write the result
- * and its side files (plan, ranges, TensorRT cache) atomically. Every output path is checked before
+ * and its side files (plan, ranges, TensorRT cache) all or none. Every output path is checked before
  * any work starts, and the input model and its data files are never written.
  */
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import { fail } from '../errors.js';
 import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../export/trt-cache.js';
 import { parsePlan } from '../plan/json.js';
 import { modelInputs, quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
-import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, writeAtomic } from './files.js';
+import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, type PendingFile } from './files.js';
 
 export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
   /** Calibration data: .npy, .npz, a folder of .npy files or a folder of images. */
@@ -52,23 +52,25 @@ export async function quantizeFile(input: string, output: string, options: Quant
 
   const notes = [...(source.notes ?? [])];
   const files: QuantizeFileResult['files'] = { model: output };
-  const saved = saveModelFile(result.model, output, { externalData: options.externalData, protect });
-  if (saved.data) files.data = saved.data;
+  const sideFiles: PendingFile[] = [];
   if (options.savePlan) {
-    writeAtomic(options.savePlan, JSON.stringify(result.plan, null, 2) + '\n');
+    sideFiles.push({ file: options.savePlan, chunks: JSON.stringify(result.plan, null, 2) + '\n' });
     files.plan = options.savePlan;
   }
   if (options.saveRanges) {
-    writeAtomic(options.saveRanges, JSON.stringify(result.ranges, null, 2) + '\n');
+    sideFiles.push({ file: options.saveRanges, chunks: JSON.stringify(result.ranges, null, 2) + '\n' });
     files.ranges = options.saveRanges;
   }
   if (options.calibCache && result.tensorrtAmax) {
     const method = options.method ?? 'minmax';
     const { algorithm, exact } = trtAlgorithm(method);
-    writeAtomic(options.calibCache, trtCalibrationCache(result.tensorrtAmax, algorithm, options.trtVersion ?? DEFAULT_TRT_VERSION));
+    sideFiles.push({ file: options.calibCache, chunks: trtCalibrationCache(result.tensorrtAmax, algorithm, options.trtVersion ?? DEFAULT_TRT_VERSION) });
     files.calibCache = options.calibCache;
     if (!exact) notes.push(`TensorRT has no ${method} calibrator: the cache carries onnxq's ${method} ranges under the name ${algorithm}.`);
   }
+  // The model and every side file land together or not at all.
+  const saved = saveModelFile(result.model, output, { externalData: options.externalData, protect }, sideFiles);
+  if (saved.data) files.data = saved.data;
   const inputBytes = fs.statSync(input).size + externalFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
   return { ...result, files, bytes: { input: inputBytes, output: saved.bytes }, notes };
 }
