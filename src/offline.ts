@@ -17,6 +17,7 @@ import { setMetadata } from './ir/model.js';
 import { prepareModel, type PrepareReport } from './passes/prepare.js';
 import type { TargetName } from './plan/plan.js';
 import { modelInputs } from './quantize.js';
+import { selectorWarnings } from './ir/select.js';
 import { VERSION } from './version.js';
 
 export type OfflineMode = 'dynamic' | 'weight-only' | 'fp16';
@@ -129,12 +130,13 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
       prepare = prepareModel(model, { minOpset: 1, rewrite: false });
       // --exclude names node names or op types, as in the other modes.
       const exclude = options.exclude ?? [];
+      const unmatched = selectorWarnings(model.graph!, { exclude }, true);
       const float16 = exportFloat16(model, { keepIoTypes: options.keepIoTypes, blockList: [...DEFAULT_FP16_BLOCK_LIST, ...exclude], blockNodes: exclude, overflow: options.overflow });
       const clamped = float16.clamped.reduce((a, c) => a + c.count, 0);
       report = {
         quantized: [],
         float: float16.float32Nodes,
-        warnings: clamped ? [`${clamped} value${clamped === 1 ? '' : 's'} beyond float16's ±65504 clamped, in ${float16.clamped.map((c) => c.tensor).join(', ')}.`] : [],
+        warnings: [...unmatched, ...(clamped ? [`${clamped} value${clamped === 1 ? '' : 's'} beyond float16's ±65504 clamped, in ${float16.clamped.map((c) => c.tensor).join(', ')}.`] : [])],
       };
       details = { float16 };
       break;

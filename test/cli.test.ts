@@ -96,8 +96,8 @@ describe('onnxq quantize', () => {
     expect(JSON.parse(r.stdout).quantized.weights).toBe(1);
     expect(loadModelFile(out).model.graph!.initializer.some((t) => t.name === 'w2')).toBe(true);
     // Options that build plans do nothing with --plan: a warning says so.
-    const again = onnxq(['quantize', model, '-o', out, '--calib', calib, '--plan', edited, '--symmetric', '--json']);
-    expect(JSON.parse(again.stdout).warnings).toEqual(['--symmetric had no effect: the plan from --plan decides what is quantized and how.']);
+    const again = onnxq(['quantize', model, '-o', out, '--calib', calib, '--plan', edited, '--symmetric', '--method', 'mse', '--json']);
+    expect(JSON.parse(again.stdout).warnings).toEqual(['--method, --symmetric had no effect: the plan from --plan decides what is quantized and how.']);
   });
 
   it('refuses a plan whose entries do not fit the model, naming the entry', () => {
@@ -220,6 +220,24 @@ describe('bad input', () => {
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--exclude', 'Conv']), /nothing to quantize/);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--target', 'tensorrt', '--activation-type', 'uint8']), /int8/);
     noOutput();
+  });
+
+  it('options that would do nothing are refused or warned about, never ignored', () => {
+    const refused: [string[], RegExp][] = [
+      [['--percentile', '99.9'], /--percentile applies to --method percentile; the method here is minmax/],
+      [['--trt-version', '8601'], /--trt-version sets the header of the TensorRT calibration cache; add --calib-cache/],
+      [['--trt-version', 'v8', '--calib-cache', path.join(dir, 'bad-out.calib')], /--trt-version takes TensorRT's version .* got 'v8'/],
+      [['--size', '32x32', '--mean', '0.5'], /--size, --mean apply to images, but .*calib\.npy is a \.npy file/],
+    ];
+    for (const [flags, pattern] of refused) expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, ...flags]), pattern);
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--mode', 'dynamic', '--std', '0.2']), /--std applies to the images given with --calib, and there is no --calib/);
+    noOutput();
+    const warned = onnxq(['quantize', model, '-o', out(), '--calib', calib, '--exclude', 'conv_9', '--op-types', 'Conv,Gemm', '--json']);
+    expect(warned.code).toBe(0);
+    expect(JSON.parse(warned.stdout).warnings).toEqual(['--exclude conv_9: no node has this name or op type.', '--op-types Gemm: the model has no Gemm node.']);
+    const fp16 = onnxq(['quantize', model, '-o', out(), '--mode', 'fp16', '--exclude', 'Softmax', '--json']);
+    expect(JSON.parse(fp16.stdout).warnings).toEqual(['--exclude Softmax: no node has this name or op type.']);
+    for (const f of listing().filter((f) => f.includes('bad-out'))) fs.rmSync(path.join(dir, f));
   });
 
   it('an output path that is a folder: refused before any work, no other output written', () => {

@@ -79,7 +79,7 @@ describe('round trips through quantization', () => {
     fs.mkdirSync(path.join(dir, 'c.json', 'inside'), { recursive: true });
     expect(() => writeAllAtomic([{ file: a, chunks: 'model' }, { file: path.join(dir, 'c.json'), chunks: '{}' }])).toThrow(/cannot write .*c\.json/);
     expect(fs.readdirSync(dir)).toEqual(['c.json']);
-    expect(writeAllAtomic([{ file: a, chunks: [new Uint8Array(3), 'xy'] }, { file: path.join(dir, 'd.json'), chunks: '{}' }])).toEqual([5, 2]);
+    expect(writeAllAtomic([{ file: a, chunks: [new Uint8Array(3), new Uint8Array(2)] }, { file: path.join(dir, 'd.json'), chunks: '{}' }])).toEqual([5, 2]);
     expect(fs.readdirSync(dir).sort()).toEqual(['a.onnx', 'c.json', 'd.json']);
   });
 });

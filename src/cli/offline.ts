@@ -2,7 +2,7 @@
 import type { OfflineMode } from '../offline.js';
 import { quantizeFileOffline, type OfflineFileResult } from '../node/offline-file.js';
 import { countList, formatBytes, formatMs } from './format.js';
-import { validationLines, type QuantizeCliOptions } from './quantize.js';
+import { imageOptions, validationLines, type QuantizeCliOptions } from './quantize.js';
 
 export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCliOptions, argv: string[]): Promise<void> {
   const result = await quantizeFileOffline(input, o.output, {
@@ -27,7 +27,7 @@ export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCl
     threads: o.threads,
     seed: o.seed,
     calib: o.calib,
-    image: { size: o.size, resize: o.resize, layout: o.layout, channels: o.channels, mean: o.mean, std: o.std, scale: o.scale },
+    image: imageOptions(o),
     externalData: o.externalData,
     recordOptions: { argv },
   });

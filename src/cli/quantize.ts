@@ -2,6 +2,7 @@
 import { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from '../node/quantize-file.js';
 import type { ValidationReport } from '../analyze/validate.js';
 import type { PlanOptions } from '../plan/build.js';
+import type { ImageOptions } from '../data/images.js';
 import { fail } from '../errors.js';
 import type { OfflineMode } from '../offline.js';
 import { runOffline } from './offline.js';
@@ -79,9 +80,14 @@ const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
 };
 
 /** The options a plan decides: given with --plan, they have nothing to act on. */
-const PLAN_FLAGS = ['target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes', 'weightMethod'];
+const PLAN_FLAGS = ['method', 'target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes', 'weightMethod'];
 
 const WEIGHT_METHODS: Record<string, readonly string[]> = { static: ['minmax', 'admm'], 'weight-only': ['rtn', 'hqq'] };
+
+/** The image preprocessing flags, as the calibration readers take them. */
+export function imageOptions(o: QuantizeCliOptions): ImageOptions {
+  return { size: o.size, resize: o.resize, layout: o.layout, channels: o.channels, mean: o.mean, std: o.std, scale: o.scale };
+}
 
 export const flagName = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
@@ -96,7 +102,15 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
     );
   if (o.weightMethod && !WEIGHT_METHODS[mode]!.includes(o.weightMethod))
     fail('BAD_OPTION', `--weight-method ${o.weightMethod} is not a ${mode} method; --mode ${mode} takes ${WEIGHT_METHODS[mode]!.join(' or ')}.`);
+  const imageFlags = Object.entries(imageOptions(o)).filter(([, v]) => v !== undefined).map(([k]) => flagName(k));
+  if (!o.calib && imageFlags.length && mode !== 'static')
+    fail('BAD_OPTION', `${imageFlags.join(', ')} ${imageFlags.length === 1 ? 'applies' : 'apply'} to the images given with --calib, and there is no --calib. Drop ${imageFlags.length === 1 ? 'it' : 'them'}, or add --calib <folder of images>.`);
   if (mode !== 'static') return runOffline(input, mode, o, argv);
+  if (given.includes('percentile') && o.method !== 'percentile' && !o.plan)
+    fail('BAD_OPTION', `--percentile applies to --method percentile; the method here is ${o.method ?? 'minmax'}. Add --method percentile or drop --percentile.`);
+  if (given.includes('trtVersion') && !o.calibCache) fail('BAD_OPTION', '--trt-version sets the header of the TensorRT calibration cache; add --calib-cache FILE or drop it.');
+  if (o.trtVersion !== undefined && !/^\d{3,6}$/.test(o.trtVersion))
+    fail('BAD_OPTION', `--trt-version takes TensorRT's version as its cache header writes it, e.g. 8601 for TensorRT 8.6.1 or 100300 for 10.3.0; got '${o.trtVersion}'.`);
   if (!o.calib)
     fail('BAD_OPTION', 'static quantization needs calibration data: add --calib <folder of images | .npy | .npz>. Without data, use --mode dynamic, weight-only or fp16.');
   const ignoredWithPlan = o.plan ? PLAN_FLAGS.filter((k) => given.includes(k)) : [];
@@ -120,7 +134,7 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
     threads: o.threads,
     batchSize: o.batchSize,
     inputShapes: o.inputShape,
-    image: { size: o.size, resize: o.resize, layout: o.layout, channels: o.channels, mean: o.mean, std: o.std, scale: o.scale },
+    image: imageOptions(o),
     planFile: o.plan,
     savePlan: o.savePlan,
     saveRanges: o.saveRanges,

@@ -16,7 +16,7 @@ import { openNpy } from './npy.js';
 import { openNpz } from './npz.js';
 import type { CalibrationSource, ModelInput } from './source.js';
 
-/** Options of `openCalibration`: for now only the image options (they are ignored for arrays). */
+/** Options of `openCalibration`: for now only the image options (arrays refuse them: they would do nothing). */
 export type CalibrationOptions = ImageOptions;
 
 const FORMS = 'a .npy or .npz file, a folder of .npy files named after the model inputs, or a folder of images';
@@ -40,6 +40,7 @@ export async function openCalibration(calibPath: string, inputs: readonly ModelI
     const note = skippedNote(calibPath, skipped);
     if (note) notes.push(note);
     if (arrays.size > 0) {
+      refuseImageOptions(options, calibPath, 'holds .npy files');
       const bound = bindArrays(arrays, inputs, `the folder ${calibPath}`, (k) => `${k}.npy`, notes);
       return arraySource(calibPath, bound, notes);
     }
@@ -51,10 +52,12 @@ export async function openCalibration(calibPath: string, inputs: readonly ModelI
 
   const ext = path.extname(calibPath).toLowerCase();
   if (ext === '.npy') {
+    refuseImageOptions(options, calibPath, 'is a .npy file');
     const input = singleInput(inputs, calibPath, 'a .npy file', true);
     return arraySource(calibPath, [{ input, reader: openNpy(calibPath) }], notes);
   }
   if (ext === '.npz') {
+    refuseImageOptions(options, calibPath, 'is a .npz file');
     const bound = bindArrays(openNpz(calibPath), inputs, calibPath, (k) => `entry ${k}.npy`, notes);
     return arraySource(calibPath, bound, notes);
   }
@@ -63,6 +66,13 @@ export async function openCalibration(calibPath: string, inputs: readonly ModelI
     return imageSource([calibPath], singleInput(inputs, calibPath, 'an image'), options, calibPath, notes);
   }
   fail('BAD_CALIBRATION', `cannot tell what kind of calibration data ${calibPath} is (extension '${ext || 'none'}'). --calib takes ${FORMS}.`);
+}
+
+/** Arrays go to the model as they are: an image option given with them would silently do nothing. */
+function refuseImageOptions(options: ImageOptions, calibPath: string, what: string): void {
+  const given = Object.entries(options).filter(([, v]) => v !== undefined).map(([k]) => '--' + k);
+  if (given.length)
+    fail('BAD_OPTION', `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to images, but ${calibPath} ${what}, which goes to the model as it is. Drop ${given.length === 1 ? 'it' : 'them'}, or preprocess the arrays yourself.`);
 }
 
 function singleInput(inputs: readonly ModelInput[], calibPath: string, what: string, arrays = false): ModelInput {

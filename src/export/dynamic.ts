@@ -14,6 +14,7 @@ import { DT } from '../onnx/dtype.js';
 import { floatTensor, makeTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { Scope } from '../ir/scope.js';
+import { selectorWarnings } from '../ir/select.js';
 import { attrFloat, attrInt, getAttr, makeNode } from '../ir/node.js';
 import { channelMinMax, quantizeArray } from '../quant/quantize.js';
 import { paramsFromRanges } from '../quant/params.js';
@@ -46,7 +47,6 @@ const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
 /** Rewrites the model in place (pass a prepared copy, opset ≥ 11). */
 export function exportDynamic(model: ModelProto, options: DynamicOptions): OfflineReport {
   const report: OfflineReport = { quantized: [], float: [], warnings: [] };
-  const used = new Set<string>();
   // Names unique in the whole model: a subgraph may not reuse a name its enclosing graphs define.
   const names = modelNames(model.graph!);
   const unique = (base: string) => {
@@ -55,12 +55,12 @@ export function exportDynamic(model: ModelProto, options: DynamicOptions): Offli
     names.add(name);
     return name;
   };
-  rewriteGraph(model.graph!, undefined, options, report, used, unique);
-  for (const e of options.exclude ?? []) if (!used.has(e)) report.warnings.push(`--exclude ${e}: no node has this name or op type.`);
+  report.warnings.push(...selectorWarnings(model.graph!, options, true));
+  rewriteGraph(model.graph!, undefined, options, report, unique);
   return report;
 }
 
-function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: DynamicOptions, report: OfflineReport, used: Set<string>, unique: Unique): void {
+function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: DynamicOptions, report: OfflineReport, unique: Unique): void {
   const graph = new Graph(proto);
   const scope = new Scope(graph, parent);
   const quantizedInputs = new Map<string, { q: string; scale: string; zeroPoint: string }>();
@@ -68,14 +68,13 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: Dyn
   const opTypes = options.opTypes ? new Set(options.opTypes) : undefined;
   for (const node of [...graph.nodes]) {
     for (const a of node.attribute) {
-      if (a.g) rewriteGraph(a.g, scope, options, report, used, unique);
-      for (const g of a.graphs) rewriteGraph(g, scope, options, report, used, unique);
+      if (a.g) rewriteGraph(a.g, scope, options, report, unique);
+      for (const g of a.graphs) rewriteGraph(g, scope, options, report, unique);
     }
     const standard = node.domain === '' || node.domain === 'ai.onnx';
     if (!standard) continue;
     const name = node.name || node.output[0]!;
     if (exclude.has(node.name) || exclude.has(node.opType)) {
-      used.add(exclude.has(node.name) ? node.name : node.opType);
       if (RULES.has(node.opType)) report.float.push({ node: name, op: node.opType, reason: 'excluded' });
       continue;
     }

@@ -17,6 +17,7 @@ import { DT, floatToHalf } from '../onnx/dtype.js';
 import { makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { Scope } from '../ir/scope.js';
+import { selectorWarnings } from '../ir/select.js';
 import { opsetVersion, setOpsetVersion } from '../ir/model.js';
 import { attrFloat, attrInt, makeNode, type AttrValue } from '../ir/node.js';
 import { typeOf } from '../ir/types.js';
@@ -116,11 +117,10 @@ export function resolveWeightOnlyOptions(options: WeightOnlyOptions, opset?: num
 /** Rewrites `model` in place (pass a prepared copy: weights as initializers, nodes named). */
 export function exportWeightOnly(model: ModelProto, options: WeightOnlyOptions): WeightOnlyReport {
   const resolved = resolveWeightOnlyOptions(options, opsetVersion(model));
-  const state: State = { options: resolved, names: modelNames(model.graph!), cache: new Map(), usedExcludes: new Set(), emittedMs: false };
-  const report: WeightOnlyReport = { options: resolved, quantized: [], float: [], warnings: [], bytesBefore: 0, bytesAfter: 0 };
+  const state: State = { options: resolved, names: modelNames(model.graph!), cache: new Map(), emittedMs: false };
+  const report: WeightOnlyReport = { options: resolved, quantized: [], float: [], warnings: selectorWarnings(model.graph!, options, true), bytesBefore: 0, bytesAfter: 0 };
   rewriteGraph(model.graph!, undefined, state, report);
   if (state.emittedMs && !model.opsetImport.some((o) => o.domain === MS)) setOpsetVersion(model, MS, 1);
-  for (const e of resolved.exclude) if (!state.usedExcludes.has(e)) report.warnings.push(`--exclude ${e}: no node has this name or op type.`);
   for (const q of state.cache.values()) {
     report.bytesBefore += q.bytesBefore;
     report.bytesAfter += q.bytesAfter;
@@ -142,7 +142,6 @@ interface State {
   names: Set<string>;
   /** (owning graph, weight, form) → its quantized initializers, so that a shared weight is stored once. */
   cache: Map<string, Quantized>;
-  usedExcludes: Set<string>;
   emittedMs: boolean;
 }
 
@@ -164,7 +163,6 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, state: State
       continue;
     }
     if (exclude.includes(node.name) || exclude.includes(node.opType)) {
-      state.usedExcludes.add(exclude.includes(node.name) ? node.name : node.opType);
       report.float.push({ node: name, op: node.opType, reason: 'excluded (--exclude)' });
       continue;
     }

@@ -9,6 +9,7 @@ import { DT } from '../onnx/dtype.js';
 import { readFloat32, tensorDims } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
 import { attrFloat, getAttr } from '../ir/node.js';
+import { selectorWarnings } from '../ir/select.js';
 import type { ValueType } from '../ir/types.js';
 import { fail } from '../errors.js';
 import type { QuantType } from '../quant/spec.js';
@@ -72,7 +73,6 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     float: [],
     subgraphs: [],
   };
-  const used = new Set<string>();
   const isFloat = (name: string) => {
     const c = graph.constant(name);
     if (c) return c.dataType === DT.FLOAT;
@@ -100,7 +100,6 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     const rule = node.domain === '' || node.domain === 'ai.onnx' ? target.rules[node.opType] : undefined;
     const touchesFloat = node.output.some((o) => o && isFloat(o));
     const excluded = exclude.has(node.name) || exclude.has(node.opType);
-    if (excluded) used.add(exclude.has(node.name) ? node.name : node.opType);
     if (!rule) {
       if (touchesFloat && node.opType !== 'Constant') plan.float.push({ node: node.name, op: node.opType, reason: 'no quantization rule' });
       continue;
@@ -185,7 +184,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
   for (const node of graph.nodes)
     if (target.rules[node.opType]?.foldable && !folded.has(node.name) && !exclude.has(node.name) && !exclude.has(node.opType))
       plan.float.push({ node: node.name, op: node.opType, reason: 'not foldable here; runs in float' });
-  for (const e of exclude) if (!used.has(e)) warnings.push(`--exclude ${e}: no node has this name or op type.`);
+  warnings.push(...selectorWarnings(graph.proto, options, false)); // static quantization covers the top-level graph
   return { plan, warnings };
 }
 
