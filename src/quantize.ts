@@ -221,6 +221,8 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
     ...(options.plan ? { plans: [options.plan] } : { planOptions: [options] }),
   });
   const result = await quantizeCalibrated(cal, options);
+  if (options.batchSize && options.batchSize > 1 && !batchable(cal.model))
+    result.warnings.push(`--batch-size ${options.batchSize} had no effect: the model fixes its batch dimension, so samples run one at a time.`);
   if (options.tensorrtCache) result.tensorrtAmax = await tensorrtAmax(cal, method, options);
   result.timings.totalMs = performance.now() - start;
   return result;
@@ -245,6 +247,8 @@ async function tensorrtAmax(cal: Calibration, method: RangeMethodName, options: 
     batchable: batchable(model),
     seed: options.seed,
     sizes: sizes(types),
+    valuesPerSample: options.valuesPerSample,
+    onProgress: options.onProgress,
   });
   const amax = new Map<string, number>();
   const methodOptions = options.percentile !== undefined ? { percentile: options.percentile } : {};

@@ -232,9 +232,13 @@ describe('bad input', () => {
     for (const [flags, pattern] of refused) expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, ...flags]), pattern);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--mode', 'dynamic', '--std', '0.2']), /--std applies to the images given with --calib, and there is no --calib/);
     noOutput();
-    const warned = onnxq(['quantize', model, '-o', out(), '--calib', calib, '--exclude', 'conv_9', '--op-types', 'Conv,Gemm', '--json']);
+    const warned = onnxq(['quantize', model, '-o', out(), '--calib', calib, '--exclude', 'conv_9', '--op-types', 'Conv,Gemm', '--batch-size', '4', '--json']);
     expect(warned.code).toBe(0);
-    expect(JSON.parse(warned.stdout).warnings).toEqual(['--exclude conv_9: no node has this name or op type.', '--op-types Gemm: the model has no Gemm node.']);
+    expect(JSON.parse(warned.stdout).warnings).toEqual([
+      '--exclude conv_9: no node has this name or op type.',
+      '--op-types Gemm: the model has no Gemm node.',
+      '--batch-size 4 had no effect: the model fixes its batch dimension, so samples run one at a time.',
+    ]);
     const fp16 = onnxq(['quantize', model, '-o', out(), '--mode', 'fp16', '--exclude', 'Softmax', '--json']);
     expect(JSON.parse(fp16.stdout).warnings).toEqual(['--exclude Softmax: no node has this name or op type.']);
     for (const f of listing().filter((f) => f.includes('bad-out'))) fs.rmSync(path.join(dir, f));
