@@ -43,7 +43,7 @@ beforeAll(() => {
     model,
   );
   calib = path.join(dir, 'calib.npy');
-  writeNpy(calib, { dtype: 'float32', dims: [20, 3, 16, 16], data: randomFloats(20 * 3 * 16 * 16, 5) });
+  writeNpy(calib, { dtype: 'float32', dims: [18, 3, 16, 16], data: randomFloats(18 * 3 * 16 * 16, 5) });
 });
 
 describe('onnxq inspect', () => {

@@ -13,8 +13,8 @@ import { buildModel, nodesOf, opCounts, optimizedOps, randomSamples, randomWeigh
 
 async function quantizeSpec(spec: ModelSpec, inputDims: number[], options: QuantizeOptions = {}, lo = -1, hi = 1) {
   const model = buildModel(spec);
-  const samples = randomSamples(spec.inputs[0]!.name, inputDims, 40, 7, lo, hi);
-  const result = await quantize(model, memorySource(samples), { calibSamples: 36, ...options });
+  const samples = randomSamples(spec.inputs[0]!.name, inputDims, 18, 7, lo, hi);
+  const result = await quantize(model, memorySource(samples), { calibSamples: 16, ...options });
   return { model, result, sqnr: result.validation!.outputs[0]!.sqnr };
 }
 
@@ -59,7 +59,7 @@ describe('ort-qdq placement', () => {
     const model = buildModel(spec);
     const { makeValueInfo } = await import('../src/ir/types.js');
     for (const t of model.graph!.initializer) model.graph!.input.push(makeValueInfo(t.name, { dtype: DT.FLOAT, shape: t.dims.map(Number) }));
-    const result = await quantize(model, memorySource(randomSamples('x', [1, 3, 16, 16], 20, 7)), {});
+    const result = await quantize(model, memorySource(randomSamples('x', [1, 3, 16, 16], 18, 7)), {});
     expect(result.export.quantizedWeights).toBe(2);
     expect(result.prepare.initializerInputsDropped).toBe(3);
     expect(result.model.graph!.input.map((v) => v.name)).toEqual(['x']);
@@ -328,7 +328,7 @@ describe('ort-qdq placement', () => {
   it('entropy gets TensorRT\'s bins (a second pass over ±max |x|); percentile and mse one growing pass', async () => {
     const { calibrate } = await import('../src/quantize.js');
     const model = buildModel(convRelu);
-    const source = memorySource(randomSamples('x', [1, 3, 16, 16], 20, 7));
+    const source = memorySource(randomSamples('x', [1, 3, 16, 16], 18, 7));
     const exact = await calibrate(model, source, { methods: ['entropy'] });
     for (const s of exact.stats.values()) {
       expect(s.histogram!.bins).toBe(4096);
@@ -340,12 +340,12 @@ describe('ort-qdq placement', () => {
 
   it('without validation every sample calibrates; with it 10 % are held out', async () => {
     const model = buildModel(convRelu);
-    const samples = randomSamples('x', [1, 3, 16, 16], 30, 7);
+    const samples = randomSamples('x', [1, 3, 16, 16], 18, 7);
     const none = await quantize(model, memorySource(samples), { validate: false });
-    expect(none.samples).toEqual({ calibration: 30, heldOut: 0, shared: false });
+    expect(none.samples).toEqual({ calibration: 18, heldOut: 0, shared: false });
     expect(none.validation).toBeUndefined();
     const some = await quantize(model, memorySource(samples), {});
-    expect(some.samples).toEqual({ calibration: 27, heldOut: 3, shared: false });
+    expect(some.samples).toEqual({ calibration: 16, heldOut: 2, shared: false });
   });
 
   it('per-tensor weights and symmetric int8 activations when asked', async () => {
