@@ -1,26 +1,53 @@
 /**
- * Element type and shape of every value in the top-level graph, measured by one onnxruntime run
- * that exposes all intermediates. Exports such as PaddleOCR's carry no value_info at all, and
- * onnxq needs to know which values are float tensors before it can plan their quantization.
+ * Element type and shape of every value in the top-level graph: from the model's own declarations
+ * (graph inputs, outputs, value_info) where they give an element type and a fully static shape, and
+ * for every other value from one onnxruntime run that exposes it. Exports such as PaddleOCR's carry
+ * no value_info at all, and onnxq needs to know which values are float tensors, and their sizes,
+ * before it can plan their quantization. Declarations count only when the graph inputs are declared
+ * with the very shapes of the sample, so that a static shape further down is the one the run would have.
  */
 import type { ModelProto } from 'onnx-buf';
 import { onnxTypeFromOrt } from '../onnx/dtype.js';
-import type { ValueType } from '../ir/types.js';
+import { typeOf, type ValueType } from '../ir/types.js';
 import type { Sample } from '../data/source.js';
 import { Runner, type RunnerOptions } from './runner.js';
 
 export async function measureValueTypes(model: ModelProto, sample: Sample, options: RunnerOptions = {}): Promise<Map<string, ValueType>> {
   const graph = model.graph!;
-  const names = new Set<string>();
-  for (const n of graph.node) for (const o of n.output) if (o) names.add(o);
-  const runner = await Runner.create(model, { ...options, optimization: 'disabled', extraOutputs: [...names] });
+  const types = new Map<string, ValueType>();
+  for (const [name, t] of Object.entries(sample)) types.set(name, { dtype: onnxTypeFromOrt(t.dtype), shape: t.dims });
+  const declared = declaredTypes(model, sample);
+  const missing: string[] = [];
+  for (const n of graph.node)
+    for (const o of n.output) {
+      if (!o) continue;
+      const d = declared.get(o);
+      if (d) types.set(o, d);
+      else missing.push(o);
+    }
+  if (missing.length === 0) return types;
+  const runner = await Runner.create(model, { ...options, optimization: 'disabled', extraOutputs: missing });
   try {
-    const outputs = await runner.run(sample);
-    const types = new Map<string, ValueType>();
+    const outputs = await runner.run(sample, missing);
     for (const [name, t] of Object.entries(outputs)) types.set(name, { dtype: onnxTypeFromOrt(t.dtype), shape: t.dims });
-    for (const [name, t] of Object.entries(sample)) types.set(name, { dtype: onnxTypeFromOrt(t.dtype), shape: t.dims });
     return types;
   } finally {
     await runner.release();
   }
+}
+
+/** Declared types that are complete (element type, static shape); none unless the inputs are declared as the sample is. */
+function declaredTypes(model: ModelProto, sample: Sample): Map<string, ValueType> {
+  const graph = model.graph!;
+  const out = new Map<string, ValueType>();
+  const inputsMatch = Object.entries(sample).every(([name, t]) => {
+    const d = typeOf(graph.input.find((v) => v.name === name));
+    return d?.shape !== undefined && d.shape.length === t.dims.length && d.shape.every((x, i) => x === t.dims[i]);
+  });
+  if (!inputsMatch) return out;
+  for (const v of [...graph.valueInfo, ...graph.output]) {
+    const t = typeOf(v);
+    if (t && t.dtype !== 0 && t.shape?.every((d) => typeof d === 'number' && d > 0)) out.set(v.name, t);
+  }
+  return out;
 }

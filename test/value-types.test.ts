@@ -1,0 +1,50 @@
+/**
+ * Value types: declared ones (value_info, outputs) are taken when complete and consistent with the
+ * sample; every other value is measured by one onnxruntime run, which exposes only those values.
+ */
+import { describe, expect, it } from 'vitest';
+import { DT } from '../src/onnx/dtype.js';
+import { makeValueInfo } from '../src/ir/types.js';
+import { measureValueTypes } from '../src/runtime/value-types.js';
+import { buildModel, randomSamples, randomWeight } from './helpers/build.js';
+
+const spec = {
+  inputs: [{ name: 'x', dims: [1, 4] }],
+  outputs: [{ name: 'y', dims: [1, 3] }],
+  initializers: [randomWeight('w', [4, 3], 1)],
+  nodes: [
+    { opType: 'MatMul', inputs: ['x', 'w'], outputs: ['h'] },
+    { opType: 'Shape', inputs: ['h'], outputs: ['s'] },
+    { opType: 'Relu', inputs: ['h'], outputs: ['y'] },
+  ],
+};
+const sample = randomSamples('x', [1, 4], 1)[0]!;
+
+describe('measureValueTypes', () => {
+  it('measures what the model does not declare, in one run', async () => {
+    const types = await measureValueTypes(buildModel(spec), sample);
+    expect(types.get('h')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+    expect(types.get('s')).toEqual({ dtype: DT.INT64, shape: [2] });
+    expect(types.get('y')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+    expect(types.get('x')).toEqual({ dtype: DT.FLOAT, shape: [1, 4] });
+  });
+
+  it('takes complete declarations without running the model', async () => {
+    const model = buildModel(spec);
+    model.graph!.valueInfo.push(makeValueInfo('h', { dtype: DT.FLOAT, shape: [1, 3] }), makeValueInfo('s', { dtype: DT.INT64, shape: [2] }));
+    // A sample the model cannot run (wrong element type): every value is declared, so no run happens.
+    const unrunnable = { x: { dtype: 'float32', dims: [1, 4], data: new Float64Array(4) } };
+    const types = await measureValueTypes(model, unrunnable as never);
+    expect(types.get('s')).toEqual({ dtype: DT.INT64, shape: [2] });
+    expect(types.get('y')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+  });
+
+  it('ignores incomplete declarations, and all of them when the inputs are declared otherwise than the sample', async () => {
+    const model = buildModel({ ...spec, inputs: [{ name: 'x', dims: ['batch', 4] }], outputs: [{ name: 'y', dims: ['batch', 3] }] });
+    // Declared for batch 2 while the sample has batch 1 (a stale value_info): measured instead.
+    model.graph!.valueInfo.push(makeValueInfo('h', { dtype: DT.FLOAT, shape: [2, 3] }));
+    const types = await measureValueTypes(model, sample);
+    expect(types.get('h')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+    expect(types.get('y')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+  });
+});
