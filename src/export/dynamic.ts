@@ -41,6 +41,20 @@ export interface OfflineReport {
 
 type Unique = (base: string) => string;
 
+/** Names of a weight's quantized initializers. */
+interface QuantizedWeight {
+  q: string;
+  scale: string;
+  zeroPoint: string;
+}
+
+/** What the whole rewrite shares: unique naming, and each weight quantized once per form. */
+interface Context {
+  unique: Unique;
+  /** (scope holding the weight, its name, form) → its quantized initializers, in that scope's graph. */
+  weights: Map<string, QuantizedWeight>;
+}
+
 const RULES = new Set(['MatMul', 'Gemm', 'Conv']);
 const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
 
@@ -56,11 +70,11 @@ export function exportDynamic(model: ModelProto, options: DynamicOptions): Offli
     return name;
   };
   report.warnings.push(...selectorWarnings(model.graph!, options, true));
-  rewriteGraph(model.graph!, undefined, options, report, unique);
+  rewriteGraph(model.graph!, undefined, options, report, { unique, weights: new Map() });
   return report;
 }
 
-function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: DynamicOptions, report: OfflineReport, unique: Unique): void {
+function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: DynamicOptions, report: OfflineReport, ctx: Context): void {
   const graph = new Graph(proto);
   const scope = new Scope(graph, parent);
   const quantizedInputs = new Map<string, { q: string; scale: string; zeroPoint: string }>();
@@ -68,8 +82,8 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: Dyn
   const opTypes = options.opTypes ? new Set(options.opTypes) : undefined;
   for (const node of [...graph.nodes]) {
     for (const a of node.attribute) {
-      if (a.g) rewriteGraph(a.g, scope, options, report, unique);
-      for (const g of a.graphs) rewriteGraph(g, scope, options, report, unique);
+      if (a.g) rewriteGraph(a.g, scope, options, report, ctx);
+      for (const g of a.graphs) rewriteGraph(g, scope, options, report, ctx);
     }
     const standard = node.domain === '' || node.domain === 'ai.onnx';
     if (!standard) continue;
@@ -91,12 +105,12 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: Dyn
       report.float.push({ node: name, op: node.opType, reason: 'not in --op-types' });
       continue;
     }
-    const weight = scope.constant(node.input[1]!);
-    if (!weight || weight.dataType !== DT.FLOAT) {
+    const weight = scope.lookup(node.input[1]!);
+    if (!weight || weight.tensor.dataType !== DT.FLOAT) {
       report.float.push({ node: name, op: node.opType, reason: weight ? 'weight is not float32' : 'weight is computed at run time' });
       continue;
     }
-    const reason = rewriteNode(graph, scope, node, weight, options, quantizedInputs, unique);
+    const reason = rewriteNode(graph, scope, node, weight, options, quantizedInputs, ctx);
     if (reason) report.float.push({ node: name, op: node.opType, reason });
     else report.quantized.push({ node: name, op: node.opType });
   }
@@ -109,47 +123,21 @@ function rewriteNode(
   graph: Graph,
   scope: Scope,
   node: NodeProto,
-  weight: TensorProto,
+  weight: { tensor: TensorProto; scope: Scope; name: string },
   options: DynamicOptions,
-  quantizedInputs: Map<string, { q: string; scale: string; zeroPoint: string }>,
-  unique: Unique,
+  quantizedInputs: Map<string, QuantizedWeight>,
+  ctx: Context,
 ): string | undefined {
-  const dims = tensorDims(weight);
-  let w = readFloat32(weight);
-  let kn: [number, number] | undefined;
-  if (node.opType === 'MatMul') {
-    if (dims.length !== 2) return 'weight is not 2-D';
-    kn = [dims[0]!, dims[1]!];
-  } else if (node.opType === 'Gemm') {
-    if (attrInt(node, 'transA', 0)) return 'transA = 1';
-    if (dims.length !== 2) return 'weight is not 2-D';
-    if (attrInt(node, 'transB', 0)) {
-      w = transpose(w, dims[0]!, dims[1]!);
-      kn = [dims[1]!, dims[0]!];
-    } else kn = [dims[0]!, dims[1]!];
-  }
-  const spec: QuantSpec = { dtype: options.weightType, symmetric: true, ...(options.perChannel === false ? {} : { axis: kn ? 1 : 0 }) };
-  const wDims = kn ? [...kn] : dims;
-  const range = channelMinMax(w, wDims, spec.axis);
-  const params = paramsFromRanges(range.min, range.max, spec);
-  // Symmetric: every channel's zero point is the middle of the range, an all-zero channel's too (which
-  // paramsFromRanges gives scale 1 and zero point 0); ConvInteger applies channel 0's to all of them.
-  params.zeroPoint.fill(options.weightType === 'uint8' ? 127 : 0);
+  const dims = tensorDims(weight.tensor);
+  if (node.opType !== 'Conv' && dims.length !== 2) return 'weight is not 2-D';
+  if (node.opType === 'Gemm' && attrInt(node, 'transA', 0)) return 'transA = 1';
+  const transB = node.opType === 'Gemm' && attrInt(node, 'transB', 0) === 1;
+  const alpha = node.opType === 'Gemm' ? attrFloat(node, 'alpha', 1) : 1;
+  const key = [weight.scope.id, weight.name, node.opType === 'Conv' ? 'conv' : transB ? 'rows' : 'columns', alpha].join('\u0000');
+  let wq = ctx.weights.get(key);
+  if (!wq) ctx.weights.set(key, (wq = quantizeWeight(weight.scope.graph, node, weight.tensor, transB, alpha, options, ctx.unique)));
+  const { unique } = ctx;
   const base = node.name || node.output[0]!;
-  const wq = unique(`${base}_weight_quantized`);
-  const wScale = unique(`${base}_weight_scale`);
-  const wZero = unique(`${base}_weight_zero_point`);
-  const dtype = onnxType(options.weightType);
-  graph.addInitializer(makeTensor(wq, dtype, wDims, quantizeArray(w, wDims, params)));
-  const perColumn = params.scale.length > 1;
-  // ConvInteger takes one weight zero point; symmetric weights share it whatever the channel.
-  const zeroPoints = node.opType === 'Conv' || !perColumn ? params.zeroPoint.subarray(0, 1) : params.zeroPoint;
-  graph.addInitializer(makeTensor(wZero, dtype, zeroPoints.length > 1 ? [zeroPoints.length] : [], typed(dtype, zeroPoints)));
-  // The weight scale in the shape that broadcasts over the output: [N] for MatMul/Gemm, [M, 1, …] for Conv.
-  const scaleDims = node.opType === 'Conv' && perColumn ? [params.scale.length, ...new Array<number>(dims.length - 2).fill(1)] : perColumn ? [params.scale.length] : [];
-  let scale = params.scale;
-  if (node.opType === 'Gemm') scale = scale.map((s) => s * attrFloat(node, 'alpha', 1));
-  graph.addInitializer(floatTensor(wScale, scaleDims, scale));
 
   const x = node.input[0]!;
   let qx = quantizedInputs.get(x);
@@ -167,15 +155,15 @@ function rewriteNode(
         return a ? [[k, k === 'auto_pad' ? new TextDecoder().decode(a.s) : k === 'group' ? Number(a.i) : a.ints.map(Number)]] : [];
       }),
     );
-    nodes.push(makeNode({ opType: 'ConvInteger', name: unique(`${base}_ConvInteger`), inputs: [qx.q, wq, qx.zeroPoint, wZero], outputs: [integer], attrs }));
+    nodes.push(makeNode({ opType: 'ConvInteger', name: unique(`${base}_ConvInteger`), inputs: [qx.q, wq.q, qx.zeroPoint, wq.zeroPoint], outputs: [integer], attrs }));
   } else {
-    nodes.push(makeNode({ opType: 'MatMulInteger', name: unique(`${base}_MatMulInteger`), inputs: [qx.q, wq, qx.zeroPoint, wZero], outputs: [integer] }));
+    nodes.push(makeNode({ opType: 'MatMulInteger', name: unique(`${base}_MatMulInteger`), inputs: [qx.q, wq.q, qx.zeroPoint, wq.zeroPoint], outputs: [integer] }));
   }
   const asFloat = unique(`${base}_output_float`);
   const product = unique(`${base}_scale_product`);
   nodes.push(
     makeNode({ opType: 'Cast', name: unique(`${base}_Cast`), inputs: [integer], outputs: [asFloat], attrs: { to: DT.FLOAT } }),
-    makeNode({ opType: 'Mul', name: unique(`${base}_scale_Mul`), inputs: [qx.scale, wScale], outputs: [product] }),
+    makeNode({ opType: 'Mul', name: unique(`${base}_scale_Mul`), inputs: [qx.scale, wq.scale], outputs: [product] }),
   );
   const out = node.output[0]!;
   const bias = biasTerm(graph, scope, node, dims, unique);
@@ -187,6 +175,41 @@ function rewriteNode(
   graph.proto.node.splice(at, 0, ...nodes);
   graph.invalidate();
   return undefined;
+}
+
+/**
+ * The weight quantized symmetrically, per output channel unless asked otherwise, as initializers of
+ * `owner` (the graph that holds the float weight, so that every subgraph reading it shares them).
+ */
+function quantizeWeight(owner: Graph, node: NodeProto, weight: TensorProto, transB: boolean, alpha: number, options: DynamicOptions, unique: Unique): QuantizedWeight {
+  const dims = tensorDims(weight);
+  let w = readFloat32(weight);
+  let kn: [number, number] | undefined;
+  if (node.opType !== 'Conv') {
+    if (transB) {
+      w = transpose(w, dims[0]!, dims[1]!);
+      kn = [dims[1]!, dims[0]!];
+    } else kn = [dims[0]!, dims[1]!];
+  }
+  const spec: QuantSpec = { dtype: options.weightType, symmetric: true, ...(options.perChannel === false ? {} : { axis: kn ? 1 : 0 }) };
+  const wDims = kn ? [...kn] : dims;
+  const range = channelMinMax(w, wDims, spec.axis);
+  const params = paramsFromRanges(range.min, range.max, spec);
+  // Symmetric: every channel's zero point is the middle of the range, an all-zero channel's too (which
+  // paramsFromRanges gives scale 1 and zero point 0); ConvInteger applies channel 0's to all of them.
+  params.zeroPoint.fill(options.weightType === 'uint8' ? 127 : 0);
+  const base = node.name || node.output[0]!;
+  const names = { q: unique(`${base}_weight_quantized`), scale: unique(`${base}_weight_scale`), zeroPoint: unique(`${base}_weight_zero_point`) };
+  const dtype = onnxType(options.weightType);
+  owner.addInitializer(makeTensor(names.q, dtype, wDims, quantizeArray(w, wDims, params)));
+  const perColumn = params.scale.length > 1;
+  // ConvInteger takes one weight zero point; symmetric weights share it whatever the channel.
+  const zeroPoints = node.opType === 'Conv' || !perColumn ? params.zeroPoint.subarray(0, 1) : params.zeroPoint;
+  owner.addInitializer(makeTensor(names.zeroPoint, dtype, zeroPoints.length > 1 ? [zeroPoints.length] : [], typed(dtype, zeroPoints)));
+  // The weight scale in the shape that broadcasts over the output: [N] for MatMul/Gemm, [M, 1, …] for Conv.
+  const scaleDims = node.opType === 'Conv' && perColumn ? [params.scale.length, ...new Array<number>(dims.length - 2).fill(1)] : perColumn ? [params.scale.length] : [];
+  owner.addInitializer(floatTensor(names.scale, scaleDims, alpha === 1 ? params.scale : params.scale.map((s) => s * alpha)));
+  return names;
 }
 
 /** The bias a node adds after its product (Conv's B, Gemm's β·C), as nodes from `input` to `output`. */

@@ -187,7 +187,7 @@ function rewriteMatMul(scope: Scope, node: NodeProto, state: State): Rewritten |
   const gemm = node.opType === 'Gemm';
   const found = node.input[1] ? scope.lookup(node.input[1]) : undefined;
   if (!found) return scope.lookup(node.input[0]!) ? 'the constant is input A; weight-only quantization takes the weight as input B' : 'weight is computed at run time (not a constant)';
-  const { tensor: weight, scope: owner } = found;
+  const { tensor: weight, scope: owner, name: weightName } = found;
   const dtype = weight.dataType;
   if (dtype !== DT.FLOAT && dtype !== DT.FLOAT16) return `weight is ${dtype === DT.DOUBLE ? 'float64' : 'not a float tensor'}; MatMulNBits and DequantizeLinear take float32 or float16`;
   const dims = tensorDims(weight);
@@ -203,7 +203,6 @@ function rewriteMatMul(scope: Scope, node: NodeProto, state: State): Rewritten |
     const last = aType.shape[aType.shape.length - 1];
     if (typeof last === 'number' && last !== K) return `activation A ends in ${last} where the weight has K = ${K}`;
   }
-  const weightName = node.input[1]!;
   const q = quantizedWeight(owner, weightName, weight, transB ? 'rows' : 'columns', format === 'qdq' ? 'qdq-matmul' : 'matmulnbits', state);
   const base = node.name || node.output[0]!;
   const out = node.output[0]!;
@@ -264,12 +263,11 @@ function rewriteMatMul(scope: Scope, node: NodeProto, state: State): Rewritten |
 
 /** Gather on a constant [V, D] table → GatherBlockQuantized, or blocked DequantizeLinear (axis 1) → Gather. */
 function rewriteGather(scope: Scope, node: NodeProto, state: State): Rewritten | string {
-  const { tensor: table, scope: owner } = scope.lookup(node.input[0]!)!;
+  const { tensor: table, scope: owner, name: tableName } = scope.lookup(node.input[0]!)!;
   const axis = attrInt(node, 'axis', 0);
   if (axis !== 0 && axis !== -2) return `gathers along axis ${axis}; quantized tables are gathered along axis 0`;
   if (!allFinite(table)) return 'table holds NaN or infinite values';
   const [V, D] = tensorDims(table) as [number, number];
-  const tableName = node.input[0]!;
   const { format, bits, blockSize } = state.options;
   const q = quantizedWeight(owner, tableName, table, 'rows', format === 'qdq' ? 'qdq-gather' : 'gather', state);
   const base = node.name || node.output[0]!;

@@ -15,11 +15,17 @@ export class Scope {
     private readonly parent?: Scope,
   ) {}
 
-  /** The constant and the scope whose graph holds it. */
-  lookup(name: string): { tensor: TensorProto; scope: Scope } | undefined {
+  /**
+   * The constant, the scope whose graph holds it and its name there. An Identity of a constant is that constant:
+   * exporters write shared weights so (PyTorch gives the second of two identical layers Identity
+   * nodes on the first one's weights), and quantizing through it keeps one copy of the weight.
+   */
+  lookup(name: string): { tensor: TensorProto; scope: Scope; name: string } | undefined {
     const own = this.graph.constant(name);
-    if (own) return { tensor: own, scope: this };
-    if (this.graph.isGraphInput(name) || this.graph.producer(name) || this.graph.initializer(name)) return undefined;
+    if (own) return { tensor: own, scope: this, name };
+    const producer = this.graph.producer(name);
+    if (producer?.opType === 'Identity' && (producer.domain === '' || producer.domain === 'ai.onnx') && producer.input[0]) return this.lookup(producer.input[0]);
+    if (this.graph.isGraphInput(name) || producer || this.graph.initializer(name)) return undefined;
     return this.parent?.lookup(name);
   }
 
