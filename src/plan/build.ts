@@ -90,7 +90,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     if (target.dedicatedPairs) (entry.at ??= []).push({ node: node.name, input });
   };
 
-  const candidates: { node: NodeProto; rule: OpRule }[] = [];
+  const candidates: Candidate[] = [];
   for (const node of graph.nodes) {
     const subgraphs = node.attribute.filter((a) => a.g || a.graphs.length);
     if (subgraphs.length) {
@@ -114,17 +114,21 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     }
     if (rule.foldable) continue; // handled below, once producers are planned
     if (!touchesFloat) continue;
-    if (target.name === 'tensorrt' && node.opType === 'Add' && node.input.some((i) => graph.constant(i))) continue;
     // Moving values out of a constant (Gather on an embedding table) is a weight-only matter.
-    if (rule.output === 'same-as-input' && graph.constant(node.input[0]!)) continue;
-    candidates.push({ node, rule });
+    if (rule.output === 'same-as-input' && graph.constant(node.input[0]!)) {
+      plan.float.push({ node: node.name, op: node.opType, reason: 'reads a constant table (weight-only mode quantizes embeddings)' });
+      continue;
+    }
+    const inputs = activationInputs(graph, target.rules, node, rule);
+    if (typeof inputs === 'string') plan.float.push({ node: node.name, op: node.opType, reason: inputs });
+    else candidates.push({ node, rule, inputs });
   }
 
-  const apply = (node: NodeProto, rule: OpRule) => {
+  const apply = (node: NodeProto, rule: OpRule, inputs: readonly number[]) => {
     const weightInput = rule.weight?.input;
     const weightName = weightInput !== undefined ? node.input[weightInput] : undefined;
     const weight = weightName ? graph.constant(weightName) : undefined;
-    const indices = rule.activations === 'all' ? node.input.map((_, i) => i) : [...rule.activations];
+    const indices = [...inputs];
     // A weight that is computed at run time (attention's Q·Kᵀ) is an activation like any other.
     if (weightInput !== undefined && weightName && !weight) indices.push(weightInput);
     for (const i of indices) {
@@ -167,7 +171,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
 
   const accepted = acceptFollowers(graph, candidates, isFloat);
   for (const c of candidates) {
-    if (accepted.nodes.has(c.node)) apply(c.node, c.rule);
+    if (accepted.nodes.has(c.node)) apply(c.node, c.rule, c.inputs);
     else plan.float.push({ node: c.node.name, op: c.node.opType, reason: 'between float ops; nothing to gain' });
   }
 
@@ -188,6 +192,26 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
   return { plan, warnings };
 }
 
+/** A node with a rule, and the inputs that rule quantizes as activations. */
+interface Candidate {
+  node: NodeProto;
+  rule: OpRule;
+  inputs: number[];
+}
+
+/** The inputs a rule quantizes as activations, or why the node stays float. */
+function activationInputs(graph: Graph, rules: Readonly<Record<string, OpRule>>, node: NodeProto, rule: OpRule): number[] | string {
+  if (rule.activations === 'all') return node.input.map((_, i) => i);
+  if (rule.activations !== 'residual') return [...rule.activations];
+  if (node.input.some((i) => graph.constant(i))) return 'adds a constant (TensorRT fuses it into the layer before)';
+  const weighted = node.input.map((i) => {
+    const p = graph.producer(i);
+    return !!p && !!rules[p.opType]?.weight;
+  });
+  if (!weighted.some(Boolean)) return 'not a residual Add: no input comes from Conv, ConvTranspose, Gemm or MatMul';
+  return [weighted[0] && weighted[1] ? 1 : weighted.indexOf(false)];
+}
+
 /**
  * Which candidates to quantize. Anchors (ops whose rule does not `followsQuantized`: Conv, Gemm,
  * MatMul …) always are. A follower (Add, Mul, Sigmoid, Reshape …) is worth it only when one of its
@@ -197,16 +221,12 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
  * before a float Div, loses a third of its text lines that way). The greatest set of followers that
  * satisfies this is found by dropping the ones that do not until none is left to drop.
  */
-function acceptFollowers(
-  graph: Graph,
-  candidates: { node: NodeProto; rule: OpRule }[],
-  isFloat: (n: string) => boolean,
-): { nodes: Set<NodeProto>; readers: Set<string> } {
+function acceptFollowers(graph: Graph, candidates: readonly Candidate[], isFloat: (n: string) => boolean): { nodes: Set<NodeProto>; readers: Set<string> } {
   const ins = new Map<NodeProto, string[]>();
   const outs = new Map<NodeProto, string[]>();
   const rules = new Map(candidates.map((c) => [c.node, c.rule]));
-  for (const { node, rule } of candidates) {
-    const indices = rule.activations === 'all' ? node.input.map((_, i) => i) : [...rule.activations];
+  for (const { node, rule, inputs } of candidates) {
+    const indices = [...inputs];
     if (rule.weight) indices.push(rule.weight.input); // a computed weight is an activation input
     ins.set(node, indices.map((i) => node.input[i]).filter((n): n is string => !!n && isFloat(n) && !graph.constant(n)));
     outs.set(node, rule.output === 'none' ? [] : node.output.filter((o) => !!o && isFloat(o)));

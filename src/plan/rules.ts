@@ -17,8 +17,13 @@ export type OutputRule =
   | 'none';
 
 export interface OpRule {
-  /** Inputs holding activations (or constants quantized like activations): indices, or every input. */
-  activations: number[] | 'all';
+  /**
+   * Inputs holding activations (or constants quantized like activations): indices, every input, or
+   * 'residual': of an Add of two activations, the one that does not come from a weighted layer (Conv,
+   * ConvTranspose, Gemm, MatMul) — TensorRT fuses the Add into that layer and wants the other input,
+   * the skip connection, quantized; when both come from weighted layers, the second.
+   */
+  activations: number[] | 'all' | 'residual';
   /** Input holding a weight; quantized per channel along `axis` when the weight is constant. */
   weight?: { input: number; axis: (node: NodeProto, rank: number) => number | undefined };
   /** Input holding a bias, stored as int32 with scale s_input·s_weight. */
@@ -95,5 +100,5 @@ export const TENSORRT_RULES: Record<string, OpRule> = {
   ConvTranspose: { ...convTranspose, bias: undefined, output: 'none' },
   Gemm: { ...gemm, bias: undefined, output: 'none' },
   MatMul: { ...matmul, output: 'none' },
-  Add: { activations: [0, 1], output: 'none' },
+  Add: { activations: 'residual', output: 'none' },
 };
