@@ -1,6 +1,6 @@
 /**
  * Rounding as ONNX QuantizeLinear does it: to nearest, ties to even. (Math.round sends ties toward
- * +∞, so Math.round(-2.5) is -2, where QuantizeLinear gives -2 and Math.round(2.5) is 3 where it gives 2.)
+ * +∞: Math.round(2.5) is 3 and Math.round(-1.5) is -1, where QuantizeLinear gives 2 and -2.)
  */
 export function roundHalfEven(v: number): number {
   const f = Math.floor(v);
