@@ -106,6 +106,9 @@ describe('Graph.sort', () => {
     const named = { code: 'BAD_MODEL', message: expect.stringMatching(/cycle \(through 'p' \(Add\), 'q' \(Relu\), 'r' \(Neg\)\)/) };
     expect(() => new Graph(cyclic.graph!).sort()).toThrow(expect.objectContaining(named));
     // A node reading its own output, unnamed: described by op type and output.
+    // Nodes stuck behind the cycle are not on it: stored first, 'out' is still not named.
+    const behind = xy([cyclic.graph!.node[3]!, ...cyclic.graph!.node.slice(0, 3)].map((n) => ({ name: n.name, opType: n.opType, inputs: n.input, outputs: n.output })));
+    expect(() => new Graph(behind.graph!).sort()).toThrow(expect.objectContaining(named));
     const self = xy([{ opType: 'Relu', inputs: ['y'], outputs: ['y'] }]);
     self.graph!.node[0]!.name = '';
     expect(() => new Graph(self.graph!).sort()).toThrow("Relu → 'y'");
@@ -241,6 +244,10 @@ describe('Graph edits', () => {
     expect(g.uniqueName('fresh')).toBe('fresh');
     expect(g.uniqueName('fresh')).toBe('fresh_1');
     expect(g.uniqueName('a')).toBe('a_2');
+    // A name handed out stays taken after an edit, even before anything in the graph uses it.
+    const t = g.uniqueName('t');
+    g.addInitializer(floatTensor('other', [1], [0]));
+    expect(g.uniqueName('t')).not.toBe(t);
   });
 });
 

@@ -57,6 +57,9 @@ describe('integer ranges (reference §1.3)', () => {
       expect(qrange(spec(t, true)), t).toEqual({ qmin: sym[0], qmax: sym[1] });
       expect(qrange(spec(t, false, { reduceRange: true })), t).toEqual({ qmin: reduced[0], qmax: reduced[1] });
     }
+    // 4-bit reduced ranges as in ORT's table: int4 −4…3 (not ±4, which int4's 3 bits cannot hold), uint4 0…7.
+    expect(qrange(spec('int4', false, { reduceRange: true }))).toEqual({ qmin: -4, qmax: 3 });
+    expect(qrange(spec('uint4', false, { reduceRange: true }))).toEqual({ qmin: 0, qmax: 7 });
   });
 });
 

@@ -13,6 +13,8 @@ export class Graph {
   private users?: Map<string, NodeProto[]>;
   private inits?: Map<string, TensorProto>;
   private names?: Set<string>;
+  /** Names handed out by uniqueName(): kept across edits, which may not have put them in the graph yet. */
+  private readonly reserved = new Set<string>();
 
   constructor(proto: GraphProto) {
     this.proto = proto;
@@ -96,15 +98,14 @@ export class Graph {
 
   hasName(name: string): boolean {
     this.index();
-    return this.names!.has(name);
+    return this.names!.has(name) || this.reserved.has(name);
   }
 
   /** A value or node name not yet used in this graph, derived from `base`. */
   uniqueName(base: string): string {
-    this.index();
     let name = base;
-    for (let i = 1; this.names!.has(name); i++) name = `${base}_${i}`;
-    this.names!.add(name);
+    for (let i = 1; this.hasName(name); i++) name = `${base}_${i}`;
+    this.reserved.add(name);
     return name;
   }
 
@@ -125,6 +126,7 @@ export class Graph {
   /** Inserts nodes right after `after` (or at the start); topological order is restored by `sort()`. */
   insertNodes(nodes: NodeProto[], after?: NodeProto): void {
     const at = after ? this.proto.node.indexOf(after) + 1 : 0;
+    if (at === 0 && after) throw new Error(`insertNodes: node '${after.name}' is not in graph '${this.proto.name}'`); // a bug in a pass, not in the model
     this.proto.node.splice(at, 0, ...nodes);
     this.invalidate();
   }
@@ -197,8 +199,20 @@ export class Graph {
       for (const j of dependents[i]!) if (--waiting[j]! === 0) ready.push(j);
     }
     if (order.length !== nodes.length) {
-      const stuck = nodes.filter((_, i) => waiting[i]! > 0).slice(0, 3).map(describeNode);
-      fail('BAD_MODEL', `the graph has a cycle (through ${stuck.join(', ')}): an ONNX graph must be acyclic. Re-export the model.`);
+      // Every node left waits for another node left; following those waits from any of them must
+      // come back round: that loop is the cycle to name (not the nodes merely stuck behind it).
+      const path: number[] = [];
+      let i = waiting.findIndex((w) => w > 0);
+      while (!path.includes(i)) {
+        path.push(i);
+        i = [...deps[i]!].find((p) => waiting[p]! > 0)!;
+      }
+      // The walk ran against the data flow: turn it round, starting at the first node as stored.
+      const loop = path.slice(path.indexOf(i)).reverse();
+      const first = loop.indexOf(Math.min(...loop));
+      const cycle = [...loop.slice(first), ...loop.slice(0, first)];
+      const named = cycle.slice(0, 4).map((k) => describeNode(nodes[k]!));
+      fail('BAD_MODEL', `the graph has a cycle (through ${named.join(', ')}${cycle.length > 4 ? ', …' : ''}): an ONNX graph must be acyclic. Re-export the model.`);
     }
     this.proto.node = order.map((i) => nodes[i]!);
     this.invalidate();

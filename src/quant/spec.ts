@@ -38,8 +38,9 @@ export function onnxType(t: QuantType): number {
 export function qrange(spec: Pick<QuantSpec, 'dtype' | 'symmetric' | 'reduceRange'>): QRange {
   const bits = bitsOf(spec.dtype);
   if (spec.reduceRange) {
-    const half = 2 ** (bits - 2); // one bit less than the type
-    return isSigned(spec.dtype) ? { qmin: -half, qmax: half } : { qmin: 0, qmax: 2 * half - 1 };
+    // One bit less than the type, as ORT's reduced-range table: int8 ±64, int16 ±16384, but int4 −4…3.
+    const half = 2 ** (bits - 2);
+    return isSigned(spec.dtype) ? { qmin: -half, qmax: bits === 4 ? half - 1 : half } : { qmin: 0, qmax: 2 * half - 1 };
   }
   if (isSigned(spec.dtype)) {
     const m = 2 ** (bits - 1);
