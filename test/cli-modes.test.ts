@@ -229,6 +229,10 @@ describe('onnxq quantize in the modes that need no calibration', () => {
     expect(loadModelFile(out).model.graph!.node.map((n) => n.opType)).toContain('LSTM');
     // a sequence of 10 steps, not the 6 it was validated on; measured 42.5 dB
     expect(sqnr(await run(lstm), await run(out))).toBeGreaterThan(39);
+    // weight-only says the same of the LSTM, not that another mode would take it
+    const wo = onnxq(['quantize', lstm, '-o', file('lstm.q4.onnx'), '--mode', 'weight-only', '--input-shape', 'x=6,1,8']);
+    expect(wo.code).toBe(0);
+    expect(wo.stdout).toMatch(/LSTM: recurrent op: onnxq leaves LSTM, GRU and RNN float in every mode/);
   });
 });
 

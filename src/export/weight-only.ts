@@ -78,8 +78,9 @@ export interface WeightOnlyReport {
 
 const MS = 'com.microsoft';
 const RULES = ['MatMul', 'Gemm', 'Gather'];
+const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
 /** Ops that carry weights but have no weight-only rule: listed so that the user knows they stay float. */
-const NO_RULE = new Set(['Conv', 'ConvTranspose', 'LSTM', 'GRU', 'RNN', 'Einsum']);
+const NO_RULE = new Set(['Conv', 'ConvTranspose', ...RECURRENT, 'Einsum']);
 
 /** Checks and completes the options; fails with BAD_OPTION naming the CLI flag. */
 export function resolveWeightOnlyOptions(options: WeightOnlyOptions, opset?: number): ResolvedWeightOnlyOptions {
@@ -159,7 +160,11 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, state: State
     const ruled = RULES.includes(node.opType) && (node.opType !== 'Gather' || isConstantTable(scope, node));
     if (!ruled) {
       if (NO_RULE.has(node.opType) && hasConstantWeight(scope, node))
-        report.float.push({ node: name, op: node.opType, reason: `weight-only quantization has no rule for ${node.opType} (use --mode dynamic or static)` });
+        report.float.push({
+          node: name,
+          op: node.opType,
+          reason: RECURRENT.has(node.opType) ? 'recurrent op: onnxq leaves LSTM, GRU and RNN float in every mode' : `weight-only quantization has no rule for ${node.opType} (use --mode dynamic or static)`,
+        });
       continue;
     }
     if (exclude.includes(node.name) || exclude.includes(node.opType)) {

@@ -116,7 +116,8 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
     if (!touchesFloat) continue;
     // Moving values out of a constant (Gather on an embedding table) is a weight-only matter.
     if (rule.output === 'same-as-input' && graph.constant(node.input[0]!)) {
-      plan.float.push({ node: node.name, op: node.opType, reason: 'reads a constant table (weight-only mode quantizes embeddings)' });
+      const reason = node.opType === 'Gather' ? 'an embedding table; weight-only mode quantizes those' : 'moves values of a constant, which stay float';
+      plan.float.push({ node: node.name, op: node.opType, reason });
       continue;
     }
     const inputs = activationInputs(graph, target.rules, node, rule);
