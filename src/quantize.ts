@@ -217,7 +217,8 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
   const cal = await calibrate(input, source, {
     ...options,
     holdOut: options.validate !== false,
-    methods: [...new Set([method, ...(options.plan ? planMethods(options.plan) : [])])],
+    // A plan names the methods of its tensors; --method then only serves the TensorRT cache.
+    methods: options.plan ? [...new Set([...planMethods(options.plan), ...(options.tensorrtCache ? [method] : [])])] : [method],
     ...(options.plan ? { plans: [options.plan] } : { planOptions: [options] }),
   });
   const result = await quantizeCalibrated(cal, options);

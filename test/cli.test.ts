@@ -219,6 +219,7 @@ describe('bad input', () => {
     expectCleanFailure(onnxq(['quantize', model, '-o', calib, '--calib', calib]), /input files/);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--exclude', 'Conv']), /nothing to quantize/);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--target', 'tensorrt', '--activation-type', 'uint8']), /int8/);
+    expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--save-ranges', `${out()}.data`]), /two outputs name the same file \(the model's own data file is .*bad-out\.onnx\.data\)/);
     noOutput();
   });
 

@@ -67,6 +67,10 @@ const init = (g: ModelProto['graph'], name: string): TensorProto => {
   return t;
 };
 
+/** Every weight scale (the constant factor of each s_activation · s_weight Mul) and weight zero point (input 3 of the integer op). */
+const weightScales = (g: ModelProto['graph']) => g!.node.filter((n) => n.name.endsWith('_scale_Mul')).map((n) => init(g, n.input[1]!));
+const weightZeroPoints = (g: ModelProto['graph']) => g!.node.filter((n) => n.opType.endsWith('Integer')).map((n) => init(g, n.input[3]!));
+
 async function errorOf(p: Promise<unknown>): Promise<OnnxqError> {
   try {
     await p;
@@ -200,11 +204,16 @@ describe('shared weights are quantized once', () => {
     const chainDb = await outputSqnr(chain, r.model, { x: floatFeed([2, 32], 22) });
     expect(chainDb).toBeGreaterThan(41); // measured 44.8 dB
 
-    // If whose branches both read the outer weight: one copy, in the outer graph
+    // If whose branches both read the outer weight, the else branch through an Identity of its own
+    // (prepare removes only the top-level graph's): one copy, in the outer graph
     const branch = (name: string, op: string) =>
       create(GraphProtoSchema, {
         name,
-        node: [makeNode({ opType: op, inputs: ['x'], outputs: [`${name}_a`] }), makeNode({ opType: 'MatMul', name: `${name}_mm`, inputs: [`${name}_a`, 'w'], outputs: [`${name}_y`] })],
+        node: [
+          makeNode({ opType: op, inputs: ['x'], outputs: [`${name}_a`] }),
+          makeNode({ opType: 'Identity', inputs: ['w'], outputs: [`${name}_w`] }),
+          makeNode({ opType: 'MatMul', name: `${name}_mm`, inputs: [`${name}_a`, op === 'Neg' ? `${name}_w` : 'w'], outputs: [`${name}_y`] }),
+        ],
         output: [makeValueInfo(`${name}_y`, { dtype: DT.FLOAT, shape: [2, 32] })],
       });
     const branches = buildModel({
@@ -254,7 +263,7 @@ describe('stored weights', () => {
     const mmi = g.node.find((n) => n.opType === 'MatMulInteger')!;
     const qT = init(g, mmi.input[1]!);
     const zT = init(g, mmi.input[3]!);
-    const sT = g.initializer.find((t) => t.name.endsWith('_weight_scale'))!;
+    const sT = weightScales(g)[0]!;
     const [K, N] = tensorDims(qT) as [number, number];
     const q = Array.from(readTensor(qT).data as Int8Array | Uint8Array);
     const zp = Array.from(readTensor(zT).data as Int8Array | Uint8Array);
@@ -308,7 +317,7 @@ describe('stored Conv weights', () => {
     const ci = g.node.find((n) => n.opType === 'ConvInteger')!;
     const qT = init(g, ci.input[1]!);
     const zT = init(g, ci.input[3]!);
-    const sT = g.initializer.find((t) => t.name.endsWith('_weight_scale'))!;
+    const sT = weightScales(g)[0]!;
     expect(qT.dataType).toBe(weightType === 'uint8' ? DT.UINT8 : DT.INT8);
     expect(tensorDims(zT)).toEqual([]);
     expect(tensorDims(sT)).toEqual([2, 1, 1]); // broadcasts over the output [N, M, H, W]
@@ -379,12 +388,12 @@ describe('weight types and per-channel', () => {
   it('perChannel false: one scale per weight', async () => {
     for (const model of [matmulModel, depthwiseModel]) {
       const r = await dynamic(model(), { perChannel: false });
-      const scales = r.model.graph!.initializer.filter((t) => t.name.endsWith('_weight_scale'));
+      const scales = weightScales(r.model.graph);
       expect(scales).toHaveLength(1);
       expect(readFloat32(scales[0]!)).toHaveLength(1);
-      const zeroPoints = r.model.graph!.initializer.filter((t) => t.name.endsWith('_weight_zero_point'));
+      const zeroPoints = weightZeroPoints(r.model.graph);
       expect(readTensor(zeroPoints[0]!).data).toHaveLength(1);
-      const perChannel = (await dynamic(model())).model.graph!.initializer.find((t) => t.name.endsWith('_weight_scale'))!;
+      const perChannel = weightScales((await dynamic(model())).model.graph)[0]!;
       expect(readFloat32(perChannel).length).toBeGreaterThan(1);
     }
     // The depthwise weights have channel ranges 10× apart: one scale costs accuracy.

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeModel, decodeModel } from '../src/onnx/codec.js';
 import { loadModelFile, saveModelFile, writeAllAtomic } from '../src/node/files.js';
 import { OnnxqError } from '../src/errors.js';
@@ -81,5 +81,23 @@ describe('round trips through quantization', () => {
     expect(fs.readdirSync(dir)).toEqual(['c.json']);
     expect(writeAllAtomic([{ file: a, chunks: [new Uint8Array(3), new Uint8Array(2)] }, { file: path.join(dir, 'd.json'), chunks: '{}' }])).toEqual([5, 2]);
     expect(fs.readdirSync(dir).sort()).toEqual(['a.onnx', 'c.json', 'd.json']);
+    // two outputs for one path are refused before anything is written
+    expect(() => writeAllAtomic([{ file: path.join(dir, 'e.json'), chunks: '1' }, { file: path.join(dir, '.', 'e.json'), chunks: '2' }])).toThrow(/two outputs would be written to .*e\.json/);
+    expect(fs.existsSync(path.join(dir, 'e.json'))).toBe(false);
+  });
+
+  it('a write that fails halfway (a full disk) leaves no temporary file', () => {
+    const dir = tempDir();
+    let calls = 0;
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementation(() => {
+      if (++calls === 2) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      return 1; // one byte at a time
+    });
+    try {
+      expect(() => writeAllAtomic([{ file: path.join(dir, 'm.onnx'), chunks: 'abc' }])).toThrow(/cannot write .*m\.onnx: ENOSPC/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });

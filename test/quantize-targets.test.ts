@@ -165,12 +165,17 @@ describe('tensorrt target', () => {
     expect(opCounts(q).Relu).toBe(1); // no folding for TensorRT
     expect(result.plan.activations.x!.at).toEqual([{ node: conv1!.name, input: 0 }, { node: add.name, input: 1 }]);
     expect(sqnr).toBeGreaterThan(36); // measured 41.4 dB
+
+    // The same Add is no residual Add when TensorRT cannot fuse it into the Conv: the Conv is
+    // excluded, or its output has another reader.
+    const excluded = await quantizeSpec({ ...spec, nodes: spec.nodes.map((n, i) => (i === 2 ? { ...n, name: 'conv2' } : n)) }, [1, 4, 8, 8], { ...trt, exclude: ['conv2'] });
+    expect(excluded.result.plan.float.find((f) => f.op === 'Add')?.reason).toMatch(/not a residual Add/);
+    const shared = { ...spec, outputs: [{ name: 'y' }, { name: 'z' }], nodes: [...spec.nodes, { opType: 'Sigmoid', inputs: ['c2'], outputs: ['z'] }] };
+    expect((await quantizeSpec(shared, [1, 4, 8, 8], trt)).result.plan.float.find((f) => f.op === 'Add')?.reason).toMatch(/not a residual Add/);
   });
 
-  // Skipped: src/plan/rules.ts:98 gives TensorRT a Q/DQ pair on both inputs of EVERY Add of two
-  // activations (src/plan/build.ts:117 only skips an Add with a constant), not only on residual
-  // Adds as README.md:183 says. Here Add(Sin(x), Cos(x)) sits between float ops, far from any
-  // Conv/Gemm/MatMul, and still gets int8 Q/DQ on s and co: error for no int8 kernel.
+  // Add(Sin(x), Cos(x)) sits between float ops, far from any Conv/Gemm/MatMul: Q/DQ there would add
+  // rounding error and give TensorRT nothing to fuse.
   it('an Add between float ops is not a residual Add and gets no Q/DQ; it is listed as float', async () => {
     const spec: ModelSpec = {
       inputs: [{ name: 'x', dims: [2, 8] }],

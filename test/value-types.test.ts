@@ -39,12 +39,25 @@ describe('measureValueTypes', () => {
     expect(types.get('y')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
   });
 
-  it('ignores incomplete declarations, and all of them when the inputs are declared otherwise than the sample', async () => {
+  it('ignores every declaration when an input is declared with a free dimension or another type than the sample has', async () => {
+    // With x declared [batch, 4], a declared [2, 3] may hold for batch 2 but not for this sample's batch 1.
     const model = buildModel({ ...spec, inputs: [{ name: 'x', dims: ['batch', 4] }], outputs: [{ name: 'y', dims: ['batch', 3] }] });
-    // Declared for batch 2 while the sample has batch 1 (a stale value_info): measured instead.
     model.graph!.valueInfo.push(makeValueInfo('h', { dtype: DT.FLOAT, shape: [2, 3] }));
     const types = await measureValueTypes(model, sample);
     expect(types.get('h')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
     expect(types.get('y')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+    // x declared float64 while the sample is float32: nothing declared is trusted, and the run says which is which.
+    const retyped = buildModel(spec);
+    retyped.graph!.input[0] = makeValueInfo('x', { dtype: DT.DOUBLE, shape: [1, 4] });
+    retyped.graph!.valueInfo.push(makeValueInfo('h', { dtype: DT.FLOAT, shape: [7, 7] }));
+    await expect(measureValueTypes(retyped, sample)).rejects.toThrow(/onnxruntime/);
+  });
+
+  it('takes only complete declarations: an intermediate with a free dimension is measured', async () => {
+    const model = buildModel(spec);
+    model.graph!.valueInfo.push(makeValueInfo('h', { dtype: DT.FLOAT, shape: ['n', 3] }), makeValueInfo('s', { dtype: DT.INT64, shape: [2] }));
+    const types = await measureValueTypes(model, sample);
+    expect(types.get('h')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+    expect(types.get('s')).toEqual({ dtype: DT.INT64, shape: [2] });
   });
 });

@@ -83,10 +83,11 @@ export async function compareModels(
     const top1 = new Map<string, { matches: number; rows: number }>();
     const floatMs: number[] = [];
     const quantMs: number[] = [];
+    const [floatTypes, quantTypes] = [float.inputTypes, quant.inputTypes];
     for (const [k, index] of indices.entries()) {
       const sample = await loadBatch(source, [index]);
-      const feeds = castSample(sample, float.inputTypes);
-      const quantFeeds = castSample(sample, quant.inputTypes);
+      const feeds = castSample(sample, floatTypes);
+      const quantFeeds = castSample(sample, quantTypes);
       if (k === 0)
         for (let i = 0; i < WARM_UP; i++) {
           await float.run(feeds);

@@ -3,6 +3,7 @@ import { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from 
 import type { ValidationReport } from '../analyze/validate.js';
 import type { PlanOptions } from '../plan/build.js';
 import type { ImageOptions } from '../data/images.js';
+import { givenImageFlags } from '../data/open.js';
 import { fail } from '../errors.js';
 import type { OfflineMode } from '../offline.js';
 import { runOffline } from './offline.js';
@@ -102,7 +103,7 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
     );
   if (o.weightMethod && !WEIGHT_METHODS[mode]!.includes(o.weightMethod))
     fail('BAD_OPTION', `--weight-method ${o.weightMethod} is not a ${mode} method; --mode ${mode} takes ${WEIGHT_METHODS[mode]!.join(' or ')}.`);
-  const imageFlags = Object.entries(imageOptions(o)).filter(([, v]) => v !== undefined).map(([k]) => flagName(k));
+  const imageFlags = givenImageFlags(imageOptions(o));
   if (!o.calib && imageFlags.length && mode !== 'static')
     fail('BAD_OPTION', `${imageFlags.join(', ')} ${imageFlags.length === 1 ? 'applies' : 'apply'} to the images given with --calib, and there is no --calib. Drop ${imageFlags.length === 1 ? 'it' : 'them'}, or add --calib <folder of images>.`);
   if (mode !== 'static') return runOffline(input, mode, o, argv);
@@ -113,7 +114,8 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
     fail('BAD_OPTION', `--trt-version takes TensorRT's version as its cache header writes it, e.g. 8601 for TensorRT 8.6.1 or 100300 for 10.3.0; got '${o.trtVersion}'.`);
   if (!o.calib)
     fail('BAD_OPTION', 'static quantization needs calibration data: add --calib <folder of images | .npy | .npz>. Without data, use --mode dynamic, weight-only or fp16.');
-  const ignoredWithPlan = o.plan ? PLAN_FLAGS.filter((k) => given.includes(k)) : [];
+  // --method still picks the TensorRT cache's calibrator when a plan decides everything else.
+  const ignoredWithPlan = o.plan ? PLAN_FLAGS.filter((k) => given.includes(k) && !(k === 'method' && o.calibCache)) : [];
   const progress = terminalProgress(!o.json && process.stderr.isTTY && !process.env.CI);
   const options: QuantizeFileOptions = {
     calib: o.calib,

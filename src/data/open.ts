@@ -68,9 +68,14 @@ export async function openCalibration(calibPath: string, inputs: readonly ModelI
   fail('BAD_CALIBRATION', `cannot tell what kind of calibration data ${calibPath} is (extension '${ext || 'none'}'). --calib takes ${FORMS}.`);
 }
 
+/** The image options given (not undefined), as their command-line flags. */
+export function givenImageFlags(options: ImageOptions): string[] {
+  return Object.entries(options).filter(([, v]) => v !== undefined).map(([k]) => '--' + k);
+}
+
 /** Arrays go to the model as they are: an image option given with them would silently do nothing. */
 function refuseImageOptions(options: ImageOptions, calibPath: string, what: string): void {
-  const given = Object.entries(options).filter(([, v]) => v !== undefined).map(([k]) => '--' + k);
+  const given = givenImageFlags(options);
   if (given.length)
     fail('BAD_OPTION', `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to images, but ${calibPath} ${what}, which goes to the model as it is. Drop ${given.length === 1 ? 'it' : 'them'}, or preprocess the arrays yourself.`);
 }

@@ -45,8 +45,14 @@ export function syntheticSource(inputs: readonly ModelInput[], options: Syntheti
         case 'float32':
         case 'float64':
         case 'float16': {
-          const values = Float64Array.from({ length: n }, () => fill ?? rng.nextFloat());
-          data = input.dtype === 'float32' ? Float32Array.from(values) : input.dtype === 'float64' ? values : Uint16Array.from(values, floatToHalf);
+          // float16 travels as its bits (onnxruntime's Uint16Array form).
+          const half = input.dtype === 'float16';
+          const out = input.dtype === 'float32' ? new Float32Array(n) : input.dtype === 'float64' ? new Float64Array(n) : new Uint16Array(n);
+          for (let i = 0; i < n; i++) {
+            const v = fill ?? rng.nextFloat();
+            out[i] = half ? floatToHalf(v) : v;
+          }
+          data = out;
           break;
         }
         case 'int64':

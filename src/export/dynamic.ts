@@ -135,7 +135,7 @@ function rewriteNode(
   const alpha = node.opType === 'Gemm' ? attrFloat(node, 'alpha', 1) : 1;
   const key = [weight.scope.id, weight.name, node.opType === 'Conv' ? 'conv' : transB ? 'rows' : 'columns', alpha].join('\u0000');
   let wq = ctx.weights.get(key);
-  if (!wq) ctx.weights.set(key, (wq = quantizeWeight(weight.scope.graph, node, weight.tensor, transB, alpha, options, ctx.unique)));
+  if (!wq) ctx.weights.set(key, (wq = quantizeWeight(weight.scope.graph, weight.name, node, weight.tensor, transB, alpha, options, ctx.unique)));
   const { unique } = ctx;
   const base = node.name || node.output[0]!;
 
@@ -181,7 +181,7 @@ function rewriteNode(
  * The weight quantized symmetrically, per output channel unless asked otherwise, as initializers of
  * `owner` (the graph that holds the float weight, so that every subgraph reading it shares them).
  */
-function quantizeWeight(owner: Graph, node: NodeProto, weight: TensorProto, transB: boolean, alpha: number, options: DynamicOptions, unique: Unique): QuantizedWeight {
+function quantizeWeight(owner: Graph, name: string, node: NodeProto, weight: TensorProto, transB: boolean, alpha: number, options: DynamicOptions, unique: Unique): QuantizedWeight {
   const dims = tensorDims(weight);
   let w = readFloat32(weight);
   let kn: [number, number] | undefined;
@@ -198,8 +198,8 @@ function quantizeWeight(owner: Graph, node: NodeProto, weight: TensorProto, tran
   // Symmetric: every channel's zero point is the middle of the range, an all-zero channel's too (which
   // paramsFromRanges gives scale 1 and zero point 0); ConvInteger applies channel 0's to all of them.
   params.zeroPoint.fill(options.weightType === 'uint8' ? 127 : 0);
-  const base = node.name || node.output[0]!;
-  const names = { q: unique(`${base}_weight_quantized`), scale: unique(`${base}_weight_scale`), zeroPoint: unique(`${base}_weight_zero_point`) };
+  // Named after the weight, which every node reading it shares.
+  const names = { q: unique(`${name}_quantized`), scale: unique(`${name}_scale`), zeroPoint: unique(`${name}_zero_point`) };
   const dtype = onnxType(options.weightType);
   owner.addInitializer(makeTensor(names.q, dtype, wDims, quantizeArray(w, wDims, params)));
   const perColumn = params.scale.length > 1;

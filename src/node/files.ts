@@ -79,6 +79,9 @@ export interface PendingFile {
  * renamed. Returns the bytes written per file.
  */
 export function writeAllAtomic(files: readonly PendingFile[]): number[] {
+  const targets = files.map((f) => path.resolve(f.file));
+  const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+  if (twice) fail('BAD_OPTION', `two outputs would be written to ${twice}; give each output its own path.`);
   const staged: { tmp: string; file: string; bytes: number }[] = [];
   const undo = (placed: readonly string[]) => {
     for (const s of staged) fs.rmSync(s.tmp, { force: true });
@@ -88,8 +91,9 @@ export function writeAllAtomic(files: readonly PendingFile[]): number[] {
   try {
     for (const { file, chunks } of files) {
       current = file;
-      const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-      staged.push({ tmp, file, bytes: writeChunks(tmp, chunks) });
+      const s = { tmp: path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`), file, bytes: 0 };
+      staged.push(s); // before writing: a write that fails halfway leaves a temporary file to remove
+      s.bytes = writeChunks(s.tmp, chunks);
     }
   } catch (e) {
     undo([]);

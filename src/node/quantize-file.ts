@@ -41,8 +41,9 @@ export async function quantizeFile(input: string, output: string, options: Quant
   // Outputs must not overwrite any input: the model, its data files, the calibration data, the plan.
   const protect = [input, ...externalFiles, options.calib, ...(options.planFile ? [options.planFile] : [])];
   for (const out of [output, options.savePlan, options.saveRanges, options.calibCache]) if (out) assertWritable(out, protect);
-  const outputs = [output, options.savePlan, options.saveRanges, options.calibCache].filter(Boolean).map((p) => path.resolve(p!));
-  if (new Set(outputs).size !== outputs.length) fail('BAD_OPTION', 'two output options name the same file; give each output its own path.');
+  // <out>.data is where the model's weights go when stored apart (--external-data, or past 2 GiB).
+  const outputs = [output, `${output}.data`, options.savePlan, options.saveRanges, options.calibCache].filter(Boolean).map((p) => path.resolve(p!));
+  if (new Set(outputs).size !== outputs.length) fail('BAD_OPTION', `two outputs name the same file (the model's own data file is ${output}.data); give each output its own path.`);
 
   const inputs = modelInputs(model, options.inputShapes);
   const source = await openCalibration(options.calib, inputs, options.image ?? {});

@@ -120,7 +120,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
       plan.float.push({ node: node.name, op: node.opType, reason });
       continue;
     }
-    const inputs = activationInputs(graph, target.rules, node, rule);
+    const inputs = activationInputs(graph, node, rule, (p) => !!target.rules[p.opType]?.weight && !exclude.has(p.name) && !exclude.has(p.opType) && (!opTypes || opTypes.has(p.opType)));
     if (typeof inputs === 'string') plan.float.push({ node: node.name, op: node.opType, reason: inputs });
     else candidates.push({ node, rule, inputs });
   }
@@ -200,16 +200,20 @@ interface Candidate {
   inputs: number[];
 }
 
-/** The inputs a rule quantizes as activations, or why the node stays float. */
-function activationInputs(graph: Graph, rules: Readonly<Record<string, OpRule>>, node: NodeProto, rule: OpRule): number[] | string {
+/**
+ * The inputs a rule quantizes as activations, or why the node stays float. `quantizedLayer` tells
+ * whether a producer is a weighted layer that will be quantized (for 'residual').
+ */
+function activationInputs(graph: Graph, node: NodeProto, rule: OpRule, quantizedLayer: (producer: NodeProto) => boolean): number[] | string {
   if (rule.activations === 'all') return node.input.map((_, i) => i);
   if (rule.activations !== 'residual') return [...rule.activations];
-  if (node.input.some((i) => graph.constant(i))) return 'adds a constant (TensorRT fuses it into the layer before)';
+  if (node.input.some((i) => graph.constant(i))) return 'adds a constant; stays float';
+  // TensorRT fuses the Add into a layer whose output nothing else reads.
   const weighted = node.input.map((i) => {
     const p = graph.producer(i);
-    return !!p && !!rules[p.opType]?.weight;
+    return !!p && quantizedLayer(p) && graph.consumers(i).length === 1;
   });
-  if (!weighted.some(Boolean)) return 'not a residual Add: no input comes from Conv, ConvTranspose, Gemm or MatMul';
+  if (!weighted.some(Boolean)) return 'not a residual Add: no input comes straight from a quantized Conv, ConvTranspose, Gemm or MatMul';
   return [weighted[0] && weighted[1] ? 1 : weighted.indexOf(false)];
 }
 

@@ -36,13 +36,16 @@ export async function measureValueTypes(model: ModelProto, sample: Sample, optio
   }
 }
 
-/** Declared types that are complete (element type, static shape); none unless the inputs are declared as the sample is. */
+/**
+ * Declared types that are complete (element type, static shape); none unless the inputs are declared
+ * with the sample's element types and shapes. Within those, declarations are trusted as written.
+ */
 function declaredTypes(model: ModelProto, sample: Sample): Map<string, ValueType> {
   const graph = model.graph!;
   const out = new Map<string, ValueType>();
   const inputsMatch = Object.entries(sample).every(([name, t]) => {
     const d = typeOf(graph.input.find((v) => v.name === name));
-    return d?.shape !== undefined && d.shape.length === t.dims.length && d.shape.every((x, i) => x === t.dims[i]);
+    return d?.dtype === onnxTypeFromOrt(t.dtype) && d.shape !== undefined && d.shape.length === t.dims.length && d.shape.every((x, i) => x === t.dims[i]);
   });
   if (!inputsMatch) return out;
   for (const v of [...graph.valueInfo, ...graph.output]) {
