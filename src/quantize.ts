@@ -25,6 +25,7 @@ import { checkPlan } from './plan/json.js';
 import type { QuantPlan, TargetName } from './plan/plan.js';
 import { compareModels, type ValidationReport } from './analyze/validate.js';
 import { measureValueTypes } from './runtime/value-types.js';
+import { fuseMatMulBias } from './passes/fuse-matmul-bias.js';
 import { VERSION } from './version.js';
 
 export interface CalibrateOptions {
@@ -128,6 +129,7 @@ export async function prepareCalibration(input: ModelProto, source: CalibrationS
   const prepare = prepareModel(model);
   const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0, options.holdOut ?? true);
   const types = await measureValueTypes(model, await source.load(selection.calibration[0]!), runnerOptions(options.threads));
+  prepare.matmulBiasFused = fuseMatMulBias(new Graph(model.graph!), types);
   return { model, prepare, selection, types };
 }
 

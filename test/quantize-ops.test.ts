@@ -106,6 +106,31 @@ describe('ort-qdq placement', () => {
     expect(result.plan.activations.y).toBeUndefined();
   });
 
+  it('a 2-D MatMul + bias Add head (TensorFlow/Paddle style) becomes Gemm with an int32 bias: ORT runs QGemm, not a float Gemm on dequantized inputs', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [2, 16] }],
+      outputs: [{ name: 'y' }],
+      // a [1, N] bias, as the ONNX zoo MNIST has
+      initializers: [randomWeight('w0', [16, 16], 7), randomWeight('w1', [16, 10], 8), randomWeight('b1', [1, 10], 9, 0.1)],
+      nodes: [
+        { opType: 'MatMul', inputs: ['x', 'w0'], outputs: ['h'] },
+        { opType: 'Relu', inputs: ['h'], outputs: ['r'] },
+        { opType: 'MatMul', name: 'fc', inputs: ['r', 'w1'], outputs: ['logits'] },
+        { opType: 'Add', inputs: ['logits', 'b1'], outputs: ['z'] },
+        { opType: 'Softmax', inputs: ['z'], outputs: ['y'], attrs: { axis: 1 } },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [2, 16]);
+    expect(result.prepare.matmulBiasFused).toBe(1);
+    const gemm = nodesOf(result.model, 'Gemm');
+    expect(gemm.map((n) => n.name)).toEqual(['fc']);
+    expect(result.plan.biases.b1_1d).toMatchObject({ node: 'fc', weight: 'w1' });
+    const fused = await optimizedOps(result.model);
+    expect(fused['com.microsoft.QGemm']).toBe(1);
+    expect(fused.Gemm).toBeUndefined();
+    expect(sqnr).toBeGreaterThan(46); // measured 50.6 dB
+  });
+
   it('MatMul of two activations quantizes both inputs', async () => {
     const spec: ModelSpec = {
       inputs: [{ name: 'x', dims: [1, 4, 8] }],

@@ -32,6 +32,8 @@ export interface PrepareReport {
   affinesFolded: number;
   hardSwishFused: number;
   nodesRemoved: number;
+  /** MatMul + bias Add made Gemm (static quantization only; see fuse-matmul-bias.ts). */
+  matmulBiasFused?: number;
 }
 
 export interface PrepareOptions {
