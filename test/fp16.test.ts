@@ -223,6 +223,25 @@ describe('small graphs', () => {
     expect(sqnr((await run(float, feeds)).y as Float32Array, out.y as Float32Array)).toBeGreaterThan(60);
   });
 
+  it('a float Range on the block list runs in float32 between Casts, its bounds computed from the data', async () => {
+    const float = buildModel({
+      inputs: [{ name: 'x', dims: [4] }],
+      outputs: [{ name: 'y', dims: ['n'] }],
+      initializers: [floatTensor('zero', [], [0]), floatTensor('step', [], [0.5]), floatTensor('half', [], [0.25])],
+      nodes: [
+        { opType: 'ReduceSum', inputs: ['x'], outputs: ['limit'], attrs: { keepdims: 0 } },
+        { opType: 'Range', inputs: ['zero', 'limit', 'step'], outputs: ['r'] },
+        { opType: 'Mul', inputs: ['r', 'half'], outputs: ['y'] },
+      ],
+    });
+    const { m, report } = convert(float);
+    expect(report.float32Nodes.find((f) => f.op === 'Range')).toBeDefined();
+    const feeds = { x: new ort.Tensor('float32', Float32Array.of(1.5, 2, 2.5, 4), [4]) };
+    const [ref, out] = [(await run(float, feeds)).y as Float32Array, (await run(m, feeds)).y as Float32Array];
+    expect(out.length).toBe(20); // 0, 0.5, …, 9.5: Range's length is exact
+    expect(sqnr(ref, out)).toBeGreaterThan(60);
+  });
+
   it('clamps values beyond ±65504 and raises non-zero values below 2⁻²⁴ to ±2⁻²⁴, counting them per tensor', async () => {
     const w = Float32Array.from([1e5, -1e5, 1e-9, -1e-9, 0.5, 0, 7e4, 1]);
     const float = buildModel({

@@ -33,6 +33,7 @@ export const DEFAULT_FP16_BLOCK_LIST: readonly string[] = [
   'NonMaxSuppression',
   'RoiAlign',
   'CumSum', // long sums overflow or lose their low bits
+  'Range', // onnxruntime has no float16 Range; counts past 2048 lose integers in float16
   'RandomNormal',
   'RandomNormalLike',
   'RandomUniform',
