@@ -6,7 +6,7 @@
  */
 import { clone, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
-import { collectStats, type CalibrationPhase } from './calibrate/collect.js';
+import { collectStats, type CalibrationPhase, type CollectOptions } from './calibrate/collect.js';
 import { needsOf, RANGE_METHODS } from './calibrate/methods.js';
 import type { RangeMethodName, TensorStats } from './calibrate/observer.js';
 import { activationParams, activationRanges, weightParams } from './calibrate/params.js';
@@ -142,16 +142,7 @@ export async function calibrate(input: ModelProto, source: CalibrationSource, op
   if (!options.plans) for (const p of options.planOptions ?? [{ method: methods[0] }]) plans.push(buildPlan(graph, types, p).plan);
   const observed = options.allTensors ? floatTensors(graph, types) : tensorsToObserve(plans);
   const start = performance.now();
-  const stats = observed.length === 0 ? new Map<string, TensorStats>() : await collectStats(model, observed, source, selection.calibration, {
-    needs: needsOf(methods),
-    runner: runnerOptions(options.threads),
-    batchSize: options.batchSize,
-    batchable: batchable(model),
-    seed: options.seed,
-    sizes: sizes(types),
-    valuesPerSample: options.valuesPerSample,
-    onProgress: options.onProgress,
-  });
+  const stats = observed.length === 0 ? new Map<string, TensorStats>() : await collectStats(model, observed, source, selection.calibration, collectOptions(model, types, methods, options));
   return { input, model, prepare, types, source, selection, stats, methods, threads: options.threads, calibrateMs: performance.now() - start };
 }
 
@@ -240,19 +231,9 @@ async function tensorrtAmax(cal: Calibration, method: RangeMethodName, options: 
   const model = clone(ModelProtoSchema, cal.input);
   prepareModel(model, { rewrite: false });
   const graph = new Graph(model.graph!);
-  const runner = runnerOptions(options.threads);
-  const types = await measureValueTypes(model, await cal.source.load(cal.selection.calibration[0]!), runner);
+  const types = await measureValueTypes(model, await cal.source.load(cal.selection.calibration[0]!), runnerOptions(options.threads));
   const tensors = floatTensors(graph, types);
-  const stats = await collectStats(model, tensors, cal.source, cal.selection.calibration, {
-    needs: needsOf([method]),
-    runner,
-    batchSize: options.batchSize,
-    batchable: batchable(model),
-    seed: options.seed,
-    sizes: sizes(types),
-    valuesPerSample: options.valuesPerSample,
-    onProgress: options.onProgress,
-  });
+  const stats = await collectStats(model, tensors, cal.source, cal.selection.calibration, collectOptions(model, types, [method], options));
   const amax = new Map<string, number>();
   const methodOptions = options.percentile !== undefined ? { percentile: options.percentile } : {};
   for (const [name, s] of stats) {
@@ -261,6 +242,20 @@ async function tensorrtAmax(cal: Calibration, method: RangeMethodName, options: 
     amax.set(name, Math.max(Math.abs(r.min), Math.abs(r.max)));
   }
   return amax;
+}
+
+/** How a calibration pass over `model` runs: what the methods need, threads, batching, progress. */
+function collectOptions(model: ModelProto, types: Map<string, ValueType>, methods: RangeMethodName[], options: CalibrateOptions): CollectOptions {
+  return {
+    needs: needsOf(methods),
+    runner: runnerOptions(options.threads),
+    batchSize: options.batchSize,
+    batchable: batchable(model),
+    seed: options.seed,
+    sizes: sizes(types),
+    valuesPerSample: options.valuesPerSample,
+    onProgress: options.onProgress,
+  };
 }
 
 /** Elements of each value for one sample, from the measured shapes. */
