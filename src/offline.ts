@@ -79,7 +79,17 @@ export interface OfflineResult {
 /** Samples validation runs on at most. */
 const VALIDATION_SAMPLES = 8;
 
-export async function quantizeOffline(input: ModelProto, options: OfflineOptions, source?: CalibrationSource): Promise<OfflineResult> {
+/**
+ * How quantizeOffline may treat its input, for callers that own it (quantizeFileOffline): rewrite it
+ * in place instead of a copy, and validate against the float model read again from its file — for a
+ * large model two copies of its weights fewer in memory.
+ */
+export interface OfflineInputUse {
+  consume?: boolean;
+  floatModelFile?: string;
+}
+
+export async function quantizeOffline(input: ModelProto, options: OfflineOptions, source?: CalibrationSource, use: OfflineInputUse = {}): Promise<OfflineResult> {
   const start = performance.now();
   if (options.mode === 'dynamic' && options.target === 'tensorrt')
     fail(
@@ -87,7 +97,9 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
       'TensorRT cannot run dynamic quantization: it has no DynamicQuantizeLinear (nor MatMulInteger/ConvInteger). ' +
         'Quantize statically for TensorRT instead: --calib <data> --target tensorrt (add --calib-cache for a calibration cache).',
     );
-  const model = clone(ModelProtoSchema, input);
+  // Synthetic samples follow the float model's inputs, which fp16 without keepIoTypes changes.
+  const inputs = options.validate !== false && !source ? modelInputs(input, options.inputShapes) : [];
+  const model = use.consume ? input : clone(ModelProtoSchema, input);
   let prepare: PrepareReport;
   let report: OfflineReport;
   let details: Pick<OfflineResult, 'weightOnly' | 'float16'> = {};
@@ -161,10 +173,12 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
   let validation: ValidationReport | undefined;
   let validatedOn: string | undefined;
   if (options.validate !== false) {
-    const samples = source ?? syntheticSource(modelInputs(input, options.inputShapes), { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues });
+    const samples = source ?? syntheticSource(inputs, { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues });
     const indices = Array.from({ length: Math.min(VALIDATION_SAMPLES, samples.count) }, (_, i) => i);
     try {
-      validation = await compareModels(input, toBinary(ModelProtoSchema, model), samples, indices, { runner: options.threads ? { threads: options.threads } : {} });
+      const float = use.floatModelFile ?? (use.consume ? undefined : input);
+      if (!float) throw new Error('quantizeOffline: a consumed input needs floatModelFile to validate against'); // a caller's bug
+      validation = await compareModels(float, toBinary(ModelProtoSchema, model), samples, indices, { runner: options.threads ? { threads: options.threads } : {} });
       validatedOn = samples.description;
     } catch (e) {
       const floatFailed = e instanceof OnnxqError && e.code === 'RUNTIME' && /the float model/.test(e.message);

@@ -195,6 +195,17 @@ describe('onnxq quantize in the modes that need no calibration', () => {
     expect(JSON.parse(again.stdout).validation.outputs[0]).toMatchObject({ name: 'y', cosine: 1, maxAbsError: 0 });
   });
 
+  it('a model with external data: validated against the float model onnxruntime reads from its file', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'ext-'));
+    const ext = path.join(sub, 'mlp.onnx');
+    saveModelFile(loadModelFile(mlp).model, ext, { externalData: true });
+    expect(fs.readdirSync(sub).sort()).toEqual(['mlp.onnx', 'mlp.onnx.data']);
+    const r = onnxq(['quantize', ext, '-o', path.join(sub, 'mlp.q8.onnx'), '--mode', 'dynamic', '--input-shape', 'x=2,64', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).validation.outputs[0].sqnr).toBeGreaterThan(39); // measured 42.8 dB
+  });
+
   it('--input-value gives integer inputs their synthetic value; without it, a warning names the flag', () => {
     const out = file('speaker.q8.onnx');
     const warned = onnxq(['quantize', speaker, '-o', out, '--mode', 'dynamic']);

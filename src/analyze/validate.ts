@@ -64,7 +64,7 @@ function median(values: number[]): number {
 }
 
 export async function compareModels(
-  floatModel: ModelProto | Uint8Array,
+  floatModel: ModelProto | Uint8Array | string,
   quantizedModel: ModelProto | Uint8Array,
   source: CalibrationSource,
   indices: readonly number[],

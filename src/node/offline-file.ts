@@ -27,7 +27,9 @@ export async function quantizeFileOffline(input: string, output: string, options
   const protect = [input, ...externalFiles, ...(options.calib ? [options.calib] : [])];
   assertWritable(output, protect);
   const source = options.calib ? await openCalibration(options.calib, modelInputs(model, options.inputShapes), options.image ?? {}) : undefined;
-  const result = await quantizeOffline(model, options, source);
+  // The model was read for this call alone: rewrite it in place, and let onnxruntime read the float
+  // model again from its file (with its external data) for the comparison.
+  const result = await quantizeOffline(model, options, source, { consume: true, floatModelFile: input });
   const saved = saveModelFile(result.model, output, { externalData: options.externalData, protect });
   const inputBytes = fs.statSync(input).size + externalFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
   return {

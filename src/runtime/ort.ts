@@ -5,7 +5,8 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
 export interface OrtModule {
-  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  /** From bytes, or from a file path (URL in a browser), which onnxruntime reads with its external data. */
+  InferenceSession: { create(model: Uint8Array | string, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
   Tensor: typeof Tensor;
 }
 

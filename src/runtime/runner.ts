@@ -28,12 +28,11 @@ export class Runner {
     readonly label: string,
   ) {}
 
-  static async create(model: ModelProto | Uint8Array, options: RunnerOptions = {}): Promise<Runner> {
+  /** `model` may be a file path (onnxruntime reads it, external data too), encoded bytes, or a ModelProto (the only form that takes extraOutputs). */
+  static async create(model: ModelProto | Uint8Array | string, options: RunnerOptions = {}): Promise<Runner> {
     const ort = await getRuntime();
     const label = options.label ?? 'the model';
-    let bytes: Uint8Array;
-    if (model instanceof Uint8Array) bytes = model;
-    else bytes = encodeWithOutputs(model, options.extraOutputs ?? []);
+    const source = typeof model === 'string' || model instanceof Uint8Array ? model : encodeWithOutputs(model, options.extraOutputs ?? []);
     const sessionOptions: InferenceSession.SessionOptions = {
       graphOptimizationLevel: options.optimization ?? 'all',
       // Fatal only: onnxruntime's own log lines (C++ file paths) must not reach the user; its errors
@@ -42,7 +41,7 @@ export class Runner {
     };
     if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
     try {
-      const session = await ort.InferenceSession.create(bytes, sessionOptions);
+      const session = await ort.InferenceSession.create(source, sessionOptions);
       return new Runner(session, ort.Tensor, label);
     } catch (e) {
       fail('RUNTIME', `onnxruntime could not load ${label}: ${firstLine(e)}`, e);
