@@ -99,6 +99,9 @@ describe('ort-qdq placement', () => {
     expect(sqnr).toBeGreaterThan(30);
     expect(result.plan.weights.w1!.axis).toBe(0);
     expect(result.plan.weights.w2!.axis).toBe(1);
+    // The Relu between the Gemm and the MatMul folds into the Gemm's output range, as after a Conv.
+    expect(result.export.foldedActivations).toEqual(['Relu_1']);
+    expect(opCounts(result.model).Relu).toBeUndefined();
     const fused = await optimizedOps(result.model);
     expect(fused['com.microsoft.QGemm']).toBe(1);
     // The last MatMul writes a graph output: int8 inputs, float output, no requantization of y.

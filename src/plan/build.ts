@@ -162,8 +162,11 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
       if (!o || !isFloat(o) || out === 'none') continue;
       // ORT runs Gemm/MatMul with quantized inputs and a float output (QGemm, MatMulIntegerToFloat): an
       // output no quantized op reads (a classifier's logits, a float Softmax's input) then stays exact
-      // at no cost in speed.
-      if (out === 'own' && (node.opType === 'Gemm' || node.opType === 'MatMul') && !accepted.readers.has(o)) continue;
+      // at no cost in speed. A Relu/Clip between it and a quantized reader counts as that reader: it
+      // folds into the output's range below.
+      const readByQuantized = (t: string) =>
+        accepted.readers.has(t) || graph.consumers(t).some((n) => target.rules[n.opType]?.foldable && !!n.output[0] && accepted.readers.has(n.output[0]));
+      if (out === 'own' && (node.opType === 'Gemm' || node.opType === 'MatMul') && !readByQuantized(o)) continue;
       if (out === 'own') plan.activations[o] ??= activation();
       else if (out === 'same-as-input') plan.activations[o] ??= { ...activation(), method: undefined, sameAs: node.input[0]! };
       else plan.activations[o] ??= { ...activation(), method: undefined, range: out.fixed };
