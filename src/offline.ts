@@ -58,6 +58,8 @@ export interface OfflineOptions {
   threads?: number;
   seed?: number;
   recordOptions?: Record<string, unknown>;
+  /** Progress of the long step: weight-only's quantization, per MatMul/Gemm/Gather node. */
+  onProgress?: (phase: 'quantizing', done: number, total: number) => void;
 }
 
 export interface OfflineResult {
@@ -123,17 +125,21 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
     case 'weight-only': {
       // Opsets are left as they are: MatMulNBits runs at any, and --format qdq says itself when 21 is missing.
       prepare = prepareModel(model, { minOpset: 1, rewrite: false });
-      const weightOnly = exportWeightOnly(model, {
-        bits: options.bits,
-        blockSize: options.blockSize,
-        symmetric: options.symmetric,
-        method: options.weightMethod,
-        format: options.format,
-        accuracyLevel: options.accuracyLevel,
-        quantizeEmbeddings: options.quantizeEmbeddings,
-        opTypes: options.opTypes,
-        exclude: options.exclude,
-      });
+      const weightOnly = exportWeightOnly(
+        model,
+        {
+          bits: options.bits,
+          blockSize: options.blockSize,
+          symmetric: options.symmetric,
+          method: options.weightMethod,
+          format: options.format,
+          accuracyLevel: options.accuracyLevel,
+          quantizeEmbeddings: options.quantizeEmbeddings,
+          opTypes: options.opTypes,
+          exclude: options.exclude,
+        },
+        options.onProgress && ((done, total) => options.onProgress!('quantizing', done, total)),
+      );
       report = weightOnly;
       details = { weightOnly };
       break;

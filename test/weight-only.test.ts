@@ -595,6 +595,15 @@ describe('subgraphs', () => {
   });
 });
 
+describe('progress', () => {
+  it('reports every MatMul, Gemm and Gather, ending at the total', () => {
+    const calls: [number, number][] = [];
+    exportWeightOnly(clone(ModelProtoSchema, encoder(17)), {}, (done, total) => calls.push([done, total]));
+    // the encoder block: 8 MatMuls (6 on weights, 2 attention products)
+    expect(calls).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map((d) => [d, 8]));
+  });
+});
+
 describe('shared weights', () => {
   it('a weight read again through Identity (PyTorch writes repeated layers so) is stored once, with no float copy left', async () => {
     const model = buildModel({

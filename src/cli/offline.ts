@@ -2,35 +2,43 @@
 import type { OfflineMode } from '../offline.js';
 import { quantizeFileOffline, type OfflineFileResult } from '../node/offline-file.js';
 import { countList, formatBytes, formatMs } from './format.js';
+import { terminalProgress } from './progress.js';
 import { imageOptions, validationLines, type QuantizeCliOptions } from './quantize.js';
 
 export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCliOptions, argv: string[]): Promise<void> {
-  const result = await quantizeFileOffline(input, o.output, {
-    mode,
-    target: o.target,
-    weightType: o.weightType as 'int8' | 'uint8' | undefined,
-    perChannel: o.perChannel,
-    opTypes: o.opTypes,
-    exclude: o.exclude,
-    bits: o.bits,
-    blockSize: o.blockSize,
-    symmetric: o.symmetric,
-    weightMethod: o.weightMethod as 'rtn' | 'hqq' | undefined,
-    format: o.format,
-    accuracyLevel: o.accuracyLevel,
-    quantizeEmbeddings: o.quantizeEmbeddings,
-    keepIoTypes: o.keepIoTypes,
-    force: o.force,
-    validate: o.validate,
-    inputShapes: o.inputShape,
-    inputValues: o.inputValue,
-    threads: o.threads,
-    seed: o.seed,
-    calib: o.calib,
-    image: imageOptions(o),
-    externalData: o.externalData,
-    recordOptions: { argv },
-  });
+  const progress = terminalProgress(!o.json && process.stderr.isTTY && !process.env.CI);
+  let result: OfflineFileResult;
+  try {
+    result = await quantizeFileOffline(input, o.output, {
+      mode,
+      target: o.target,
+      weightType: o.weightType as 'int8' | 'uint8' | undefined,
+      perChannel: o.perChannel,
+      opTypes: o.opTypes,
+      exclude: o.exclude,
+      bits: o.bits,
+      blockSize: o.blockSize,
+      symmetric: o.symmetric,
+      weightMethod: o.weightMethod as 'rtn' | 'hqq' | undefined,
+      format: o.format,
+      accuracyLevel: o.accuracyLevel,
+      quantizeEmbeddings: o.quantizeEmbeddings,
+      keepIoTypes: o.keepIoTypes,
+      force: o.force,
+      validate: o.validate,
+      inputShapes: o.inputShape,
+      inputValues: o.inputValue,
+      threads: o.threads,
+      seed: o.seed,
+      calib: o.calib,
+      image: imageOptions(o),
+      externalData: o.externalData,
+      recordOptions: { argv },
+      onProgress: progress.update,
+    });
+  } finally {
+    progress.stop();
+  }
   if (o.json) process.stdout.write(JSON.stringify(jsonSummary(input, result), null, 2) + '\n');
   else process.stdout.write(textSummary(input, result));
 }

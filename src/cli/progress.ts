@@ -6,6 +6,9 @@ import cliProgress from 'cli-progress';
 
 export type ProgressFn = (phase: string, done: number, total: number) => void;
 
+/** What each phase counts. */
+const UNITS: Record<string, string> = { quantizing: 'weights' };
+
 export function terminalProgress(enabled = process.stderr.isTTY && !process.env.CI): { update: ProgressFn; stop: () => void } {
   if (!enabled) return { update: () => {}, stop: () => {} };
   let bar: cliProgress.SingleBar | undefined;
@@ -16,7 +19,7 @@ export function terminalProgress(enabled = process.stderr.isTTY && !process.env.
         bar?.stop();
         current = phase;
         bar = new cliProgress.SingleBar(
-          { format: `  ${phase.padEnd(10)} [{bar}] {value}/{total} samples`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+          { format: `  ${phase.padEnd(10)} [{bar}] {value}/{total} ${UNITS[phase] ?? 'samples'}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
           cliProgress.Presets.shades_classic,
         );
         bar.start(total, 0);

@@ -17,6 +17,7 @@ import { DT, floatToHalf } from '../onnx/dtype.js';
 import { makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { Scope } from '../ir/scope.js';
+import { forEachGraph } from '../onnx/walk.js';
 import { selectorWarnings } from '../ir/select.js';
 import { opsetVersion, setOpsetVersion } from '../ir/model.js';
 import { attrFloat, attrInt, makeNode, type AttrValue } from '../ir/node.js';
@@ -115,12 +116,18 @@ export function resolveWeightOnlyOptions(options: WeightOnlyOptions, opset?: num
   return { bits: bits as BlockBits, blockSize, symmetric: options.symmetric ?? false, method, format, accuracyLevel, quantizeEmbeddings, opTypes, exclude: options.exclude ?? [] };
 }
 
-/** Rewrites `model` in place (pass a prepared copy: weights as initializers, nodes named). */
-export function exportWeightOnly(model: ModelProto, options: WeightOnlyOptions): WeightOnlyReport {
+/**
+ * Rewrites `model` in place (pass a prepared copy: weights as initializers, nodes named).
+ * `onProgress` hears of every MatMul, Gemm and Gather done, out of all in the model (HQQ on a large model takes a while).
+ */
+export function exportWeightOnly(model: ModelProto, options: WeightOnlyOptions, onProgress?: (done: number, total: number) => void): WeightOnlyReport {
   const resolved = resolveWeightOnlyOptions(options, opsetVersion(model));
-  const state: State = { options: resolved, names: modelNames(model.graph!), cache: new Map(), emittedMs: false };
+  let total = 0;
+  forEachGraph(model.graph!, (g) => (total += g.node.filter((n) => RULES.includes(n.opType)).length));
+  const state: State = { options: resolved, names: modelNames(model.graph!), cache: new Map(), emittedMs: false, progress: { done: 0, total, report: onProgress } };
   const report: WeightOnlyReport = { options: resolved, quantized: [], float: [], warnings: selectorWarnings(model.graph!, options, true), bytesBefore: 0, bytesAfter: 0 };
   rewriteGraph(model.graph!, undefined, state, report);
+  onProgress?.(total, total);
   if (state.emittedMs && !model.opsetImport.some((o) => o.domain === MS)) setOpsetVersion(model, MS, 1);
   for (const q of state.cache.values()) {
     report.bytesBefore += q.bytesBefore;
@@ -144,6 +151,7 @@ interface State {
   /** (owning graph, weight, form) → its quantized initializers, so that a shared weight is stored once. */
   cache: Map<string, Quantized>;
   emittedMs: boolean;
+  progress: { done: number; total: number; report?: (done: number, total: number) => void };
 }
 
 function rewriteGraph(proto: GraphProto, parent: Scope | undefined, state: State, report: WeightOnlyReport): void {
@@ -157,6 +165,7 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, state: State
     }
     if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
     const name = node.name || node.output[0]!;
+    if (RULES.includes(node.opType)) state.progress.report?.(state.progress.done++, state.progress.total); // nodes finished so far
     const ruled = RULES.includes(node.opType) && (node.opType !== 'Gather' || isConstantTable(scope, node));
     if (!ruled) {
       if (NO_RULE.has(node.opType) && hasConstantWeight(scope, node))
