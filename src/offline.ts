@@ -1,7 +1,8 @@
 /**
  * Quantization without calibration: dynamic int8 (weights offline, activations at run time),
- * weight-only int4/int8 and float16. Each mode rewrites a prepared copy of the model, then the result
- * is compared with the float model on the user's samples, or on synthetic ones when there are none.
+ * weight-only int4/int8 and float16. Each mode rewrites a prepared copy of the model (or the model
+ * itself, for a caller that owns it), then the result is compared with the float model on the user's
+ * samples, or on synthetic ones when there are none.
  */
 import { clone, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
@@ -83,8 +84,9 @@ const VALIDATION_SAMPLES = 8;
 
 /**
  * How quantizeOffline may treat its input, for callers that own it (quantizeFileOffline): rewrite it
- * in place instead of a copy, and validate against the float model read again from its file — for a
- * large model two copies of its weights fewer in memory.
+ * in place instead of a copy (`consume`; after an error the model is left part-rewritten), and
+ * validate against the float model read again from its file — for a large model two copies of its
+ * weights fewer in memory. `consume` with validation needs `floatModelFile`.
  */
 export interface OfflineInputUse {
   consume?: boolean;
@@ -93,6 +95,7 @@ export interface OfflineInputUse {
 
 export async function quantizeOffline(input: ModelProto, options: OfflineOptions, source?: CalibrationSource, use: OfflineInputUse = {}): Promise<OfflineResult> {
   const start = performance.now();
+  if (use.consume && options.validate !== false && !use.floatModelFile) throw new Error('quantizeOffline: a consumed input needs floatModelFile to validate against'); // a caller's bug
   if (options.mode === 'dynamic' && options.target === 'tensorrt')
     fail(
       'BAD_OPTION',
@@ -182,9 +185,7 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
     const samples = source ?? syntheticSource(inputs, { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues });
     const indices = Array.from({ length: Math.min(VALIDATION_SAMPLES, samples.count) }, (_, i) => i);
     try {
-      const float = use.floatModelFile ?? (use.consume ? undefined : input);
-      if (!float) throw new Error('quantizeOffline: a consumed input needs floatModelFile to validate against'); // a caller's bug
-      validation = await compareModels(float, toBinary(ModelProtoSchema, model), samples, indices, { runner: options.threads ? { threads: options.threads } : {} });
+      validation = await compareModels(use.floatModelFile ?? input, toBinary(ModelProtoSchema, model), samples, indices, { runner: options.threads ? { threads: options.threads } : {} });
       validatedOn = samples.description;
     } catch (e) {
       const floatFailed = e instanceof OnnxqError && e.code === 'RUNTIME' && /the float model/.test(e.message);

@@ -5,7 +5,7 @@
  * `quantize()` does both. No file system here: see src/node/quantize-file.ts for paths and writes.
  */
 import { clone, toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { ModelProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { collectStats, type CalibrationPhase, type CollectOptions } from './calibrate/collect.js';
 import { needsOf, RANGE_METHODS } from './calibrate/methods.js';
 import type { RangeMethodName, TensorStats } from './calibrate/observer.js';
@@ -129,7 +129,7 @@ export async function prepareCalibration(input: ModelProto, source: CalibrationS
   const prepare = prepareModel(model);
   const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0, options.holdOut ?? true);
   const types = await measureValueTypes(model, await source.load(selection.calibration[0]!), runnerOptions(options.threads));
-  prepare.matmulBiasFused = fuseMatMulBias(new Graph(model.graph!), types);
+  prepare.matmulBiasFused = fuseMatMulBias(new Graph(model.graph!), types, (mm, add) => (options.planOptions ?? []).some((p) => namesEither(p, mm, add)));
   return { model, prepare, selection, types };
 }
 
@@ -242,6 +242,16 @@ async function tensorrtAmax(cal: Calibration, method: RangeMethodName, options: 
     amax.set(name, Math.max(Math.abs(r.min), Math.abs(r.max)));
   }
   return amax;
+}
+
+/**
+ * Whether plan options speak of a MatMul or the Add after it (--exclude by name or op type, or
+ * --op-types with only one of MatMul and Gemm): then the pair stays as the user wrote it.
+ */
+function namesEither(p: PlanOptions, mm: NodeProto, add: NodeProto): boolean {
+  const exclude = p.exclude ?? [];
+  if ([mm.name, add.name, 'MatMul', 'Add'].some((n) => n && exclude.includes(n))) return true;
+  return !!p.opTypes && p.opTypes.includes('MatMul') !== p.opTypes.includes('Gemm');
 }
 
 /** How a calibration pass over `model` runs: what the methods need, threads, batching, progress. */

@@ -134,6 +134,47 @@ describe('ort-qdq placement', () => {
     expect(sqnr).toBeGreaterThan(46); // measured 50.6 dB
   });
 
+  it('a Relu/Clip after a MatMul that will not fold leaves the MatMul output float (no extra requantization)', async () => {
+    const spec = (clip: boolean): ModelSpec => ({
+      inputs: [{ name: 'x', dims: [2, 16] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w0', [16, 16], 7), randomWeight('w1', [16, 8], 8), floatTensor('lo', [], [-0.5]), floatTensor('hi', [], [0.5])],
+      nodes: [
+        { opType: 'MatMul', inputs: ['x', 'w0'], outputs: ['h'] },
+        clip ? { opType: 'Clip', inputs: ['h', 'lo', 'hi'], outputs: ['r'] } : { opType: 'Relu', name: 'relu', inputs: ['h'], outputs: ['r'] },
+        { opType: 'MatMul', inputs: ['r', 'w1'], outputs: ['y'] },
+      ],
+    });
+    for (const [s, options] of [[spec(true), {}], [spec(false), { symmetric: true }], [spec(false), { exclude: ['relu'] }]] as [ModelSpec, QuantizeOptions][]) {
+      const { result } = await quantizeSpec(s, [2, 16], options);
+      expect(result.plan.activations.h).toBeUndefined();
+      expect(result.plan.activations.r).toBeDefined();
+      expect(result.export.foldedActivations).toEqual([]);
+    }
+  });
+
+  it('the MatMul + bias pair stays as written when --exclude or --op-types speak of it; a bias shared by two heads is copied for each', async () => {
+    const head = (name: string, w: string): ModelSpec['nodes'] => [
+      { opType: 'MatMul', name, inputs: ['r', w], outputs: [`${name}_mm`] },
+      { opType: 'Add', name: `${name}_add`, inputs: [`${name}_mm`, 'b'], outputs: [`${name}_y`] },
+    ];
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [2, 16] }],
+      outputs: [{ name: 'a_y' }, { name: 'b_y' }],
+      initializers: [randomWeight('w0', [16, 16], 7), randomWeight('wa', [16, 10], 8), randomWeight('wb', [16, 10], 9), randomWeight('b', [10], 10, 0.1)],
+      nodes: [{ opType: 'MatMul', inputs: ['x', 'w0'], outputs: ['h'] }, { opType: 'Relu', inputs: ['h'], outputs: ['r'] }, ...head('a', 'wa'), ...head('b', 'wb')],
+    };
+    const both = await quantizeSpec(spec, [2, 16]);
+    expect(both.result.prepare.matmulBiasFused).toBe(2);
+    expect(Object.values(both.result.plan.biases).map((e) => e.node).sort()).toEqual(['a', 'b']);
+    expect((await optimizedOps(both.result.model))['com.microsoft.QGemm']).toBe(2);
+    for (const options of [{ exclude: ['a', 'b'] }, { exclude: ['a_add', 'b_add'] }, { opTypes: ['MatMul'] }]) {
+      const kept = await quantizeSpec(spec, [2, 16], options);
+      expect(kept.result.prepare.matmulBiasFused).toBe(0);
+      expect(kept.result.warnings.filter((w) => w.startsWith('--exclude'))).toEqual([]);
+    }
+  });
+
   it('MatMul of two activations quantizes both inputs', async () => {
     const spec: ModelSpec = {
       inputs: [{ name: 'x', dims: [1, 4, 8] }],

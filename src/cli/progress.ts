@@ -1,5 +1,5 @@
 /**
- * Progress on a terminal only: a bar on stderr while calibration runs; nothing in pipes or CI,
+ * Progress on a terminal only: a bar on stderr while calibration (or weight-only quantization) runs; nothing in pipes or CI,
  * so logs and --json output stay clean.
  */
 import cliProgress from 'cli-progress';

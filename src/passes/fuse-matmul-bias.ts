@@ -16,8 +16,11 @@ import { setConstantInput } from './weights.js';
 
 const standard = (n: NodeProto) => n.domain === '' || n.domain === 'ai.onnx';
 
-/** Rewrites in place; `types` loses the MatMul outputs that no longer exist. Returns the count. */
-export function fuseMatMulBias(graph: Graph, types: Map<string, ValueType>): number {
+/**
+ * Rewrites in place; `types` loses the MatMul outputs that no longer exist. `keep` names pairs to leave
+ * as they are (a user's --exclude or --op-types that speaks of them). Returns the count.
+ */
+export function fuseMatMulBias(graph: Graph, types: Map<string, ValueType>, keep: (matmul: NodeProto, add: NodeProto) => boolean = () => false): number {
   let fused = 0;
   for (const mm of [...graph.nodes]) {
     if (mm.opType !== 'MatMul' || !standard(mm)) continue;
@@ -28,15 +31,16 @@ export function fuseMatMulBias(graph: Graph, types: Map<string, ValueType>): num
     const readers = graph.consumers(y);
     if (readers.length !== 1 || graph.isGraphOutput(y)) continue;
     const add = readers[0]!;
-    if (add.opType !== 'Add' || !standard(add) || add.input[0] === add.input[1]) continue;
+    if (add.opType !== 'Add' || !standard(add) || add.input[0] === add.input[1] || keep(mm, add)) continue;
     const b = add.input[0] === y ? add.input[1]! : add.input[0]!;
     const bias = graph.constant(b);
     const n = tensorDims(weight)[1]!;
     const biasDims = bias ? tensorDims(bias) : [];
     if (!bias || bias.dataType !== DT.FLOAT || !(biasDims.length === 1 || (biasDims.length === 2 && biasDims[0] === 1)) || biasDims[biasDims.length - 1] !== n) continue;
     const gemm = makeNode({ opType: 'Gemm', name: mm.name, inputs: [a, w, b], outputs: [add.output[0]!] });
-    // A [1, N] bias as [N]: the form an int32 bias takes, and that QGemm reads.
-    if (biasDims.length === 2) setConstantInput(graph, gemm, 2, `${b}_1d`, [n], readFloat32(bias));
+    // A [1, N] bias as [N], the form an int32 bias takes and QGemm reads; and a bias of its own where
+    // other nodes read it too (each Gemm's int32 bias has its own scale).
+    if (biasDims.length === 2 || graph.consumers(b).length > 1) setConstantInput(graph, gemm, 2, `${b}_${biasDims.length === 2 ? '1d' : mm.name || 'gemm'}`, [n], readFloat32(bias));
     graph.insertNodes([gemm], add);
     graph.removeNode(add);
     graph.removeNode(mm);

@@ -162,10 +162,11 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
       if (!o || !isFloat(o) || out === 'none') continue;
       // ORT runs Gemm/MatMul with quantized inputs and a float output (QGemm, MatMulIntegerToFloat): an
       // output no quantized op reads (a classifier's logits, a float Softmax's input) then stays exact
-      // at no cost in speed. A Relu/Clip between it and a quantized reader counts as that reader: it
-      // folds into the output's range below.
+      // at no cost in speed. A Relu/Clip that will fold into this output's range (below), before a
+      // quantized reader, counts as that reader.
       const readByQuantized = (t: string) =>
-        accepted.readers.has(t) || graph.consumers(t).some((n) => target.rules[n.opType]?.foldable && !!n.output[0] && accepted.readers.has(n.output[0]));
+        accepted.readers.has(t) ||
+        (target.foldsActivations && !symmetric && graph.consumers(t).some((n) => foldable(graph, n, exclude) && accepted.readers.has(n.output[0]!)));
       if (out === 'own' && (node.opType === 'Gemm' || node.opType === 'MatMul') && !readByQuantized(o)) continue;
       if (out === 'own') plan.activations[o] ??= activation();
       else if (out === 'same-as-input') plan.activations[o] ??= { ...activation(), method: undefined, sameAs: node.input[0]! };
@@ -269,21 +270,30 @@ function acceptFollowers(graph: Graph, candidates: readonly Candidate[], isFloat
  */
 function foldActivations(graph: Graph, plan: QuantPlan, exclude: Set<string>): void {
   for (const node of graph.nodes) {
-    if ((node.opType !== 'Relu' && node.opType !== 'Clip') || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
-    if (exclude.has(node.name) || exclude.has(node.opType)) continue;
+    if (!foldable(graph, node, exclude)) continue;
     const c = node.input[0]!;
     const r = node.output[0]!;
     const entry = plan.activations[c];
     const existing = plan.activations[r];
     // r may already be planned as the next op's input: fine, as long as it is an ordinary calibrated range.
     if (!entry || !entry.method || entry.at || (existing && (!existing.method || existing.at))) continue;
-    if (graph.consumers(c).length !== 1 || graph.isGraphOutput(c) || graph.isGraphInput(c)) continue;
     if (Object.values(plan.activations).some((e) => e.sameAs === c)) continue;
-    if (node.opType === 'Clip' && !clipLowerBoundZero(graph, node)) continue;
     delete plan.activations[c];
     plan.activations[r] = entry;
     plan.folded.push({ node: node.name, op: node.opType, input: c, output: r });
   }
+}
+
+/**
+ * A Relu or Clip(0, …) that can fold into its input's range, as far as the graph goes: not excluded,
+ * the only reader of an ordinary intermediate (the plan must also give that input a calibrated range).
+ */
+function foldable(graph: Graph, node: NodeProto, exclude: ReadonlySet<string>): boolean {
+  if ((node.opType !== 'Relu' && node.opType !== 'Clip') || (node.domain !== '' && node.domain !== 'ai.onnx')) return false;
+  if (exclude.has(node.name) || exclude.has(node.opType) || !node.output[0]) return false;
+  const c = node.input[0]!;
+  if (graph.consumers(c).length !== 1 || graph.isGraphOutput(c) || graph.isGraphInput(c)) return false;
+  return node.opType === 'Relu' || clipLowerBoundZero(graph, node);
 }
 
 /** Clip(0, …): a zero point at qmin clamps at exactly 0; any other lower bound needs the Clip. */
