@@ -215,6 +215,10 @@ describe('bad input', () => {
     expectCleanFailure(onnxq(['quantize', model, '-o', model, '--calib', calib]), /input files/);
     expect(Buffer.compare(fs.readFileSync(model), before)).toBe(0);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--calib-samples', 'many']), /--calib-samples takes an integer/);
+    // a usage error is short: the error and where the help is, not the help itself
+    const usage = onnxq(['quantize', model, '-o', out(), '--mode', 'bogus']);
+    expectCleanFailure(usage, /argument 'bogus' is invalid/);
+    expect(usage.stderr.trim().split('\n')).toHaveLength(2);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--input-shape', 'x=1,3,32,32']), /does not fit the input, which is \[1, 3, 16, 16\]/);
     expectCleanFailure(onnxq(['quantize', model, '-o', calib, '--calib', calib]), /input files/);
     expectCleanFailure(onnxq(['quantize', model, '-o', out(), '--calib', calib, '--exclude', 'Conv']), /nothing to quantize/);

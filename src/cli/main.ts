@@ -12,7 +12,8 @@ import { runQuantize } from './quantize.js';
 const program = new Command('onnxq')
   .description('Quantize ONNX models: calibrate, quantize to int8 QDQ, and measure what it cost.')
   .version(VERSION)
-  .showHelpAfterError();
+  // A usage error is one line and a pointer to the help, not the whole help.
+  .showHelpAfterError('(add --help for the options)');
 
 program
   .command('inspect')
