@@ -11,10 +11,12 @@
  * the accuracy runs (default 1: steadier on a small shared machine; 0 = onnxruntime's default).
  * Section 3's latency is always measured at one thread and at onnxruntime's default.
  * Section 3 scores the int8 models section 1 made, so `--only int8` runs section 1 too.
+ * Section 5 ends with the peak memory of the modes without data on a generated 256 MB model.
  */
 import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
 import { byMethod, ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
 import { modeComparison, printModes } from './modes.js';
+import { modeMemory, printModeMemory } from './mode-memory.js';
 import { memoryRuns, printMemory, type MemoryRun } from './memory.js';
 import { OCR_KINDS } from './ocr-data.js';
 import { codeState, environment, errorLine, heading, writeResults } from './report.js';
@@ -24,6 +26,8 @@ import { VERSION } from '../src/index.js';
 const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes'] as const;
 type Section = (typeof SECTIONS)[number];
 const RESULTS_FILE = 'bench-results.json';
+/** MLP blocks of the generated model whose offline-mode memory section 5 measures: 8 blocks = 256 MB. */
+const MEMORY_MLP_BLOCKS = 8;
 
 function parseArgs(argv: string[]): { only: Set<Section>; threads: number | undefined; samples: number; memorySamples: number[] } {
   const get = (name: string): string | undefined => {
@@ -143,6 +147,10 @@ async function main(): Promise<void> {
     const rows = await modeComparison(args.threads, log);
     printModes(rows);
     results.modes = rows;
+    save();
+    const memory = await modeMemory(MEMORY_MLP_BLOCKS, log);
+    printModeMemory(memory);
+    results.modeMemory = memory;
     save();
   }
 

@@ -7,10 +7,10 @@
  * `render-only` loads the same samples twice (as a two-pass calibration does) without calibrating:
  * the memory the rendering itself takes, as a control.
  */
-import fs from 'node:fs';
 import { loadModelFile, type RangeMethodName } from '../src/index.js';
 import { calibrate } from '../src/quantize.js';
 import { OCR_MODELS, lazySource, sourceCountFor, type OcrKind } from './ocr-data.js';
+import { procStatus } from './proc-status.js';
 
 export interface MemoryChildResult {
   model: OcrKind;
@@ -30,10 +30,6 @@ export interface MemoryChildResult {
   wallMs: number;
 }
 
-function status(field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
 
 async function main(): Promise<void> {
   const [kind, n, method, threadsArg] = process.argv.slice(2) as [OcrKind, string, string, string | undefined];
@@ -50,7 +46,7 @@ async function main(): Promise<void> {
     peaks.external = Math.max(peaks.external, u.external);
     peaks.arrayBuffers = Math.max(peaks.arrayBuffers, u.arrayBuffers);
   };
-  const rssBeforeBytes = status('VmRSS');
+  const rssBeforeBytes = procStatus('VmRSS');
   const start = performance.now();
   if (method === 'render-only') {
     for (let pass = 0; pass < 2; pass++)
@@ -64,7 +60,7 @@ async function main(): Promise<void> {
   const wallMs = performance.now() - start;
   const result: MemoryChildResult = {
     model: kind, samples, method: method as MemoryChildResult['method'], ...(threads ? { threads } : {}),
-    peakRssBytes: status('VmHWM'), rssBeforeBytes, rssEndBytes: status('VmRSS'),
+    peakRssBytes: procStatus('VmHWM'), rssBeforeBytes, rssEndBytes: procStatus('VmRSS'),
     end: process.memoryUsage(), peaks, loads: source.stats.loads, renderMs: source.stats.renderMs, wallMs,
   };
   process.stdout.write(JSON.stringify(result) + '\n');

@@ -30,7 +30,7 @@ export async function memoryRuns(configs: MemoryConfig[], threads: number | unde
       const config = { model: c.model, method: c.method, samples };
       const t = performance.now();
       try {
-        const result = await child([c.model, String(samples), c.method, ...(threads ? [String(threads)] : [])]);
+        const result = await jsonChild<MemoryChildResult>(CHILD, [c.model, String(samples), c.method, ...(threads ? [String(threads)] : [])]);
         runs.push({ config, result });
         log(`  memory: ${c.model} ${c.method} ${samples} samples — peak RSS ${mb(result.peakRssBytes)} (${((performance.now() - t) / 1000).toFixed(0)} s)`);
       } catch (e) {
@@ -41,9 +41,10 @@ export async function memoryRuns(configs: MemoryConfig[], threads: number | unde
   return runs;
 }
 
-function child(args: string[]): Promise<MemoryChildResult> {
+/** Runs a bench child script in a fresh Node process; its last stdout line is its JSON result. */
+export function jsonChild<T>(script: string, args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -53,13 +54,13 @@ function child(args: string[]): Promise<MemoryChildResult> {
       const last = out.trim().split('\n').pop();
       if (code === 0 && last) {
         try {
-          resolve(JSON.parse(last) as MemoryChildResult);
+          resolve(JSON.parse(last) as T);
           return;
         } catch {
           /* fall through */
         }
       }
-      reject(new Error(`memory child exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ') || out.trim()}`));
+      reject(new Error(`${script} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ') || out.trim()}`));
     });
   });
 }
