@@ -67,6 +67,8 @@ export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'pl
   tensorrtCache?: boolean;
   /** Options recorded in the model's metadata (the CLI passes its command line). */
   recordOptions?: Record<string, unknown>;
+  /** The float model's file, for validation to let onnxruntime read it (one copy of the weights fewer than encoding `input` again). */
+  floatModelFile?: string;
 }
 
 /** A prepared model with statistics for its tensors: what every quantization of it starts from. */
@@ -186,7 +188,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   if (options.validate !== false && cal.selection.heldOut.length === 0)
     warnings.push('no samples were held out at calibration (holdOut: false), so the model was not validated.');
   else if (options.validate !== false)
-    validation = await compareModels(cal.input, toBinary(ModelProtoSchema, model), cal.source, cal.selection.heldOut, {
+    validation = await compareModels(options.floatModelFile ?? cal.input, toBinary(ModelProtoSchema, model), cal.source, cal.selection.heldOut, {
       runner: runnerOptions(options.threads ?? cal.threads),
       classOutputs: classOutputs(cal.input),
     });
@@ -319,7 +321,7 @@ function classOutputs(model: ModelProto): Set<string> {
 }
 
 function recordable(options: QuantizeOptions): Record<string, unknown> {
-  const { plan: _plan, onProgress: _p, recordOptions: _r, ...rest } = options;
+  const { plan: _plan, onProgress: _p, recordOptions: _r, floatModelFile: _f, ...rest } = options;
   return rest;
 }
 
