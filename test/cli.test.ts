@@ -84,6 +84,31 @@ describe('onnxq quantize', () => {
     expect(loadModelFile(out).model.producerName).toBe('onnxq');
   });
 
+  it('a model with external data in, --external-data out: validated against the float model read from its file', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'ext-ok-'));
+    const ext = path.join(sub, 'net.onnx');
+    // weights past the 1 KiB a tensor needs to go to the data file, in float and in int8
+    const wide = buildModel({
+      inputs: [{ name: 'x', dims: [1, 3, 16, 16] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w', [64, 3, 3, 3], 11), randomWeight('w2', [8, 64, 3, 3], 12)],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+        { opType: 'Relu', inputs: ['c'], outputs: ['r'] },
+        { opType: 'Conv', inputs: ['r', 'w2'], outputs: ['y'] },
+      ],
+    });
+    saveModelFile(wide, ext, { externalData: true });
+    const out = path.join(sub, 'net.int8.onnx');
+    const r = onnxq(['quantize', ext, '-o', out, '--calib', calib, '--external-data', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.files).toEqual({ model: out, data: `${out}.data` });
+    expect(j.validation.outputs[0].sqnr).toBeGreaterThan(25);
+    expect(fs.readdirSync(sub).sort()).toEqual(['net.int8.onnx', 'net.int8.onnx.data', 'net.onnx', 'net.onnx.data']);
+  });
+
   it('takes an edited plan back with --plan', () => {
     const planFile = path.join(dir, 'plan.json');
     const plan = JSON.parse(fs.readFileSync(planFile, 'utf8'));
