@@ -1,5 +1,9 @@
 /** Test helpers: seeded distributions, and a literal (slow) rendering of NVIDIA's entropy calibration. */
 import { Rng } from '../../src/data/random.js';
+import { HistogramObserver } from '../../src/calibrate/histogram.js';
+import { MinMaxObserver } from '../../src/calibrate/minmax.js';
+import { MovingAverageObserver } from '../../src/calibrate/moving-average.js';
+import { SampleObserver } from '../../src/calibrate/sample.js';
 
 export function gaussian(n: number, seed: number, mean = 0, sigma = 1): Float32Array {
   const rng = new Rng(seed);
@@ -48,6 +52,20 @@ export function batches(x: Float32Array, parts: number): Float32Array[] {
   const out: Float32Array[] = [];
   for (let p = 0; p < parts; p++) out.push(x.subarray(Math.floor((p * x.length) / parts), Math.floor(((p + 1) * x.length) / parts)));
   return out;
+}
+
+/** Every observer over the batches, as calibration does: min/max, EMA and sample in one pass, then a histogram over the exact range. */
+export function observeAll(parts: Float32Array[], sample = new SampleObserver()) {
+  const m = new MinMaxObserver();
+  const e = new MovingAverageObserver();
+  for (const p of parts) {
+    m.observe(p);
+    e.observe(p);
+    sample.observe(p);
+  }
+  const h = HistogramObserver.forRange(m.min, m.max);
+  for (const p of parts) h.observe(p);
+  return { m, e, h, s: sample };
 }
 
 // ---------------------------------------------------------------------------------------------------

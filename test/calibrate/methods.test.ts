@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { HistogramObserver } from '../../src/calibrate/histogram.js';
 import { RANGE_METHODS, needsOf } from '../../src/calibrate/methods.js';
-import { MinMaxObserver } from '../../src/calibrate/minmax.js';
-import { MovingAverageObserver } from '../../src/calibrate/moving-average.js';
 import { RANGE_METHOD_NAMES, type TensorStats } from '../../src/calibrate/observer.js';
-import { SampleObserver } from '../../src/calibrate/sample.js';
 import { paramsFromRanges } from '../../src/quant/params.js';
 import type { QuantSpec } from '../../src/quant/spec.js';
-import { batches, gaussian } from './helpers.js';
+import { batches, gaussian, observeAll } from './helpers.js';
 
 describe('RANGE_METHODS and needsOf', () => {
   it('one method per name', () => {
@@ -26,16 +22,7 @@ describe('RANGE_METHODS and needsOf', () => {
   it('every method yields a usable range for every common spec (two passes over batches)', () => {
     const x = gaussian(100_000, 61, 0.5, 2);
     const parts = batches(x, 10);
-    const m = new MinMaxObserver();
-    const e = new MovingAverageObserver();
-    const s = new SampleObserver();
-    for (const p of parts) {
-      m.observe(p);
-      e.observe(p);
-      s.observe(p);
-    }
-    const h = HistogramObserver.forRange(m.min, m.max);
-    for (const p of parts) h.observe(p);
+    const { m, e, h, s } = observeAll(parts);
     const stats: TensorStats = { min: m.min, max: m.max, movingAverage: e.range()!, histogram: h, sample: s.values() };
     const specs: QuantSpec[] = [
       { dtype: 'int8', symmetric: true },

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { HistogramObserver } from '../../src/calibrate/histogram.js';
 import { MinMaxObserver, minmax } from '../../src/calibrate/minmax.js';
 import { MovingAverageObserver, movingAverage } from '../../src/calibrate/moving-average.js';
 import { SampleObserver } from '../../src/calibrate/sample.js';
-import { batches, gaussian } from './helpers.js';
+import { batches, gaussian, observeAll } from './helpers.js';
 
 const SPEC = { dtype: 'int8', symmetric: false } as const;
 
@@ -90,19 +89,7 @@ describe('memory independence: 1 batch or 100 batches give the same statistics',
   const one = () => [x];
   const many = () => batches(x, 100);
 
-  function gather(parts: Float32Array[]) {
-    const m = new MinMaxObserver();
-    const e = new MovingAverageObserver();
-    const s = new SampleObserver(1000, 3);
-    for (const p of parts) {
-      m.observe(p);
-      e.observe(p);
-      s.observe(p);
-    }
-    const h = HistogramObserver.forRange(m.min, m.max);
-    for (const p of parts) h.observe(p);
-    return { m, e, h, s };
-  }
+  const gather = (parts: Float32Array[]) => observeAll(parts, new SampleObserver(1000, 3));
 
   it('minmax, histogram and the reservoir sample are identical; the EMA differs by design', () => {
     const a = gather(one());
