@@ -2,14 +2,12 @@
 import type { OfflineMode } from '../offline.js';
 import { quantizeFileOffline, type OfflineFileResult } from '../node/offline-file.js';
 import { countList, formatBytes, formatMs } from './format.js';
-import { terminalProgress } from './progress.js';
+import { withProgress } from './progress.js';
 import { imageOptions, validationLines, type QuantizeCliOptions } from './quantize.js';
 
 export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCliOptions, argv: string[]): Promise<void> {
-  const progress = terminalProgress(!o.json && process.stderr.isTTY && !process.env.CI);
-  let result: OfflineFileResult;
-  try {
-    result = await quantizeFileOffline(input, o.output, {
+  const result = await withProgress(o.json, (onProgress) =>
+    quantizeFileOffline(input, o.output, {
       mode,
       target: o.target,
       weightType: o.weightType as 'int8' | 'uint8' | undefined,
@@ -34,11 +32,9 @@ export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCl
       image: imageOptions(o),
       externalData: o.externalData,
       recordOptions: { argv },
-      onProgress: progress.update,
-    });
-  } finally {
-    progress.stop();
-  }
+      onProgress,
+    }),
+  );
   if (o.json) process.stdout.write(JSON.stringify(jsonSummary(input, result), null, 2) + '\n');
   else process.stdout.write(textSummary(input, result));
 }

@@ -31,3 +31,13 @@ export function terminalProgress(enabled = process.stderr.isTTY && !process.env.
     },
   };
 }
+
+/** Runs `work` with a bar on a terminal (not with --json, in pipes or in CI), stopped however the work ends. */
+export async function withProgress<T>(json: boolean | undefined, work: (update: ProgressFn) => Promise<T>): Promise<T> {
+  const progress = terminalProgress(!json && process.stderr.isTTY && !process.env.CI);
+  try {
+    return await work(progress.update);
+  } finally {
+    progress.stop();
+  }
+}

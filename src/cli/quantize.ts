@@ -8,7 +8,7 @@ import { fail } from '../errors.js';
 import type { OfflineMode } from '../offline.js';
 import { runOffline } from './offline.js';
 import { countList, formatBytes, formatDb, formatMs } from './format.js';
-import { terminalProgress } from './progress.js';
+import { withProgress } from './progress.js';
 
 /** What commander hands over: the plan options under their own names, and the file and image options. */
 export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType'> {
@@ -116,7 +116,6 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
     fail('BAD_OPTION', 'static quantization needs calibration data: add --calib <folder of images | .npy | .npz>. Without data, use --mode dynamic, weight-only or fp16.');
   // --method still picks the TensorRT cache's calibrator when a plan decides everything else.
   const ignoredWithPlan = o.plan ? PLAN_FLAGS.filter((k) => given.includes(k) && !(k === 'method' && o.calibCache)) : [];
-  const progress = terminalProgress(!o.json && process.stderr.isTTY && !process.env.CI);
   const options: QuantizeFileOptions = {
     calib: o.calib,
     method: o.method,
@@ -145,14 +144,8 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
     externalData: o.externalData,
     validate: o.validate,
     recordOptions: { argv },
-    onProgress: progress.update,
   };
-  let result: QuantizeFileResult;
-  try {
-    result = await quantizeFile(input, o.output, options);
-  } finally {
-    progress.stop();
-  }
+  const result = await withProgress(o.json, (onProgress) => quantizeFile(input, o.output, { ...options, onProgress }));
   if (ignoredWithPlan.length) result.warnings.push(`${ignoredWithPlan.map(flagName).join(', ')} had no effect: the plan from --plan decides what is quantized and how.`);
   if (o.json) process.stdout.write(JSON.stringify(jsonSummary(input, result), null, 2) + '\n');
   else process.stdout.write(textSummary(input, result));
