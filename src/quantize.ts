@@ -131,7 +131,9 @@ export async function prepareCalibration(input: ModelProto, source: CalibrationS
   const prepare = prepareModel(model);
   const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0, options.holdOut ?? true);
   const types = await measureValueTypes(model, await source.load(selection.calibration[0]!), runnerOptions(options.threads));
-  prepare.matmulBiasFused = fuseMatMulBias(new Graph(model.graph!), types, (mm, add) => (options.planOptions ?? []).some((p) => namesEither(p, mm, add)));
+  const graph = new Graph(model.graph!);
+  prepare.matmulBiasFused = fuseMatMulBias(graph, types, (mm, add) => (options.planOptions ?? []).some((p) => namesEither(p, mm, add)));
+  graph.commit();
   return { model, prepare, selection, types };
 }
 

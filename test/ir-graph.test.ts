@@ -13,6 +13,7 @@ import { makeValueInfo } from '../src/ir/types.js';
 import { DT } from '../src/onnx/dtype.js';
 import { floatTensor, makeTensor, readFloat32 } from '../src/onnx/tensor.js';
 import { buildModel, runModel } from './helpers/build.js';
+import { createRng } from '../src/data/random.js';
 import type { NodeSpec } from '../src/ir/node.js';
 
 /** A model with one float input x of `n` values and one output y. */
@@ -55,12 +56,11 @@ describe('Graph index', () => {
     expect(g.inputs.map((v) => v.name)).toEqual(['x']);
     expect(g.constant('cond')).toBeDefined();
     expect([g.hasName('a'), g.hasName('relu'), g.hasName('cond'), g.hasName('nope')]).toEqual([true, true, true, false]);
-    // Direct proto edits are seen only after invalidate(): the index is cached.
-    byName(g, 'sig').input = ['a'];
-    expect(names(g.consumers('b'))).toEqual(['sig']);
-    g.invalidate();
+    // An edit updates the index at once.
+    g.setInputs(byName(g, 'sig'), ['a']);
     expect(g.consumers('b')).toEqual([]);
     expect(names(g.consumers('a'))).toEqual(['add', 'if', 'sig']);
+    expect(g.node('sig')).toBe(byName(g, 'sig'));
   });
 });
 
@@ -146,6 +146,7 @@ describe('Graph edits', () => {
     const neg = makeNode({ name: 'neg', opType: 'Neg', inputs: ['a'], outputs: ['a2'] });
     g.insertNodes([neg], g.producer('a'));
     g.replaceUses('a', 'a2', (n) => n === neg);
+    g.commit();
     expect(byName(g, 'add').input).toEqual(['a2', 'a2']);
     const branches = byName(g, 'if').attribute.map((a) => a.g!.node[0]!.input);
     expect(branches).toEqual([['a2'], ['a2']]);
@@ -195,6 +196,7 @@ describe('Graph edits', () => {
     expect(g.constant('w')).toBeUndefined(); // a user may feed w and override it
     expect(Array.from(readFloat32(g.constant('k')!))).toEqual([2.5]); // Constant node's value_float
     g.addInitializer(floatTensor('w', [2], [3, 4])); // same name: replaced, not duplicated
+    g.commit();
     expect(model.graph!.initializer.map((t) => t.name)).toEqual(['w']);
     expect(Array.from(readFloat32(g.initializer('w')!))).toEqual([3, 4]);
     // (x + [3, 4])·2.5 with x = [1, 2] → [10, 15].
@@ -202,6 +204,7 @@ describe('Graph edits', () => {
     g.addInitializer(floatTensor('extra', [1], [0]));
     expect(g.hasName('extra')).toBe(true);
     g.removeInitializer('w'); // also leaves the graph inputs and value_info
+    g.commit();
     expect(model.graph!.initializer.map((t) => t.name)).toEqual(['extra']);
     expect(model.graph!.input.map((v) => v.name)).toEqual(['x']);
     expect(model.graph!.valueInfo).toEqual([]);
@@ -269,5 +272,97 @@ describe('Scope', () => {
     expect([viaIdentity.name, viaIdentity.scope]).toEqual(['w', root]);
     const negated = subgraph([{ opType: 'Neg', inputs: ['w'], outputs: ['o'] }], ['o']);
     expect(new Scope(new Graph(negated), root).constant('o')).toBeUndefined();
+  });
+});
+
+describe('Graph index under random edits', () => {
+  /** What the index says about every name, as plain data a fresh index of the committed proto must match. */
+  function indexView(g: Graph, universe: Iterable<string>) {
+    const view: Record<string, unknown> = {};
+    for (const name of universe)
+      view[name] = {
+        producer: g.producer(name)?.name,
+        consumers: names(g.consumers(name)).sort(),
+        initializer: !!g.initializer(name),
+        constant: !!g.constant(name),
+        input: g.isGraphInput(name),
+        node: g.node(name)?.name,
+        taken: g.hasName(name),
+      };
+    return { view, nodes: names(g.nodes), inputs: g.inputs.map((v) => v.name), inits: g.proto.initializer.map((t) => t.name) };
+  }
+
+  it('matches an index built from scratch after every step of 400 random edits, on three seeds', () => {
+    for (const seed of [1, 2, 3]) {
+      const rng = createRng(seed);
+      const pick = <T>(a: readonly T[]): T => a[rng.nextBelow(a.length)]!;
+      const values = ['x'];
+      const nodes: NodeSpec[] = [];
+      for (let i = 0; i < 40; i++) {
+        const out = `v${i}`;
+        nodes.push({ name: `n${i}`, opType: i % 3 ? 'Add' : 'Relu', inputs: i % 3 ? [pick(values), pick(values)] : [pick(values)], outputs: [out] });
+        values.push(out);
+      }
+      // An If whose branch reads an outer value: a read through a subgraph.
+      nodes.push({ name: 'if', opType: 'If', inputs: ['w0'], outputs: ['y'], attrs: { then_branch: subgraph([{ opType: 'Neg', inputs: ['v5'], outputs: ['t'] }], ['t']), else_branch: branch('Identity') } });
+      const model = buildModel({ inputs: [{ name: 'x', dims: [2] }, { name: 'w1', dims: [2] }], outputs: [{ name: 'y' }, { name: 'v39' }], initializers: [floatTensor('w0', [1], [1]), floatTensor('w1', [2], [0, 0])], nodes });
+      const g = new Graph(model.graph!);
+      let made = 0;
+      const fresh = () => `e${made++}`;
+      for (let step = 0; step < 400; step++) {
+        const live = g.nodes.filter((n) => n.opType !== 'If');
+        const valuesNow = ['x', 'w0', 'w1', ...live.flatMap((n) => n.output)];
+        switch (live.length < 5 ? 0 : rng.nextBelow(9)) {
+          case 0:
+            g.insertNodes([makeNode({ name: fresh(), opType: 'Relu', inputs: [pick(valuesNow)], outputs: [fresh()] })], rng.nextBelow(4) ? pick(live) : undefined);
+            break;
+          case 1:
+            g.removeNode(pick(live));
+            break;
+          case 2: {
+            const n = pick(live);
+            g.setInput(n, rng.nextBelow(n.input.length + 1), pick(valuesNow));
+            break;
+          }
+          case 3:
+            g.setOutput(pick(live), 0, fresh());
+            break;
+          case 4:
+            g.replaceUses(pick(valuesNow), pick(valuesNow));
+            break;
+          case 5:
+            g.addInitializer(floatTensor(rng.nextBelow(2) ? 'w1' : fresh(), [1], [step]));
+            break;
+          case 6:
+            g.removeInitializer(pick(['w0', 'w1', ...g.proto.initializer.map((t) => t.name)]));
+            break;
+          case 7: {
+            const n = pick(live);
+            g.replaceNode(n, [makeNode({ name: fresh(), opType: 'Neg', inputs: [n.input[0]!], outputs: [n.output[0]!] }), makeNode({ name: fresh(), opType: 'Relu', inputs: [pick(valuesNow)], outputs: [fresh()] })]);
+            break;
+          }
+          case 8:
+            if (rng.nextBelow(4) === 0) {
+              g.removeUnused();
+              expect(g.nodes.every((n) => n.output.some((o) => o && (g.consumers(o).length || g.isGraphOutput(o))))).toBe(true);
+            } else g.setName(pick(live), fresh());
+            break;
+        }
+        g.commit();
+        const universe = new Set([...valuesNow, ...g.nodes.flatMap((n) => [n.name, ...n.input, ...n.output]), 'w0', 'w1', 'y', 't']);
+        for (let i = Math.max(0, made - 20); i < made; i++) universe.add(`e${i}`); // recent names, gone or not
+        const rebuilt = new Graph(model.graph!);
+        // Names once used stay taken in the edited graph; a fresh index knows only the names still there.
+        const edited = indexView(g, universe);
+        const fromScratch = indexView(rebuilt, universe);
+        for (const name of universe) {
+          const a = edited.view[name] as { taken: boolean };
+          const b = fromScratch.view[name] as { taken: boolean };
+          expect(a.taken || !b.taken).toBe(true);
+          a.taken = b.taken;
+        }
+        if (JSON.stringify(edited) !== JSON.stringify(fromScratch)) expect(edited, `seed ${seed}, step ${step}`).toEqual(fromScratch);
+      }
+    }
   });
 });

@@ -13,14 +13,14 @@ import type { GraphProto, ModelProto, NodeProto, TensorProto } from 'onnx-buf';
 import { DT } from '../onnx/dtype.js';
 import { floatTensor, makeTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
+import { NameSet } from '../ir/names.js';
 import { Scope } from '../ir/scope.js';
 import { selectorWarnings } from '../ir/select.js';
-import { attrFloat, attrInt, getAttr, makeNode } from '../ir/node.js';
+import { attrFloat, attrInt, getAttr, hasSubgraphs, isStandard, makeNode } from '../ir/node.js';
 import { channelMinMax, quantizeArray } from '../quant/quantize.js';
 import { paramsFromRanges } from '../quant/params.js';
 import { onnxType, type QuantSpec } from '../quant/spec.js';
 import type { FloatNode } from '../plan/plan.js';
-import { modelNames } from './weight-only.js';
 
 export interface DynamicOptions {
   /** int8 or uint8 weights; callers default to uint8 when the model has a Conv (onnxruntime-web has no int8 ConvInteger). */
@@ -50,6 +50,7 @@ interface QuantizedWeight {
 
 /** What the whole rewrite shares: unique naming, and each weight quantized once per form. */
 interface Context {
+  names: NameSet;
   unique: Unique;
   /** (scope holding the weight, its name, form) → its quantized initializers, in that scope's graph. */
   weights: Map<string, QuantizedWeight>;
@@ -62,31 +63,27 @@ const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
 export function exportDynamic(model: ModelProto, options: DynamicOptions): OfflineReport {
   const report: OfflineReport = { quantized: [], float: [], warnings: [] };
   // Names unique in the whole model: a subgraph may not reuse a name its enclosing graphs define.
-  const names = modelNames(model.graph!);
-  const unique = (base: string) => {
-    let name = base;
-    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
-    names.add(name);
-    return name;
-  };
+  const names = NameSet.of(model.graph!);
   report.warnings.push(...selectorWarnings(model.graph!, options, true));
-  rewriteGraph(model.graph!, undefined, options, report, { unique, weights: new Map() });
+  rewriteGraph(model.graph!, undefined, options, report, { names, unique: (base) => names.fresh(base), weights: new Map() });
   return report;
 }
 
 function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: DynamicOptions, report: OfflineReport, ctx: Context): void {
-  const graph = new Graph(proto);
+  const graph = new Graph(proto, ctx.names);
   const scope = new Scope(graph, parent);
   const quantizedInputs = new Map<string, { q: string; scale: string; zeroPoint: string }>();
   const exclude = new Set(options.exclude ?? []);
   const opTypes = options.opTypes ? new Set(options.opTypes) : undefined;
   for (const node of [...graph.nodes]) {
-    for (const a of node.attribute) {
-      if (a.g) rewriteGraph(a.g, scope, options, report, ctx);
-      for (const g of a.graphs) rewriteGraph(g, scope, options, report, ctx);
+    if (hasSubgraphs(node)) {
+      for (const a of node.attribute) {
+        if (a.g) rewriteGraph(a.g, scope, options, report, ctx);
+        for (const g of a.graphs) rewriteGraph(g, scope, options, report, ctx);
+      }
+      graph.subgraphsEdited(node);
     }
-    const standard = node.domain === '' || node.domain === 'ai.onnx';
-    if (!standard) continue;
+    if (!isStandard(node)) continue;
     const name = node.name || node.output[0]!;
     if (exclude.has(node.name) || exclude.has(node.opType)) {
       if (RULES.has(node.opType)) report.float.push({ node: name, op: node.opType, reason: 'excluded' });
@@ -170,10 +167,7 @@ function rewriteNode(
   const scaled = bias ? unique(`${base}_scaled`) : out;
   nodes.push(makeNode({ opType: 'Mul', name: unique(`${base}_rescale`), inputs: [asFloat, product], outputs: [scaled] }));
   if (bias) nodes.push(...bias(scaled, out));
-  const at = graph.nodes.indexOf(node);
-  graph.removeNode(node);
-  graph.proto.node.splice(at, 0, ...nodes);
-  graph.invalidate();
+  graph.replaceNode(node, nodes);
   return undefined;
 }
 

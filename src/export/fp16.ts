@@ -11,8 +11,9 @@
 import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { Graph } from '../ir/graph.js';
+import { NameSet } from '../ir/names.js';
 import { normalDomain, opsetVersion } from '../ir/model.js';
-import { attrInt, attrTensor, constantNodeValue, describeNode, getAttr, makeAttr, makeNode, setAttr } from '../ir/node.js';
+import { attrInt, attrTensor, constantNodeValue, describeNode, getAttr, hasSubgraphs, makeAttr, makeNode, setAttr } from '../ir/node.js';
 import { DT, floatToHalf } from '../onnx/dtype.js';
 import { makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { forEachGraph, forEachTensor } from '../onnx/walk.js';
@@ -129,7 +130,7 @@ class Converter {
   readonly info = new Map<NodeProto, NodeInfo>();
   readonly scopes = new Map<GraphProto, Scope>();
   readonly wrappers = new Map<GraphProto, Graph>();
-  readonly names = new Set<string>();
+  readonly names: NameSet;
   readonly report: Float16Report = { converted: 0, clamped: [], tiny: [], float32Nodes: [], float32Tensors: [], duplicated: [], casts: 0, bytes: { before: 0, after: 0 } };
   readonly io: Prec;
   readonly blockOps: Set<string>;
@@ -144,25 +145,18 @@ class Converter {
     this.overflow = options.overflow ?? 'auto';
     for (const op of ['If', 'Loop', 'Scan'])
       if (this.blockOps.has(op)) fail('BAD_OPTION', `${op} cannot be kept in float32 as a whole: block the ops inside its subgraphs instead.`);
-    forEachGraph(main, (g) => {
-      for (const v of [...g.input, ...g.output, ...g.valueInfo]) this.names.add(v.name);
-      for (const t of g.initializer) this.names.add(t.name);
-      for (const n of g.node) [n.name, ...n.output].forEach((s) => s && this.names.add(s));
-    });
+    this.names = NameSet.of(main);
   }
 
   graph(g: GraphProto): Graph {
     let w = this.wrappers.get(g);
-    if (!w) this.wrappers.set(g, (w = new Graph(g)));
+    if (!w) this.wrappers.set(g, (w = new Graph(g, this.names)));
     return w;
   }
 
-  /** A name used nowhere in the model (Graph.uniqueName knows one graph; subgraphs share the namespace). */
+  /** A name used nowhere in the model (subgraphs share the namespace). */
   fresh(base: string): string {
-    let name = this.graph(this.main).uniqueName(base);
-    while (this.names.has(name)) name = this.graph(this.main).uniqueName(base);
-    this.names.add(name);
-    return name;
+    return this.names.fresh(base);
   }
 
   // ---- 1. element types, float32 values and their readers, through every scope ----
@@ -293,7 +287,7 @@ class Converter {
         const name = this.version(d, w === 'any' ? d.orig : w);
         if (r.output) {
           if (r.graph !== this.main) r.graph.output[r.slot]!.name = name; // subgraph outputs are positional
-        } else if (r.node!.input[r.slot] !== name) r.node!.input[r.slot] = name;
+        } else this.graph(r.graph).setInput(r.node!, r.slot, name);
       }
     for (const [node, info] of this.info) if (info.kind === 'float16') this.convertAttributes(node);
     for (const [node, info] of this.info)
@@ -317,7 +311,7 @@ class Converter {
       d.versions.set(d.orig, d.name);
       if (d.natural !== d.orig) {
         const inner = this.fresh(`${d.name}_fp${d.natural}`);
-        d.producer!.output[d.slot] = inner;
+        this.graph(d.graph).setOutput(d.producer!, d.slot, inner);
         d.versions.set(d.natural, inner);
         this.insertCast(d, inner, d.name, d.orig);
       }
@@ -336,7 +330,7 @@ class Converter {
     const copyName = this.fresh(`${d.name}_fp${other}`);
     const copy = makeTensor(d.kind === 'init' ? copyName : '', DT.FLOAT, tensorDims(d.tensor!), original!);
     if (other === 16) this.toFloat16(copy, copyName);
-    if (d.kind === 'init') d.graph.initializer.push(copy);
+    if (d.kind === 'init') this.graph(d.graph).addInitializer(copy);
     else this.graph(d.graph).insertNodes([makeNode({ opType: 'Constant', inputs: [], outputs: [copyName], name: this.fresh(`${copyName}_const`), attrs: { value: copy } })], d.producer);
     d.versions.set(other, copyName);
     this.report.duplicated.push(d.name);
@@ -445,6 +439,12 @@ export function exportFloat16(model: ModelProto, options: Float16Options = {}): 
     fail('BAD_MODEL', `the model has no float32 tensor (no float32 weight, input, output or intermediate value): there is nothing to convert to float16${float16Tensors ? '; it looks converted already' : ''}.`);
   c.classify();
   c.run();
+  // A node's subgraphs may now read Casts of outer values: commit every body first, then let the
+  // graph around it see what the node reads before it is sorted.
+  forEachGraph(main, (g) => c.graph(g).commit());
+  forEachGraph(main, (g) => {
+    for (const n of g.node) if (hasSubgraphs(n)) c.graph(g).subgraphsEdited(n);
+  });
   forEachGraph(main, (g) => c.graph(g).sort());
   forEachTensor(main, (t) => (c.report.bytes.after += tensorByteSize(t)));
   return c.report;

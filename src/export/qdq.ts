@@ -102,13 +102,13 @@ export function exportQdq(model: ModelProto, plan: QuantPlan, params: ResolvedPa
   for (const [biasName, bias] of Object.entries(plan.biases)) {
     const input = activations.get(renamed.get(bias.input) ?? bias.input);
     const weight = weightParams.get(bias.weight);
-    const node = graph.nodes.find((n) => n.name === bias.node);
+    const node = graph.node(bias.node);
     const tensor = graph.constant(biasName);
     if (!input || !weight || !node || !tensor) continue;
     const q = quantizeBias(readFloat32(tensor), input.scale[0]!, weight.scale, bias.beta ?? 1);
     const perChannel = q.scale.length > 1;
     const out = qdq.dequantizeConstant(biasName, `${biasName}_quantized`, makeTensor('', DT.INT32, tensorDims(tensor), q.data), q.scale, new Int32Array(q.scale.length), DT.INT32, perChannel ? 0 : undefined);
-    node.input = node.input.map((i) => (i === biasName ? out : i));
+    node.input.forEach((i, k) => i === biasName && graph.setInput(node, k, out));
     report.quantizedBiases++;
   }
 
@@ -143,7 +143,7 @@ export function exportQdq(model: ModelProto, plan: QuantPlan, params: ResolvedPa
  * may move by an ulp.)
  */
 function foldIsExact(graph: Graph, fold: FoldEntry, p: QuantParams): boolean {
-  const node = graph.nodes.find((n) => n.name === fold.node);
+  const node = graph.node(fold.node);
   if (!node) return false;
   const { qmin, qmax } = typeRange(p.spec.dtype);
   const s = p.scale[0]!;
@@ -167,13 +167,12 @@ function foldIsExact(graph: Graph, fold: FoldEntry, p: QuantParams): boolean {
 }
 
 function removeFolded(graph: Graph, fold: FoldEntry): void {
-  const node = graph.nodes.find((n) => n.name === fold.node)!;
+  const node = graph.node(fold.node)!;
   const producer = graph.producer(fold.input)!;
   graph.removeNode(node);
   if (graph.isGraphOutput(fold.output)) {
     // Keep the output's name: the producer writes it directly.
-    producer.output = producer.output.map((o) => (o === fold.input ? fold.output : o));
-    graph.invalidate();
+    graph.setOutput(producer, producer.output.indexOf(fold.input), fold.output);
   } else graph.replaceUses(fold.output, fold.input);
 }
 
@@ -230,7 +229,7 @@ class QdqWriter {
     const producer = g.producer(name);
     if (g.isGraphOutput(name) && producer) {
       const pre = g.uniqueName(`${name}_QuantizeLinear_Input`);
-      producer.output = producer.output.map((o) => (o === name ? pre : o));
+      g.setOutput(producer, producer.output.indexOf(name), pre);
       g.insertNodes(this.pair(name, pre, name, p), producer);
       return;
     }
@@ -243,12 +242,11 @@ class QdqWriter {
   /** A dedicated Q/DQ pair for one consumer input (TensorRT). */
   quantizeUse(name: string, nodeName: string, input: number, p: QuantParams): void {
     const g = this.graph;
-    const node = g.nodes.find((n) => n.name === nodeName);
+    const node = g.node(nodeName);
     if (!node || node.input[input] !== name) return;
     const dq = g.uniqueName(`${name}_DequantizeLinear_Output`);
     g.insertNodes(this.pair(name, name, dq, p), g.producer(name));
-    node.input[input] = dq;
-    g.invalidate();
+    g.setInput(node, input, dq);
   }
 }
 

@@ -16,11 +16,12 @@ import { fail } from '../errors.js';
 import { DT, floatToHalf } from '../onnx/dtype.js';
 import { makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
+import { NameSet } from '../ir/names.js';
 import { Scope } from '../ir/scope.js';
 import { forEachGraph } from '../onnx/walk.js';
 import { selectorWarnings } from '../ir/select.js';
 import { opsetVersion, setOpsetVersion } from '../ir/model.js';
-import { attrFloat, attrInt, makeNode, type AttrValue } from '../ir/node.js';
+import { attrFloat, attrInt, hasSubgraphs, isStandard, makeNode, type AttrValue } from '../ir/node.js';
 import { typeOf } from '../ir/types.js';
 import { packCodes, quantizeBlocks, transpose, type BlockBits, type QuantizedBlocks } from '../quant/blocks.js';
 import { quantizeHqq } from '../quant/hqq.js';
@@ -124,7 +125,7 @@ export function exportWeightOnly(model: ModelProto, options: WeightOnlyOptions, 
   const resolved = resolveWeightOnlyOptions(options, opsetVersion(model));
   let total = 0;
   forEachGraph(model.graph!, (g) => (total += g.node.filter((n) => RULES.includes(n.opType)).length));
-  const state: State = { options: resolved, names: modelNames(model.graph!), cache: new Map(), emittedMs: false, progress: { done: 0, total, report: onProgress } };
+  const state: State = { options: resolved, names: NameSet.of(model.graph!), cache: new Map(), emittedMs: false, progress: { done: 0, total, report: onProgress } };
   const report: WeightOnlyReport = { options: resolved, quantized: [], float: [], warnings: selectorWarnings(model.graph!, options, true), bytesBefore: 0, bytesAfter: 0 };
   rewriteGraph(model.graph!, undefined, state, report);
   onProgress?.(total, total);
@@ -147,7 +148,7 @@ interface Quantized {
 
 interface State {
   options: ResolvedWeightOnlyOptions;
-  names: Set<string>;
+  names: NameSet;
   /** (owning graph, weight, form) → its quantized initializers, so that a shared weight is stored once. */
   cache: Map<string, Quantized>;
   emittedMs: boolean;
@@ -155,15 +156,18 @@ interface State {
 }
 
 function rewriteGraph(proto: GraphProto, parent: Scope | undefined, state: State, report: WeightOnlyReport): void {
-  const graph = new Graph(proto);
+  const graph = new Graph(proto, state.names);
   const scope = new Scope(graph, parent);
   const { exclude, opTypes } = state.options;
   for (const node of [...graph.nodes]) {
-    for (const a of node.attribute) {
-      if (a.g) rewriteGraph(a.g, scope, state, report);
-      for (const g of a.graphs) rewriteGraph(g, scope, state, report);
+    if (hasSubgraphs(node)) {
+      for (const a of node.attribute) {
+        if (a.g) rewriteGraph(a.g, scope, state, report);
+        for (const g of a.graphs) rewriteGraph(g, scope, state, report);
+      }
+      graph.subgraphsEdited(node);
     }
-    if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
+    if (!isStandard(node)) continue;
     const name = node.name || node.output[0]!;
     if (RULES.includes(node.opType)) state.progress.report?.(state.progress.done++, state.progress.total); // nodes finished so far
     const ruled = RULES.includes(node.opType) && (node.opType !== 'Gather' || isConstantTable(scope, node));
@@ -211,7 +215,7 @@ function rewriteMatMul(scope: Scope, node: NodeProto, state: State): Rewritten |
   const [K, N] = transB ? [dims[1]!, dims[0]!] : [dims[0]!, dims[1]!];
   const graph = scope.graph;
   const a = node.input[0]!;
-  const aType = typeOf([...graph.proto.input, ...graph.proto.valueInfo, ...graph.proto.output].find((v) => v.name === a));
+  const aType = typeOf(graph.declared(a));
   if (!gemm && aType?.shape) {
     if (aType.shape.length < 2) return 'activation A is 1-D; MatMulNBits needs A of rank 2 or more';
     const last = aType.shape[aType.shape.length - 1];
@@ -221,7 +225,7 @@ function rewriteMatMul(scope: Scope, node: NodeProto, state: State): Rewritten |
   const base = node.name || node.output[0]!;
   const out = node.output[0]!;
   const nodes: NodeProto[] = [];
-  const unique = (s: string) => uniqueName(state, s);
+  const unique = (s: string) => state.names.fresh(s);
 
   let input = a;
   if (gemm && attrInt(node, 'transA', 0) === 1) {
@@ -271,7 +275,7 @@ function rewriteMatMul(scope: Scope, node: NodeProto, state: State): Rewritten |
     }
     nodes.push(makeNode({ opType: 'Add', name: unique(`${base}_C_Add`), inputs: [last, addend], outputs: [out] }));
   }
-  replaceNode(graph, node, nodes);
+  graph.replaceNode(node, nodes);
   return { weight: weightName, as: format === 'qdq' ? 'DequantizeLinear' : 'MatMulNBits', K, N, bytesBefore: tensorByteSize(weight), bytesAfter: q.bytesAfter };
 }
 
@@ -285,7 +289,7 @@ function rewriteGather(scope: Scope, node: NodeProto, state: State): Rewritten |
   const { format, bits, blockSize } = state.options;
   const q = quantizedWeight(owner, tableName, table, 'rows', format === 'qdq' ? 'qdq-gather' : 'gather', state);
   const base = node.name || node.output[0]!;
-  const unique = (s: string) => uniqueName(state, s);
+  const unique = (s: string) => state.names.fresh(s);
   const inputs = [q.q, node.input[1]!, q.scales, ...(q.zeroPoints ? [q.zeroPoints] : [])];
   let nodes: NodeProto[];
   if (format === 'matmulnbits') {
@@ -300,7 +304,7 @@ function rewriteGather(scope: Scope, node: NodeProto, state: State): Rewritten |
       makeNode({ opType: 'Gather', name: unique(`${base}_Gather_Q${bits}`), inputs: [data, node.input[1]!], outputs: [node.output[0]!], attrs: { axis: 0 } }),
     ];
   }
-  replaceNode(scope.graph, node, nodes);
+  scope.graph.replaceNode(node, nodes);
   return { weight: tableName, as: format === 'qdq' ? 'DequantizeLinear' : 'GatherBlockQuantized', K: D, N: V, bytesBefore: tensorByteSize(table), bytesAfter: q.bytesAfter };
 }
 
@@ -330,7 +334,7 @@ function quantizedWeight(owner: Scope, name: string, weight: TensorProto, layout
     return t.name;
   };
   const kb = qb.blocksPerRow;
-  const unique = (s: string) => uniqueName(state, s);
+  const unique = (s: string) => state.names.fresh(s);
   let q: string;
   let scales: string;
   let zeroPoints = '';
@@ -389,16 +393,9 @@ function floatArray(name: string, floatType: number, dims: number[], values: Flo
 }
 
 function addInitializer(graph: Graph, state: State, base: string, floatType: number, dims: number[], values: Float32Array): string {
-  const t = floatArray(uniqueName(state, base), floatType, dims, values);
+  const t = floatArray(state.names.fresh(base), floatType, dims, values);
   graph.addInitializer(t);
   return t.name;
-}
-
-/** Puts `nodes` where `node` was. */
-function replaceNode(graph: Graph, node: NodeProto, nodes: NodeProto[]): void {
-  const at = graph.nodes.indexOf(node);
-  graph.proto.node.splice(at, 1, ...nodes);
-  graph.invalidate();
 }
 
 function allFinite(t: TensorProto): boolean {
@@ -415,26 +412,4 @@ function hasConstantWeight(scope: Scope, node: NodeProto): boolean {
     const t = i ? scope.lookup(i)?.tensor : undefined;
     return !!t && t.dims.length >= 2;
   });
-}
-
-/** A name not used anywhere in the model (subgraphs included), derived from `base`. */
-function uniqueName(state: State, base: string): string {
-  let name = base;
-  for (let i = 1; state.names.has(name); i++) name = `${base}_${i}`;
-  state.names.add(name);
-  return name;
-}
-
-export function modelNames(g: GraphProto, into = new Set<string>()): Set<string> {
-  for (const v of [...g.input, ...g.output, ...g.valueInfo]) into.add(v.name);
-  for (const t of g.initializer) into.add(t.name);
-  for (const n of g.node) {
-    if (n.name) into.add(n.name);
-    for (const o of n.output) into.add(o);
-    for (const a of n.attribute) {
-      if (a.g) modelNames(a.g, into);
-      for (const s of a.graphs) modelNames(s, into);
-    }
-  }
-  return into;
 }

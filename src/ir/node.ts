@@ -99,6 +99,16 @@ export function makeNode(spec: NodeSpec): NodeProto {
   });
 }
 
+/** Whether a node belongs to the default ONNX domain, which is spelled '' or 'ai.onnx'. */
+export function isStandard(node: NodeProto): boolean {
+  return node.domain === '' || node.domain === 'ai.onnx';
+}
+
+/** Whether a node holds subgraphs (If branches, Loop and Scan bodies). */
+export function hasSubgraphs(node: NodeProto): boolean {
+  return node.attribute.some((a) => a.g || a.graphs.length);
+}
+
 /** A node's name for messages: its name, or its op type and first output when it has none. */
 export function describeNode(node: NodeProto): string {
   return node.name ? `'${node.name}' (${node.opType})` : `${node.opType} → '${node.output[0] ?? '?'}'`;

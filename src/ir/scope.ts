@@ -4,6 +4,7 @@
  */
 import type { TensorProto } from 'onnx-buf';
 import type { Graph } from './graph.js';
+import { isStandard } from './node.js';
 
 export class Scope {
   private static count = 0;
@@ -24,7 +25,7 @@ export class Scope {
     const own = this.graph.constant(name);
     if (own) return { tensor: own, scope: this, name };
     const producer = this.graph.producer(name);
-    if (producer?.opType === 'Identity' && (producer.domain === '' || producer.domain === 'ai.onnx') && producer.input[0]) return this.lookup(producer.input[0]);
+    if (producer?.opType === 'Identity' && isStandard(producer) && producer.input[0]) return this.lookup(producer.input[0]);
     if (this.graph.isGraphInput(name) || producer || this.graph.initializer(name)) return undefined;
     return this.parent?.lookup(name);
   }

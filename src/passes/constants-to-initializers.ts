@@ -4,12 +4,12 @@
  * Subgraph constants (If/Loop bodies) are left where they are.
  */
 import type { Graph } from '../ir/graph.js';
-import { constantNodeValue } from '../ir/node.js';
+import { constantNodeValue, isStandard } from '../ir/node.js';
 
 export function constantsToInitializers(graph: Graph): number {
   let moved = 0;
   for (const node of [...graph.nodes]) {
-    if (node.opType !== 'Constant' || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    if (node.opType !== 'Constant' || !isStandard(node)) continue;
     const name = node.output[0]!;
     if (graph.isGraphOutput(name)) continue; // an initializer cannot be a graph output in every runtime
     const value = constantNodeValue(node);

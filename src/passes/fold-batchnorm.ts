@@ -42,8 +42,7 @@ export function foldBatchNorm(graph: Graph): number {
     // The BN's output name lives on: the producer now writes it directly.
     const y = bn.output[0]!;
     graph.removeNode(bn);
-    producer.output[0] = y;
-    graph.invalidate();
+    graph.setOutput(producer, 0, y);
     folded++;
   }
   if (folded) graph.removeUnused();

@@ -6,14 +6,14 @@
  */
 import type { NodeProto, TensorProto } from 'onnx-buf';
 import type { Graph } from '../ir/graph.js';
-import { attrInt, attrInts } from '../ir/node.js';
+import { attrInt, attrInts, isStandard } from '../ir/node.js';
 import { DT } from '../onnx/dtype.js';
 import { floatTensor, numel, readFloat32, readInts, tensorDims } from '../onnx/tensor.js';
 
 export function foldConstantReshapes(graph: Graph): number {
   let folded = 0;
   for (const node of [...graph.nodes]) {
-    if ((node.domain !== '' && node.domain !== 'ai.onnx') || (node.opType !== 'Reshape' && node.opType !== 'Transpose')) continue;
+    if (!isStandard(node) || (node.opType !== 'Reshape' && node.opType !== 'Transpose')) continue;
     const out = node.output[0]!;
     const source = graph.constant(node.input[0]!);
     if (!source || source.dataType !== DT.FLOAT || graph.isGraphOutput(out)) continue;

@@ -12,20 +12,20 @@ import { DT } from '../onnx/dtype.js';
 import { floatTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import { scaleOutputChannels, setConstantInput } from './weights.js';
 import type { Graph } from '../ir/graph.js';
-import { attrInt, attrInts, attrString } from '../ir/node.js';
+import { attrInt, attrInts, attrString, isStandard } from '../ir/node.js';
 
 export function foldConvAffine(graph: Graph): number {
   let folded = 0;
   for (let again = true; again; ) {
     again = false;
     for (const node of [...graph.nodes]) {
-      if ((node.opType !== 'Mul' && node.opType !== 'Add') || node.domain !== '') continue;
+      if ((node.opType !== 'Mul' && node.opType !== 'Add') || !isStandard(node)) continue;
       const [a, b] = node.input as [string, string];
       const constIndex = graph.constant(b) ? 1 : graph.constant(a) ? 0 : -1;
       if (constIndex < 0) continue;
       const y = node.input[1 - constIndex]!;
       const conv = graph.producer(y);
-      if (!conv || conv.opType !== 'Conv' || conv.domain !== '' || graph.consumers(y).length !== 1 || graph.isGraphOutput(y)) continue;
+      if (!conv || conv.opType !== 'Conv' || !isStandard(conv) || graph.consumers(y).length !== 1 || graph.isGraphOutput(y)) continue;
       const weight = graph.constant(conv.input[1]!);
       const constant = graph.constant(node.input[constIndex]!)!;
       if (!weight || weight.dataType !== DT.FLOAT || constant.dataType !== DT.FLOAT) continue;
@@ -48,10 +48,10 @@ function foldConvInputAffine(graph: Graph): number {
   for (let again = true; again; ) {
     again = false;
     for (const conv of [...graph.nodes]) {
-      if (conv.opType !== 'Conv' || conv.domain !== '') continue;
+      if (conv.opType !== 'Conv' || !isStandard(conv)) continue;
       const x = conv.input[0]!;
       const node = graph.producer(x);
-      if (!node || (node.opType !== 'Mul' && node.opType !== 'Add') || node.domain !== '') continue;
+      if (!node || (node.opType !== 'Mul' && node.opType !== 'Add') || !isStandard(node)) continue;
       if (graph.consumers(x).length !== 1 || graph.isGraphOutput(x)) continue;
       const ci = graph.constant(node.input[1]!) ? 1 : graph.constant(node.input[0]!) ? 0 : -1;
       if (ci < 0) continue;
@@ -83,7 +83,7 @@ function foldConvInputAffine(graph: Graph): number {
 function swapScaleBehindShift(graph: Graph, add: NodeProto, shift: Float32Array, channels: number, rank: number): boolean {
   const source = add.input.find((i) => !graph.constant(i))!;
   const mul = graph.producer(source);
-  if (!mul || mul.opType !== 'Mul' || mul.domain !== '' || graph.consumers(source).length !== 1 || graph.isGraphOutput(source)) return false;
+  if (!mul || mul.opType !== 'Mul' || !isStandard(mul) || graph.consumers(source).length !== 1 || graph.isGraphOutput(source)) return false;
   const si = graph.constant(mul.input[1]!) ? 1 : graph.constant(mul.input[0]!) ? 0 : -1;
   if (si < 0) return false;
   const scaleTensor = graph.constant(mul.input[si]!)!;
@@ -97,11 +97,13 @@ function swapScaleBehindShift(graph: Graph, add: NodeProto, shift: Float32Array,
   graph.addInitializer(floatTensor(scaleName, shape, scale));
   const x = mul.input[1 - si]!;
   const [mid, out] = [source, add.output[0]!];
-  add.input = [x, shiftName];
-  add.output = [mid];
-  mul.input = [mid, scaleName];
-  mul.output = [out];
-  graph.sort();
+  graph.setInputs(add, [x, shiftName]);
+  graph.setOutputs(add, [mid]);
+  graph.setInputs(mul, [mid, scaleName]);
+  graph.setOutputs(mul, [out]);
+  // The Add now comes first: move the Mul behind it (where a topological sort would put it).
+  graph.removeNode(mul);
+  graph.insertNodes([mul], add);
   return true;
 }
 
@@ -142,8 +144,7 @@ function foldInput(graph: Graph, conv: NodeProto, node: NodeProto, source: strin
     setConstantInput(graph, conv, 2, `${conv.name || conv.output[0]}_bias`, [outChannels], bias);
   }
   graph.removeNode(node);
-  conv.input[0] = source;
-  graph.invalidate();
+  graph.setInput(conv, 0, source);
 }
 
 /**
@@ -178,6 +179,5 @@ function fold(graph: Graph, conv: NodeProto, node: NodeProto, weight: TensorProt
   // The Conv now writes the Mul/Add's output.
   const out = node.output[0]!;
   graph.removeNode(node);
-  conv.output[0] = out;
-  graph.invalidate();
+  graph.setOutput(conv, 0, out);
 }

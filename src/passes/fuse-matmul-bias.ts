@@ -8,13 +8,11 @@
  */
 import type { NodeProto } from 'onnx-buf';
 import type { Graph } from '../ir/graph.js';
-import { makeNode } from '../ir/node.js';
+import { isStandard, makeNode } from '../ir/node.js';
 import type { ValueType } from '../ir/types.js';
 import { DT } from '../onnx/dtype.js';
 import { readFloat32, tensorDims } from '../onnx/tensor.js';
 import { setConstantInput } from './weights.js';
-
-const standard = (n: NodeProto) => n.domain === '' || n.domain === 'ai.onnx';
 
 /**
  * Rewrites in place; `types` loses the MatMul outputs that no longer exist. `keep` names pairs to leave
@@ -23,7 +21,7 @@ const standard = (n: NodeProto) => n.domain === '' || n.domain === 'ai.onnx';
 export function fuseMatMulBias(graph: Graph, types: Map<string, ValueType>, keep: (matmul: NodeProto, add: NodeProto) => boolean = () => false): number {
   let fused = 0;
   for (const mm of [...graph.nodes]) {
-    if (mm.opType !== 'MatMul' || !standard(mm)) continue;
+    if (mm.opType !== 'MatMul' || !isStandard(mm)) continue;
     const [a, w] = mm.input as [string, string];
     const y = mm.output[0]!;
     const weight = graph.constant(w);
@@ -31,7 +29,7 @@ export function fuseMatMulBias(graph: Graph, types: Map<string, ValueType>, keep
     const readers = graph.consumers(y);
     if (readers.length !== 1 || graph.isGraphOutput(y)) continue;
     const add = readers[0]!;
-    if (add.opType !== 'Add' || !standard(add) || add.input[0] === add.input[1] || keep(mm, add)) continue;
+    if (add.opType !== 'Add' || !isStandard(add) || add.input[0] === add.input[1] || keep(mm, add)) continue;
     const b = add.input[0] === y ? add.input[1]! : add.input[0]!;
     const bias = graph.constant(b);
     const n = tensorDims(weight)[1]!;

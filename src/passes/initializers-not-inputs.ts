@@ -8,9 +8,11 @@
 import type { Graph } from '../ir/graph.js';
 
 export function initializersNotInputs(graph: Graph): number {
-  const inits = new Set(graph.proto.initializer.map((t) => t.name));
-  const before = graph.proto.input.length;
-  graph.proto.input = graph.proto.input.filter((v) => !inits.has(v.name));
-  graph.invalidate();
-  return before - graph.proto.input.length;
+  let dropped = 0;
+  for (const v of graph.proto.input)
+    if (graph.initializer(v.name) && graph.isGraphInput(v.name)) {
+      graph.removeInput(v.name);
+      dropped++;
+    }
+  return dropped;
 }

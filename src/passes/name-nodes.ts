@@ -14,7 +14,7 @@ export function nameNodes(graph: Graph): number {
     do name = `${node.opType}_${n++}`;
     while (graph.hasName(name));
     counters.set(node.opType, n);
-    node.name = graph.uniqueName(name);
+    graph.setName(node, graph.uniqueName(name));
     named++;
   }
   return named;

@@ -49,15 +49,21 @@ export interface PrepareOptions {
 /** Edits `model` in place (pass a copy). */
 export function prepareModel(model: ModelProto, options: PrepareOptions = {}): PrepareReport {
   const minOpset = options.minOpset ?? MIN_QUANT_OPSET;
-  const graph = new Graph(model.graph!);
+  let graph = new Graph(model.graph!);
   const from = opsetVersion(model);
   const initializerInputsDropped = initializersNotInputs(graph);
   // IR 3 wanted every initializer listed among the inputs; IR 4 (any opset) lets constants be constants.
   if (model.irVersion < 4n) model.irVersion = 4n;
   const constantsMoved = constantsToInitializers(graph);
   const constantReshapesFolded = foldConstantReshapes(graph);
-  const upgrade = from < minOpset ? upgradeOpset(model, minOpset) : undefined;
-  graph.invalidate();
+  // The opset upgrade rewrites the node list as a whole; the graph is indexed again after it.
+  const upgraded = (target: number) => {
+    graph.commit();
+    const report = upgradeOpset(model, target, graph.names);
+    graph = new Graph(model.graph!, graph.names);
+    return report;
+  };
+  const upgrade = from < minOpset ? upgraded(minOpset) : undefined;
   nameNodes(graph);
   const rewrite = options.rewrite ?? true;
   const identitiesRemoved = rewrite ? removeIdentities(graph) : 0;
@@ -65,10 +71,7 @@ export function prepareModel(model: ModelProto, options: PrepareOptions = {}): P
   const affinesFolded = rewrite ? foldConvAffine(graph) : 0;
   // HardSwish exists from opset 14: upgrade when the model spells it out by hand.
   const hardSwish = rewrite ? findHardSwish(graph) : [];
-  if (hardSwish.length && opsetVersion(model) < 14) {
-    upgradeOpset(model, 14);
-    graph.invalidate();
-  }
+  if (hardSwish.length && opsetVersion(model) < 14) upgraded(14);
   const hardSwishFused = fuseHardSwish(graph, hardSwish.length ? findHardSwish(graph) : []);
   const nodesRemoved = graph.removeUnused();
   graph.sort();

@@ -4,6 +4,7 @@
  */
 import type { NodeProto } from 'onnx-buf';
 import type { Graph } from '../ir/graph.js';
+import { isStandard } from '../ir/node.js';
 import { readTensor } from '../onnx/tensor.js';
 
 /** Dropout's training_mode input (opset 12+), when it is a constant true, makes it random: keep it. */
@@ -18,7 +19,7 @@ export function removeIdentities(graph: Graph): number {
   let removed = 0;
   for (const node of [...graph.nodes]) {
     const isDropout = node.opType === 'Dropout' && !(node.output[1] && graph.consumers(node.output[1]).length) && !training(graph, node);
-    if ((node.opType !== 'Identity' && !isDropout) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    if ((node.opType !== 'Identity' && !isDropout) || !isStandard(node)) continue;
     const x = node.input[0]!;
     const y = node.output[0]!;
     if (!graph.isGraphOutput(y)) {
@@ -29,7 +30,7 @@ export function removeIdentities(graph: Graph): number {
       const producer = graph.producer(x);
       if (!producer || graph.isGraphOutput(x) || graph.isGraphInput(x)) continue;
       graph.removeNode(node);
-      producer.output = producer.output.map((o) => (o === x ? y : o));
+      graph.setOutput(producer, producer.output.indexOf(x), y);
       graph.replaceUses(x, y);
     }
     removed++;

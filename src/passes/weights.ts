@@ -8,8 +8,7 @@ import { floatTensor } from '../onnx/tensor.js';
 export function setConstantInput(graph: Graph, node: NodeProto, index: number, base: string, dims: readonly number[], data: Float32Array): void {
   const name = graph.uniqueName(base);
   graph.addInitializer(floatTensor(name, dims, data));
-  while (node.input.length <= index) node.input.push('');
-  node.input[index] = name;
+  graph.setInput(node, index, name);
 }
 
 /** Multiplies each output channel of the weight by k[c]; false when the layout is not understood. */

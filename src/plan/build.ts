@@ -8,7 +8,7 @@ import type { RangeMethodName } from '../calibrate/observer.js';
 import { DT } from '../onnx/dtype.js';
 import { readFloat32, tensorDims } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
-import { attrFloat, getAttr } from '../ir/node.js';
+import { attrFloat, getAttr, isStandard } from '../ir/node.js';
 import { selectorWarnings } from '../ir/select.js';
 import type { ValueType } from '../ir/types.js';
 import { fail } from '../errors.js';
@@ -97,7 +97,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
       const count = subgraphs.reduce((n, a) => n + (a.g ? a.g.node.length : 0) + a.graphs.reduce((m, g) => m + g.node.length, 0), 0);
       plan.subgraphs.push({ node: node.name, op: node.opType, nodes: count });
     }
-    const rule = node.domain === '' || node.domain === 'ai.onnx' ? target.rules[node.opType] : undefined;
+    const rule = isStandard(node) ? target.rules[node.opType] : undefined;
     const touchesFloat = node.output.some((o) => o && isFloat(o));
     const excluded = exclude.has(node.name) || exclude.has(node.opType);
     if (!rule) {
@@ -289,7 +289,7 @@ function foldActivations(graph: Graph, plan: QuantPlan, exclude: Set<string>): v
  * the only reader of an ordinary intermediate (the plan must also give that input a calibrated range).
  */
 function foldable(graph: Graph, node: NodeProto, exclude: ReadonlySet<string>): boolean {
-  if ((node.opType !== 'Relu' && node.opType !== 'Clip') || (node.domain !== '' && node.domain !== 'ai.onnx')) return false;
+  if ((node.opType !== 'Relu' && node.opType !== 'Clip') || !isStandard(node)) return false;
   if (exclude.has(node.name) || exclude.has(node.opType) || !node.output[0]) return false;
   const c = node.input[0]!;
   if (graph.consumers(c).length !== 1 || graph.isGraphOutput(c) || graph.isGraphInput(c)) return false;

@@ -4,13 +4,13 @@
  * and what is known about a value's rank and element type (infer.ts).
  */
 import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
-import { constantNodeValue, makeNode, getAttr, type NodeSpec } from '../../ir/node.js';
+import { constantNodeValue, getAttr, isStandard, makeNode, type NodeSpec } from '../../ir/node.js';
 import { subgraphOuterInputs } from '../../ir/graph.js';
 import { typeOf, type Dim } from '../../ir/types.js';
 import { DT, floatToBfloat16, floatToHalf, type TypedArray } from '../../onnx/dtype.js';
 import { makeTensor } from '../../onnx/tensor.js';
-import { forEachGraph } from '../../onnx/walk.js';
 import { elemTypeOf, rankOf } from './infer.js';
+import type { NameSet } from '../../ir/names.js';
 
 /** What an adapter returns: nothing (the node was edited in place), 'same' (nothing to do), or replacement nodes. */
 export type AdapterResult = void | 'same' | NodeProto[];
@@ -23,41 +23,6 @@ export type Adapter = (node: NodeProto, cx: Cx) => AdapterResult;
 
 /** Thrown by an adapter that meets a node it cannot convert; the driver collects these. */
 export class Refusal extends Error {}
-
-/**
- * Value names and node names used anywhere in the model. Subgraphs share one value namespace with
- * the graphs around them, so a name is fresh only if no graph of the model uses it.
- */
-export class NameSet {
-  private readonly values = new Set<string>();
-  private readonly nodes = new Set<string>();
-
-  constructor(root: GraphProto) {
-    forEachGraph(root, (g) => {
-      for (const v of [...g.input, ...g.output, ...g.valueInfo]) this.values.add(v.name);
-      for (const t of g.initializer) this.values.add(t.name);
-      for (const n of g.node) {
-        if (n.name) this.nodes.add(n.name);
-        for (const o of n.output) this.values.add(o);
-      }
-    });
-  }
-
-  fresh(base: string): string {
-    return take(this.values, base);
-  }
-
-  freshNode(base: string): string {
-    return take(this.nodes, base);
-  }
-}
-
-function take(used: Set<string>, base: string): string {
-  let name = base;
-  for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
-  used.add(name);
-  return name;
-}
 
 /** One graph being converted, with an index kept up to date by the driver as nodes are replaced. */
 export class Scope {
@@ -113,7 +78,7 @@ export class Scope {
     const init = this.inits.get(name);
     if (init) return init;
     const p = this.producers.get(name);
-    return p && p.opType === 'Constant' && (p.domain === '' || p.domain === 'ai.onnx') ? constantNodeValue(p) : undefined;
+    return p && p.opType === 'Constant' && isStandard(p) ? constantNodeValue(p) : undefined;
   }
 
   /** Whether a node of this graph (or of a subgraph reading the outer scope) reads `name`, or it is an output. */
@@ -204,7 +169,7 @@ export class Cx {
 
   /** A node with a unique name derived from `base`, in the default domain. */
   node(base: string, spec: Omit<NodeSpec, 'name'>): NodeProto {
-    return makeNode({ ...spec, name: this.scope.names.freshNode(base) });
+    return makeNode({ ...spec, name: this.scope.names.fresh(base) });
   }
 }
 

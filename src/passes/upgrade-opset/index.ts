@@ -11,7 +11,8 @@ import { fail } from '../../errors.js';
 import { irVersionForOpset, normalDomain, opsetVersion } from '../../ir/model.js';
 import { subgraphOuterInputs } from '../../ir/graph.js';
 import { describeNode } from '../../ir/node.js';
-import { Cx, NameSet, Refusal, Scope } from './context.js';
+import { Cx, Refusal, Scope } from './context.js';
+import { NameSet } from '../../ir/names.js';
 import { EXPERIMENTAL_REPLACEMENTS } from './experimental.js';
 import { EXPERIMENTAL, HISTORY, LEGACY_ATTRIBUTES, MAX_TARGET_OPSET, MIN_SOURCE_OPSET, REWRITES } from './table.js';
 
@@ -35,7 +36,7 @@ const LISTED = 25;
  * target is returned as it is. On an UNSUPPORTED_OP error the model may be partly converted, so
  * callers pass a copy.
  */
-export function upgradeOpset(model: ModelProto, target: number): UpgradeReport {
+export function upgradeOpset(model: ModelProto, target: number, names?: NameSet): UpgradeReport {
   if (!Number.isInteger(target) || target < 1)
     fail('BAD_OPTION', `the target opset must be a positive integer, not ${target}.`);
   const graph = model.graph;
@@ -55,7 +56,7 @@ export function upgradeOpset(model: ModelProto, target: number): UpgradeReport {
         `Re-export the model with a newer exporter at opset ${target} or later.`,
     );
 
-  const run = new Upgrade(from, target, new NameSet(graph));
+  const run = new Upgrade(from, target, names ?? NameSet.of(graph));
   run.convertGraph(graph);
   if (run.problems.length) {
     const shown = run.problems.slice(0, LISTED).map((p) => `  - ${p}`);

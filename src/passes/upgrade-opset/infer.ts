@@ -5,7 +5,7 @@
  * every adapter has a path that works without it.
  */
 import type { NodeProto } from 'onnx-buf';
-import { attrInt, attrInts, getAttr } from '../../ir/node.js';
+import { attrInt, attrInts, getAttr, isStandard } from '../../ir/node.js';
 import { typeOf } from '../../ir/types.js';
 import { DT } from '../../onnx/dtype.js';
 import { numel, readInts, tensorDims } from '../../onnx/tensor.js';
@@ -59,7 +59,7 @@ function computeRank(scope: Scope, name: string, depth: number): number | undefi
   const c = scope.constant(name);
   if (c) return c.dims.length;
   const p = scope.producer(name);
-  if (!p || depth > MAX_DEPTH || !(p.domain === '' || p.domain === 'ai.onnx')) return undefined;
+  if (!p || depth > MAX_DEPTH || !isStandard(p)) return undefined;
   const rank = (i: number) => (p.input[i] ? rankOf(scope, p.input[i]!, depth + 1) : undefined);
   const op = p.opType;
   if (SAME_RANK.has(op)) return rank(0);
@@ -168,7 +168,7 @@ function computeType(scope: Scope, name: string, depth: number): number | undefi
   const c = scope.constant(name);
   if (c) return c.dataType;
   const p = scope.producer(name);
-  if (!p || depth > MAX_DEPTH || !(p.domain === '' || p.domain === 'ai.onnx')) return undefined;
+  if (!p || depth > MAX_DEPTH || !isStandard(p)) return undefined;
   const type = (i: number) => (p.input[i] ? elemTypeOf(scope, p.input[i]!, depth + 1) : undefined);
   const index = p.output.indexOf(name);
   const op = p.opType;
