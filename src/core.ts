@@ -7,12 +7,12 @@ export {
   quantize,
   calibrate,
   quantizeCalibrated,
-  modelInputs,
   type QuantizeOptions,
   type QuantizeResult,
   type CalibrateOptions,
   type Calibration,
 } from './quantize.js';
+export { modelInputs } from './data/inputs.js';
 export { quantizeOffline, type OfflineOptions, type OfflineResult, type OfflineMode } from './offline.js';
 export type { OfflineReport } from './export/dynamic.js';
 export type { WeightOnlyReport, WeightOnlyFormat, WeightOnlyMethod } from './export/weight-only.js';

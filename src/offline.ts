@@ -14,12 +14,12 @@ import { exportDynamic, type OfflineReport } from './export/dynamic.js';
 import { DEFAULT_FP16_BLOCK_LIST, exportFloat16, type Float16Options, type Float16Report } from './export/fp16.js';
 import { exportWeightOnly, type WeightOnlyReport, type WeightOnlyFormat, type WeightOnlyMethod } from './export/weight-only.js';
 import { forEachGraph } from './onnx/walk.js';
-import { setMetadata } from './ir/model.js';
+import { stampModel } from './ir/model.js';
+import { timed, type StageTimes } from './timings.js';
 import { prepareModel, type PrepareReport } from './passes/prepare.js';
 import type { TargetName } from './plan/plan.js';
-import { modelInputs } from './quantize.js';
+import { modelInputs } from './data/inputs.js';
 import { selectorWarnings } from './ir/select.js';
-import { VERSION } from './version.js';
 
 export type OfflineMode = 'dynamic' | 'weight-only' | 'fp16';
 
@@ -76,7 +76,7 @@ export interface OfflineResult {
   /** What validation ran on: the user's data or synthetic samples. */
   validatedOn?: string;
   warnings: string[];
-  timings: { totalMs: number };
+  timings: { totalMs: number; stages: StageTimes };
 }
 
 /** Samples validation runs on at most. */
@@ -95,6 +95,7 @@ export interface OfflineInputUse {
 
 export async function quantizeOffline(input: ModelProto, options: OfflineOptions, source?: CalibrationSource, use: OfflineInputUse = {}): Promise<OfflineResult> {
   const start = performance.now();
+  const stages: StageTimes = {};
   if (use.consume && options.validate !== false && !use.floatModelFile) throw new Error('quantizeOffline: a consumed input needs floatModelFile to validate against'); // a caller's bug
   if (options.mode === 'dynamic' && options.target === 'tensorrt')
     fail(
@@ -105,98 +106,101 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
   // Synthetic samples follow the float model's inputs, which fp16 without keepIoTypes changes.
   const inputs = options.validate !== false && !source ? modelInputs(input, options.inputShapes) : [];
   const model = use.consume ? input : clone(ModelProtoSchema, input);
-  let prepare: PrepareReport;
-  let report: OfflineReport;
-  let details: Pick<OfflineResult, 'weightOnly' | 'float16'> = {};
-  switch (options.mode) {
-    case 'dynamic': {
-      if (options.weightType && options.weightType !== 'int8' && options.weightType !== 'uint8')
-        fail('BAD_OPTION', `dynamic quantization takes int8 or uint8 weights (MatMulInteger and ConvInteger have no other), not ${options.weightType}.`);
-      // DynamicQuantizeLinear needs opset 11; per-channel weights fold BatchNorm first.
-      prepare = prepareModel(model);
-      // Subgraphs count: Silero VAD keeps all of its convolutions inside If branches.
-      let hasConv = false;
-      forEachGraph(model.graph!, (g) => (hasConv ||= g.node.some((n) => n.opType === 'Conv')));
-      report = exportDynamic(model, {
-        weightType: options.weightType ?? (hasConv ? 'uint8' : 'int8'),
-        perChannel: options.perChannel,
-        opTypes: options.opTypes,
-        exclude: options.exclude,
-      });
-      break;
-    }
-    case 'weight-only': {
-      // Opsets are left as they are: MatMulNBits runs at any, and --format qdq says itself when 21 is missing.
-      prepare = prepareModel(model, { minOpset: 1, rewrite: false });
-      const weightOnly = exportWeightOnly(
-        model,
-        {
-          bits: options.bits,
-          blockSize: options.blockSize,
-          symmetric: options.symmetric,
-          method: options.weightMethod,
-          format: options.format,
-          accuracyLevel: options.accuracyLevel,
-          quantizeEmbeddings: options.quantizeEmbeddings,
-          opTypes: options.opTypes,
-          exclude: options.exclude,
-        },
-        options.onProgress && ((done, total) => options.onProgress!('quantizing', done, total)),
-      );
-      report = weightOnly;
-      details = { weightOnly };
-      break;
-    }
-    case 'fp16': {
-      prepare = prepareModel(model, { minOpset: 1, rewrite: false });
-      // --exclude names node names or op types, as in the other modes.
-      const exclude = options.exclude ?? [];
-      const unmatched = selectorWarnings(model.graph!, { exclude }, true);
-      const float16 = exportFloat16(model, { keepIoTypes: options.keepIoTypes, blockList: [...DEFAULT_FP16_BLOCK_LIST, ...exclude], blockNodes: exclude, overflow: options.overflow });
-      const clamped = float16.clamped.reduce((a, c) => a + c.count, 0);
-      report = {
-        quantized: [],
-        float: float16.float32Nodes,
-        warnings: [...unmatched, ...(clamped ? [`${clamped} value${clamped === 1 ? '' : 's'} beyond float16's ±65504 clamped, in ${float16.clamped.map((c) => c.tensor).join(', ')}.`] : [])],
-      };
-      details = { float16 };
-      break;
-    }
-  }
-  const changed = details.float16 ? details.float16.converted : report.quantized.length;
-  if (changed === 0 && !options.force) {
-    const why = [...new Set(report.float.map((f) => `${f.op} (${f.reason})`))].slice(0, 6).join(', ');
-    fail(
-      'BAD_MODEL',
-      options.mode === 'fp16'
-        ? `nothing to convert: the model has no float32 tensor. Pass --force to write it anyway.`
-        : `nothing to quantize in ${options.mode} mode: no op of the model has a constant float weight it can take${why ? ` (left float: ${why})` : ''}. Pass --force to write the model anyway.`,
-    );
-  }
-  model.producerName = 'onnxq';
-  model.producerVersion = VERSION;
-  setMetadata(model, 'onnxq.version', VERSION);
-  setMetadata(model, 'onnxq.options', JSON.stringify(options.recordOptions ?? { ...options }));
-
+  const { prepare, report, details } = await MODES[options.mode](model, options, stages);
+  refuseNothingDone(options, report, details);
+  stampModel(model, options.recordOptions ?? { ...options });
   const warnings = [...report.warnings];
-  let validation: ValidationReport | undefined;
-  let validatedOn: string | undefined;
-  if (options.validate !== false) {
-    const samples = source ?? syntheticSource(inputs, { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues });
-    const indices = Array.from({ length: Math.min(VALIDATION_SAMPLES, samples.count) }, (_, i) => i);
-    try {
-      validation = await compareModels(use.floatModelFile ?? input, toBinary(ModelProtoSchema, model), samples, indices, { runner: options.threads ? { threads: options.threads } : {} });
-      validatedOn = samples.description;
-    } catch (e) {
-      const floatFailed = e instanceof OnnxqError && e.code === 'RUNTIME' && /the float model/.test(e.message);
-      if (!floatFailed || source) throw e;
-      // Synthetic inputs a model cannot take (a sample rate of 1, a sequence of length 1) are the
-      // inputs' fault, not the quantized model's: say which flags give it proper ones.
-      warnings.push(
-        `the model was written but not validated: ${e.message.replace(/^onnxruntime failed to run /, 'on synthetic inputs, onnxruntime failed to run ')} ` +
-          'Give real samples with --calib, or fix the synthetic ones with --input-shape NAME=D0,D1,… and --input-value NAME=V.',
-      );
-    }
+  const validated = options.validate === false ? undefined : await timed(stages, 'validation', () => validate(input, model, options, source ?? syntheticSource(inputs, { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues }), !source, use, warnings));
+  return { model, mode: options.mode, prepare, report, ...details, ...validated, warnings, timings: { totalMs: performance.now() - start, stages } };
+}
+
+/** What a mode did to the model: the preparation, the nodes rewritten and left float, the mode's own report. */
+interface ModeOutcome {
+  prepare: PrepareReport;
+  report: OfflineReport;
+  details: Pick<OfflineResult, 'weightOnly' | 'float16'>;
+}
+
+const MODES: Record<OfflineMode, (model: ModelProto, options: OfflineOptions, stages: StageTimes) => Promise<ModeOutcome>> = {
+  async dynamic(model, options, stages) {
+    if (options.weightType && options.weightType !== 'int8' && options.weightType !== 'uint8')
+      fail('BAD_OPTION', `dynamic quantization takes int8 or uint8 weights (MatMulInteger and ConvInteger have no other), not ${options.weightType}.`);
+    // DynamicQuantizeLinear needs opset 11; per-channel weights fold BatchNorm first.
+    const prepare = await timed(stages, 'prepare', () => prepareModel(model));
+    // Subgraphs count: Silero VAD keeps all of its convolutions inside If branches.
+    let hasConv = false;
+    forEachGraph(model.graph!, (g) => (hasConv ||= g.node.some((n) => n.opType === 'Conv')));
+    const report = await timed(stages, 'export', () =>
+      exportDynamic(model, { weightType: options.weightType ?? (hasConv ? 'uint8' : 'int8'), perChannel: options.perChannel, opTypes: options.opTypes, exclude: options.exclude }),
+    );
+    return { prepare, report, details: {} };
+  },
+
+  async 'weight-only'(model, options, stages) {
+    // Opsets are left as they are: MatMulNBits runs at any, and --format qdq says itself when 21 is missing.
+    const prepare = await timed(stages, 'prepare', () => prepareModel(model, { minOpset: 1, rewrite: false }));
+    const { bits, blockSize, symmetric, weightMethod: method, format, accuracyLevel, quantizeEmbeddings, opTypes, exclude } = options;
+    const progress = options.onProgress && ((done: number, total: number) => options.onProgress!('quantizing', done, total));
+    const weightOnly = await timed(stages, 'export', () =>
+      exportWeightOnly(model, { bits, blockSize, symmetric, method, format, accuracyLevel, quantizeEmbeddings, opTypes, exclude }, progress),
+    );
+    return { prepare, report: weightOnly, details: { weightOnly } };
+  },
+
+  async fp16(model, options, stages) {
+    const prepare = await timed(stages, 'prepare', () => prepareModel(model, { minOpset: 1, rewrite: false }));
+    // --exclude names node names or op types, as in the other modes.
+    const exclude = options.exclude ?? [];
+    const unmatched = selectorWarnings(model.graph!, { exclude }, true);
+    const float16 = await timed(stages, 'export', () =>
+      exportFloat16(model, { keepIoTypes: options.keepIoTypes, blockList: [...DEFAULT_FP16_BLOCK_LIST, ...exclude], blockNodes: exclude, overflow: options.overflow }),
+    );
+    const clamped = float16.clamped.reduce((a, c) => a + c.count, 0);
+    const report = {
+      quantized: [],
+      float: float16.float32Nodes,
+      warnings: [...unmatched, ...(clamped ? [`${clamped} value${clamped === 1 ? '' : 's'} beyond float16's ±65504 clamped, in ${float16.clamped.map((c) => c.tensor).join(', ')}.`] : [])],
+    };
+    return { prepare, report, details: { float16 } };
+  },
+};
+
+/** A run that changed nothing is refused unless forced: the user probably expected something else. */
+function refuseNothingDone(options: OfflineOptions, report: OfflineReport, details: ModeOutcome['details']): void {
+  const changed = details.float16 ? details.float16.converted : report.quantized.length;
+  if (changed > 0 || options.force) return;
+  const why = [...new Set(report.float.map((f) => `${f.op} (${f.reason})`))].slice(0, 6).join(', ');
+  fail(
+    'BAD_MODEL',
+    options.mode === 'fp16'
+      ? `nothing to convert: the model has no float32 tensor. Pass --force to write it anyway.`
+      : `nothing to quantize in ${options.mode} mode: no op of the model has a constant float weight it can take${why ? ` (left float: ${why})` : ''}. Pass --force to write the model anyway.`,
+  );
+}
+
+/** Compares the result with the float model; on synthetic samples the float model cannot take, warns instead. */
+async function validate(
+  input: ModelProto,
+  model: ModelProto,
+  options: OfflineOptions,
+  samples: CalibrationSource,
+  synthetic: boolean,
+  use: OfflineInputUse,
+  warnings: string[],
+): Promise<Pick<OfflineResult, 'validation' | 'validatedOn'>> {
+  const indices = Array.from({ length: Math.min(VALIDATION_SAMPLES, samples.count) }, (_, i) => i);
+  try {
+    const validation = await compareModels(use.floatModelFile ?? input, toBinary(ModelProtoSchema, model), samples, indices, { runner: options.threads ? { threads: options.threads } : {} });
+    return { validation, validatedOn: samples.description };
+  } catch (e) {
+    const floatFailed = e instanceof OnnxqError && e.code === 'RUNTIME' && /the float model/.test(e.message);
+    if (!floatFailed || !synthetic) throw e;
+    // Synthetic inputs a model cannot take (a sample rate of 1, a sequence of length 1) are the
+    // inputs' fault, not the quantized model's: say which flags give it proper ones.
+    warnings.push(
+      `the model was written but not validated: ${e.message.replace(/^onnxruntime failed to run /, 'on synthetic inputs, onnxruntime failed to run ')} ` +
+        'Give real samples with --calib, or fix the synthetic ones with --input-shape NAME=D0,D1,… and --input-value NAME=V.',
+    );
+    return {};
   }
-  return { model, mode: options.mode, prepare, report, ...details, ...(validation ? { validation, validatedOn } : {}), warnings, timings: { totalMs: performance.now() - start } };
 }

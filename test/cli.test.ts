@@ -5,8 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { create } from '@bufbuild/protobuf';
-import { StringStringEntryProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { GraphProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
+import { readFloat32 } from '../src/onnx/tensor.js';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { saveModelFile, loadModelFile } from '../src/node/files.js';
@@ -125,6 +126,39 @@ describe('onnxq quantize', () => {
     expect(JSON.parse(again.stdout).warnings).toEqual(['--method, --symmetric had no effect: the plan from --plan decides what is quantized and how.']);
   });
 
+  it('round-trips a resolved plan: --plan with the parameters --save-plan wrote gives the same graph; edited parameters are used as written', () => {
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8'));
+    expect(saved.format).toBe('onnxq-plan/2');
+    expect(saved.weights.w.params.state).toBe('calibrated');
+    expect(saved.weights.w.params.scale).toHaveLength(8);
+    expect(saved.activations.x.params.min).toBeLessThan(0);
+    const graphBytes = (f: string) => Buffer.from(toBinary(GraphProtoSchema, loadModelFile(f).model.graph!)).toString('hex');
+    const again = path.join(dir, 'net.again.onnx');
+    // Other calibration data: the plan's parameters decide, not the data.
+    const other = path.join(dir, 'calib-other.npy');
+    writeNpy(other, { dtype: 'float32', dims: [6, 3, 16, 16], data: randomFloats(6 * 3 * 16 * 16, 77, -3, 3) });
+    expect(onnxq(['quantize', model, '-o', again, '--calib', other, '--plan', path.join(dir, 'plan.json'), '--json']).code).toBe(0);
+    expect(graphBytes(again)).toBe(graphBytes(path.join(dir, 'net.int8.onnx')));
+    // An edited scale is written as given; an entry marked float gets no Q/DQ; a plan of format 1 still reads.
+    const edited = JSON.parse(JSON.stringify(saved));
+    edited.activations.x.params.scale = [0.03125];
+    edited.activations.s.params.state = 'float';
+    const editedFile = path.join(dir, 'plan-params.json');
+    fs.writeFileSync(editedFile, JSON.stringify(edited));
+    const out = path.join(dir, 'net.params.onnx');
+    expect(onnxq(['quantize', model, '-o', out, '--calib', calib, '--plan', editedFile]).code).toBe(0);
+    const g = loadModelFile(out).model.graph!;
+    const scaleOf = (input: string) => g.initializer.find((t) => t.name === g.node.find((n) => n.opType === 'QuantizeLinear' && n.input[0] === input)!.input[1])!;
+    expect(readFloat32(scaleOf('x'))[0]).toBe(0.03125);
+    expect(g.node.some((n) => n.opType === 'QuantizeLinear' && n.input[0] === 's')).toBe(false);
+    const v1 = JSON.parse(JSON.stringify(saved));
+    v1.format = 'onnxq-plan/1';
+    for (const e of [...Object.values(v1.activations), ...Object.values(v1.weights)] as { params?: unknown }[]) delete e.params;
+    fs.writeFileSync(path.join(dir, 'plan-v1.json'), JSON.stringify(v1));
+    expect(onnxq(['quantize', model, '-o', path.join(dir, 'net.v1.onnx'), '--calib', calib, '--method', 'entropy', '--plan', path.join(dir, 'plan-v1.json')]).code).toBe(0);
+    expect(graphBytes(path.join(dir, 'net.v1.onnx'))).toBe(graphBytes(path.join(dir, 'net.int8.onnx')));
+  });
+
   it('refuses a plan whose entries do not fit the model, naming the entry', () => {
     const plan = JSON.parse(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8'));
     const write = (edit: (p: typeof plan) => void) => {
@@ -139,6 +173,12 @@ describe('onnxq quantize', () => {
     expectCleanFailure(write((p) => (p.folded[0].input = 'x')), /folded entry for "Relu_1"/);
     expectCleanFailure(write((p) => (p.weights.w.axis = 4)), /axis 4 does not exist/);
     expectCleanFailure(write((p) => (p.activations.x = { dtype: 'uint8', symmetric: false, range: [1, 1] })), /range \[1,1\]/);
+    expectCleanFailure(write((p) => Object.assign(p.weights.w.params, { scale: [1, 2], zeroPoint: [0, 0] })), /weight "w" has 2 scales where axis 0 has 8 channels/);
+    expectCleanFailure(write((p) => (p.weights.w.params.scale = [1, 2])), /weight "w" needs "scale" and "zeroPoint" arrays of one length/);
+    expectCleanFailure(write((p) => (p.activations.x.params.scale = [-1])), /activation "x" has a scale that is not a positive finite number/);
+    expectCleanFailure(write((p) => (p.activations.x.params.zeroPoint = [300])), /activation "x" has a zero point outside uint8's 0…255/);
+    expectCleanFailure(write((p) => (p.activations.x.params.state = 'guessed')), /activation "x" has state "guessed"/);
+    expectCleanFailure(write((p) => (p.activations.x.params.bits = 4)), /activation "x" has bits 4, but its dtype uint8 has 8/);
     expect(fs.readdirSync(dir).filter((f) => f.includes('bad-out'))).toEqual([]);
   });
 

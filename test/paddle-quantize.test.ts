@@ -12,7 +12,8 @@ import { RANGE_METHOD_NAMES, type RangeMethodName } from '../src/calibrate/obser
 import { openCalibration } from '../src/data/open.js';
 import { loadModelFile } from '../src/node/files.js';
 import type { TargetName } from '../src/plan/plan.js';
-import { calibrate, modelInputs, quantizeCalibrated, type Calibration } from '../src/quantize.js';
+import { calibrate, quantizeCalibrated, type Calibration } from '../src/quantize.js';
+import { modelInputs } from '../src/data/inputs.js';
 import { PADDLE_MODELS, bytes, calibrationFile, findText, mapSqnr, readLines, tellDirections, type PaddleTask } from './helpers/paddle.js';
 
 const SEED = 99; // test lines and pages, never the calibration ones (seed 7)

@@ -3,9 +3,10 @@
  * compares every output (SQNR, cosine, top-1 agreement for class scores), with the time each took.
  */
 import type { ModelProto } from 'onnx-buf';
+import { typeOf } from '../ir/types.js';
 import type { CalibrationSource, HostTensor, Sample } from '../data/source.js';
 import { floatToHalf, halfToFloat } from '../onnx/dtype.js';
-import { loadBatch } from '../calibrate/collect.js';
+import { loadBatch } from '../data/batch.js';
 import { Runner, type RunnerOptions } from '../runtime/runner.js';
 import { ErrorAccumulator, top1Matches } from './metrics.js';
 
@@ -124,4 +125,19 @@ export async function compareModels(
     await float.release();
     await quant.release();
   }
+}
+
+/** Outputs that hold class scores on their last axis: produced by (Log)Softmax, or 2-D logits. */
+export function classOutputs(model: ModelProto): Set<string> {
+  const graph = model.graph!;
+  const outputs = new Map(graph.output.map((o) => [o.name, o]));
+  const out = new Set<string>();
+  for (const n of graph.node)
+    for (const name of n.output) {
+      const o = outputs.get(name);
+      if (!o) continue;
+      const rank = typeOf(o)?.shape?.length;
+      if (n.opType === 'Softmax' || n.opType === 'LogSoftmax' || (rank === 2 && ['Gemm', 'MatMul', 'Add'].includes(n.opType))) out.add(name);
+    }
+  return out;
 }

@@ -18,7 +18,8 @@ import { DT } from '../onnx/dtype.js';
 import { int64Tensor } from '../onnx/tensor.js';
 import { makeNode } from '../ir/node.js';
 import { makeValueInfo } from '../ir/types.js';
-import { Runner, concatSamples, encodeAugmented, type Augmentation, type RunnerOptions } from '../runtime/runner.js';
+import { Runner, encodeAugmented, type Augmentation, type RunnerOptions } from '../runtime/runner.js';
+import { loadBatch } from '../data/batch.js';
 import { HistogramObserver } from './histogram.js';
 import { MinMaxObserver } from './minmax.js';
 import { MovingAverageObserver } from './moving-average.js';
@@ -35,6 +36,8 @@ export interface CollectNeeds {
 
 export interface CollectOptions {
   needs: CollectNeeds;
+  /** Nodes and weights to run beside the model's own (tensors to observe that the model does not compute). */
+  add?: Augmentation;
   runner?: RunnerOptions;
   /** Samples per run where the model's batch dimension is free (default 1). */
   batchSize?: number;
@@ -75,7 +78,7 @@ export async function collectStats(
   // Histograms grow with the data in the one pass, unless a method needs them over the exact range.
   const growing = needs.histogram && !needs.fixedHistogram ? new Map(tensors.map((t) => [t, HistogramObserver.growing()])) : undefined;
   const batches = makeBatches(indices, options.batchable ? Math.max(1, options.batchSize ?? 1) : 1);
-  const probes = new Probes(model, tensors, options.sizes ?? new Map(), options.valuesPerSample ?? DEFAULT_VALUES_PER_SAMPLE);
+  const probes = new Probes(model, options.add ?? {}, tensors, options.sizes ?? new Map(), options.valuesPerSample ?? DEFAULT_VALUES_PER_SAMPLE);
 
   await pass(source, batches, probes, true, !!(samples || growing), options, 'calibrating', (feeds, out, b) => {
     const mins = out[MINS]!.data as Float32Array;
@@ -157,6 +160,7 @@ class Probes {
 
   constructor(
     private readonly model: ModelProto,
+    private readonly base: Augmentation,
     private readonly tensors: readonly string[],
     sizes: ReadonlyMap<string, number>,
     budget: number,
@@ -174,7 +178,7 @@ class Probes {
   }
 
   encode(reductions: boolean, values: boolean): Uint8Array {
-    const add: Required<Augmentation> = { nodes: [], initializers: [], inputs: [], outputs: [] };
+    const add: Required<Augmentation> = { nodes: [...(this.base.nodes ?? [])], initializers: [...(this.base.initializers ?? [])], inputs: [], outputs: [] };
     if (reductions) {
       add.initializers.push(int64Tensor('onnxq_one', [1], [1]));
       for (const t of this.tensors)
@@ -251,10 +255,4 @@ function makeBatches(indices: readonly number[], size: number): number[][] {
   const out: number[][] = [];
   for (let i = 0; i < indices.length; i += size) out.push(indices.slice(i, i + size));
   return out;
-}
-
-export async function loadBatch(source: CalibrationSource, batch: readonly number[]): Promise<Sample> {
-  const samples: Sample[] = [];
-  for (const i of batch) samples.push(await source.load(i));
-  return concatSamples(samples);
 }

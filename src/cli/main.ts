@@ -5,6 +5,7 @@ import { RANGE_METHOD_NAMES } from '../calibrate/observer.js';
 import { OnnxqError } from '../errors.js';
 import { QUANT_TYPES } from '../quant/spec.js';
 import { VERSION } from '../version.js';
+import { DEFAULT_TRT_VERSION } from '../export/trt-cache.js';
 import { runInspect } from './inspect.js';
 import { collectList, collectShape, collectValue, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
 import { runQuantize } from './quantize.js';
@@ -58,7 +59,7 @@ program
   .option('--save-plan <file>', 'write the per-tensor plan as JSON')
   .option('--save-ranges <file>', 'write every tensor\'s range, scale and zero point as JSON')
   .option('--calib-cache <file>', 'write a TensorRT calibration cache')
-  .option('--trt-version <n>', 'version in the cache header (8601 = TensorRT 8.6.1; 100300 = 10.3.0)', '8601')
+  .option('--trt-version <n>', 'version in the cache header (8601 = TensorRT 8.6.1; 100300 = 10.3.0)', DEFAULT_TRT_VERSION)
   .option('--bits <n>', 'weight-only: 4 (default) or 8', parseInteger('--bits'))
   .option('--block-size <n>', 'weight-only: values per scale along the reduction axis, a power of two in 16..256 (default 32)', parseInteger('--block-size'))
   .addOption(new Option('--format <form>', 'weight-only output: com.microsoft MatMulNBits (default) or blocked DequantizeLinear (opset 21)').choices(['matmulnbits', 'qdq']))

@@ -10,61 +10,41 @@ import { fail } from '../errors.js';
 import { DT } from '../onnx/dtype.js';
 import { makeTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
-import { graphOf, opsetVersion, setOpsetVersion } from '../ir/model.js';
+import { opsetVersion, setOpsetVersion } from '../ir/model.js';
 import { attrFloat, getAttr, makeNode } from '../ir/node.js';
-import { adjustWeightScaleForBias, quantizeBias } from '../quant/bias.js';
+import { quantizeBias } from '../quant/bias.js';
 import type { QuantParams } from '../quant/params.js';
 import { quantizeArray } from '../quant/quantize.js';
 import { roundHalfEven } from '../quant/round.js';
 import { bitsOf, onnxType, typeRange } from '../quant/spec.js';
-import type { FoldEntry, QuantPlan } from '../plan/plan.js';
-
-export interface ResolvedParams {
-  /** Activation tensor → its scale and zero point (sameAs already resolved). */
-  activations: Map<string, QuantParams>;
-  /** Weight (constant) tensor → its scale and zero point. */
-  weights: Map<string, QuantParams>;
-}
+import { activationOrder, activationParams, isQuantized, weightParams, type FoldEntry, type QuantPlan } from '../plan/plan.js';
 
 export interface ExportReport {
-  /** Weight parameters as written, after any enlargement for int32 biases. */
-  weights: Map<string, QuantParams>;
   quantizedActivations: number;
   quantizedWeights: number;
   quantizedBiases: number;
   foldedActivations: string[];
   /** Folds the plan asked for but that would not have been exact with the final ranges. */
   keptActivations: string[];
-  /** Weight channels whose scale was enlarged so that the int32 bias does not overflow. */
-  adjustedWeightChannels: number;
 }
 
 const MS_DOMAIN = 'com.microsoft';
 
-/** Edits `model` in place (pass a copy). */
-export function exportQdq(model: ModelProto, plan: QuantPlan, params: ResolvedParams): ExportReport {
-  const graph = graphOf(model);
+/** Writes a resolved plan into `graph`, the graph of `model` (pass a copy: both are edited in place). */
+export function exportQdq(graph: Graph, model: ModelProto, plan: QuantPlan): ExportReport {
   const opset = opsetVersion(model);
-  const report: ExportReport = {
-    weights: new Map(params.weights),
-    quantizedActivations: 0,
-    quantizedWeights: 0,
-    quantizedBiases: 0,
-    foldedActivations: [],
-    keptActivations: [],
-    adjustedWeightChannels: 0,
-  };
-  const needsAxis = Object.values(plan.weights).some((w) => w.axis !== undefined);
-  if (needsAxis && opset < 13)
+  const report: ExportReport = { quantizedActivations: 0, quantizedWeights: 0, quantizedBiases: 0, foldedActivations: [], keptActivations: [] };
+  const weights = new Map(Object.entries(plan.weights).flatMap(([name, e]) => (isQuantized(e) ? [[name, weightParams(e)] as const] : [])));
+  // Each tensor that shares its parameters comes after the one it shares them with, as they were resolved.
+  const activations = new Map(activationOrder(plan).flatMap((name) => (isQuantized(plan.activations[name]!) ? [[name, activationParams(plan.activations[name]!)] as const] : [])));
+  if ([...weights.values()].some((p) => p.spec.axis !== undefined) && opset < 13)
     fail('BAD_MODEL', `per-channel QuantizeLinear/DequantizeLinear needs opset 13, the model is at opset ${opset}; upgrade the model first.`);
   // 16-bit Q/DQ are standard from opset 21; below it onnxruntime offers them in its own domain.
-  const wide = [...params.activations.values(), ...params.weights.values()].some((p) => bitsOf(p.spec.dtype) === 16);
+  const wide = [...activations.values(), ...weights.values()].some((p) => bitsOf(p.spec.dtype) === 16);
   const qdqDomain = wide && opset < 21 ? MS_DOMAIN : '';
   if (qdqDomain && !model.opsetImport.some((o) => o.domain === MS_DOMAIN)) setOpsetVersion(model, MS_DOMAIN, 1);
 
-  const activations = new Map(params.activations);
   /** A folded Relu's output that is not a graph output disappears; its input carries its parameters. */
-  const renamed = new Map<string, string>();
   for (const fold of plan.folded) {
     const p = activations.get(fold.output);
     if (p && foldIsExact(graph, fold, p)) {
@@ -72,7 +52,6 @@ export function exportQdq(model: ModelProto, plan: QuantPlan, params: ResolvedPa
       if (!graph.isGraphOutput(fold.output)) {
         activations.delete(fold.output);
         activations.set(fold.input, p);
-        renamed.set(fold.output, fold.input);
       }
       report.foldedActivations.push(fold.node);
     } else if (p) {
@@ -83,25 +62,12 @@ export function exportQdq(model: ModelProto, plan: QuantPlan, params: ResolvedPa
     }
   }
 
-  const weightParams = report.weights;
-  for (const [biasName, bias] of Object.entries(plan.biases)) {
-    const input = activations.get(renamed.get(bias.input) ?? bias.input);
-    const weight = weightParams.get(bias.weight);
-    if (!input || !weight) continue;
-    const data = readFloat32(graph.constant(biasName)!);
-    const adjusted = adjustWeightScaleForBias(data, input.scale[0]!, weight.scale, bias.beta ?? 1);
-    let changed = 0;
-    for (let c = 0; c < adjusted.length; c++) if (adjusted[c] !== weight.scale[c]) changed++;
-    if (changed) {
-      report.adjustedWeightChannels += changed;
-      weightParams.set(bias.weight, { ...weight, scale: adjusted });
-    }
-  }
-
   const qdq = new QdqWriter(graph, qdqDomain);
+  // A folded Relu's output shares its producer's parameters: a bias finds them under either name.
+  const foldedFrom = new Map(plan.folded.map((f) => [f.output, f.input]));
   for (const [biasName, bias] of Object.entries(plan.biases)) {
-    const input = activations.get(renamed.get(bias.input) ?? bias.input);
-    const weight = weightParams.get(bias.weight);
+    const input = activations.get(bias.input) ?? activations.get(foldedFrom.get(bias.input) ?? '');
+    const weight = weights.get(bias.weight);
     const node = graph.node(bias.node);
     const tensor = graph.constant(biasName);
     if (!input || !weight || !node || !tensor) continue;
@@ -112,14 +78,13 @@ export function exportQdq(model: ModelProto, plan: QuantPlan, params: ResolvedPa
     report.quantizedBiases++;
   }
 
-  for (const [name, entry] of Object.entries(plan.weights)) {
-    const p = weightParams.get(name);
+  for (const [name, p] of weights) {
     const tensor = graph.constant(name);
-    if (!p || !tensor) continue;
+    if (!tensor) continue;
     const dims = tensorDims(tensor);
     const q = quantizeArray(readFloat32(tensor), dims, p);
     const dtype = onnxType(p.spec.dtype);
-    const out = qdq.dequantizeConstant(name, `${name}_quantized`, makeTensor('', dtype, dims, q), p.scale, p.zeroPoint, dtype, entry.axis);
+    const out = qdq.dequantizeConstant(name, `${name}_quantized`, makeTensor('', dtype, dims, q), p.scale, p.zeroPoint, dtype, p.spec.axis);
     graph.replaceUses(name, out);
     report.quantizedWeights++;
   }

@@ -2,10 +2,8 @@
  * The ranges table (`--save-ranges`): every quantized tensor's range, scale and zero point as JSON,
  * scales as steps (x ≈ (q − z)·s), for reading, diffing and other tools.
  */
-import type { Range } from '../calibrate/observer.js';
-import type { QuantParams } from '../quant/params.js';
 import { qrange } from '../quant/spec.js';
-import type { QuantPlan } from '../plan/plan.js';
+import { activationOrder, isQuantized, weightSpec, type QuantPlan } from '../plan/plan.js';
 
 export interface RangeRecord {
   kind: 'activation' | 'weight';
@@ -23,38 +21,37 @@ export interface RangeRecord {
   zero_point: number[];
 }
 
-export function rangesTable(
-  plan: QuantPlan,
-  ranges: ReadonlyMap<string, Range>,
-  activations: ReadonlyMap<string, QuantParams>,
-  weights: ReadonlyMap<string, QuantParams>,
-): Record<string, RangeRecord> {
+/** The table of a resolved plan: activations (shared parameters after their owner), then weights. */
+export function rangesTable(plan: QuantPlan): Record<string, RangeRecord> {
   const out: Record<string, RangeRecord> = {};
-  for (const [name, p] of activations) {
-    const e = plan.activations[name];
-    const r = ranges.get(name);
+  for (const name of activationOrder(plan)) {
+    const e = plan.activations[name]!;
+    const p = e.params;
+    if (!p || !isQuantized(e)) continue;
     out[name] = {
       kind: 'activation',
-      dtype: p.spec.dtype,
-      symmetric: p.spec.symmetric,
-      ...qrange(p.spec),
-      ...(e?.method ? { method: e.method } : {}),
-      ...(e?.sameAs ? { sameAs: e.sameAs } : {}),
-      ...(r ? { min: r.min, max: r.max } : {}),
-      scale: Array.from(p.scale),
-      zero_point: Array.from(p.zeroPoint),
+      dtype: e.dtype,
+      symmetric: e.symmetric,
+      ...qrange(e),
+      ...(e.method ? { method: e.method } : {}),
+      ...(e.sameAs ? { sameAs: e.sameAs } : {}),
+      ...(p.min !== undefined && p.max !== undefined ? { min: p.min, max: p.max } : {}),
+      scale: p.scale,
+      zero_point: p.zeroPoint,
     };
   }
-  for (const [name, p] of weights) {
+  for (const [name, e] of Object.entries(plan.weights)) {
+    const p = e.params;
+    if (!p || !isQuantized(e)) continue;
     out[name] = {
       kind: 'weight',
-      dtype: p.spec.dtype,
-      symmetric: p.spec.symmetric,
-      ...qrange(p.spec),
-      ...(p.spec.axis !== undefined ? { axis: p.spec.axis } : {}),
-      method: plan.weights[name]?.method,
-      scale: Array.from(p.scale),
-      zero_point: Array.from(p.zeroPoint),
+      dtype: e.dtype,
+      symmetric: e.symmetric,
+      ...qrange(weightSpec(e)),
+      ...(e.axis !== undefined ? { axis: e.axis } : {}),
+      method: e.method,
+      scale: p.scale,
+      zero_point: p.zeroPoint,
     };
   }
   return out;

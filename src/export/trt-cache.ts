@@ -3,7 +3,8 @@
  * `TRT-<version>-<Algorithm>`, then `<tensor>: <hex>` per tensor where <hex> is the float32 bit
  * pattern of the step amax/127, as 8 lowercase hex digits.
  */
-import type { RangeMethodName } from '../calibrate/observer.js';
+import { RANGE_METHODS } from '../calibrate/methods.js';
+import type { RangeMethodName, RangeMethodOptions, TensorStats } from '../calibrate/observer.js';
 
 /** TensorRT 8.6.1 writes version 8601 (10.x writes e.g. 100300 for 10.3.0); override with --trt-version. */
 export const DEFAULT_TRT_VERSION = '8601';
@@ -14,6 +15,21 @@ export function trtAlgorithm(method: RangeMethodName): { algorithm: string; exac
   if (method === 'minmax') return { algorithm: 'MinMaxCalibration', exact: true };
   // TensorRT has no percentile/MSE/ADMM calibrator; the cache holds our ranges under the closest name.
   return { algorithm: method === 'percentile' || method === 'mse' ? 'EntropyCalibration2' : 'MinMaxCalibration', exact: false };
+}
+
+/**
+ * Each tensor's symmetric int8 clip threshold by the method: what TensorRT calls amax. Tensors whose
+ * statistics are not finite (never reached, or overflowing) are left out.
+ */
+export function tensorrtAmax(tensors: readonly string[], stats: ReadonlyMap<string, TensorStats>, method: RangeMethodName, options: RangeMethodOptions): Map<string, number> {
+  const amax = new Map<string, number>();
+  for (const name of tensors) {
+    const s = stats.get(name);
+    if (!s || !Number.isFinite(s.min) || !Number.isFinite(s.max)) continue;
+    const r = RANGE_METHODS[method].range(s, { dtype: 'int8', symmetric: true }, options);
+    amax.set(name, Math.max(Math.abs(r.min), Math.abs(r.max)));
+  }
+  return amax;
 }
 
 export function float32Hex(v: number): string {

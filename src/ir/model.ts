@@ -1,7 +1,7 @@
 /** Model-level facts: opset versions per domain, IR version, metadata. */
 import { create } from '@bufbuild/protobuf';
 import { OperatorSetIdProtoSchema, StringStringEntryProtoSchema, type ModelProto } from 'onnx-buf';
-import { Graph } from './graph.js';
+import { VERSION } from '../version.js';
 
 /** The default ONNX domain is spelled '' or 'ai.onnx'. */
 export function normalDomain(d: string): string {
@@ -32,8 +32,12 @@ export function irVersionForOpset(opset: number): number {
   return 3;
 }
 
-export function graphOf(model: ModelProto): Graph {
-  return new Graph(model.graph!);
+/** Marks a model as onnxq's work: producer, version, and the options that shaped it. */
+export function stampModel(model: ModelProto, options: Record<string, unknown>): void {
+  model.producerName = 'onnxq';
+  model.producerVersion = VERSION;
+  setMetadata(model, 'onnxq.version', VERSION);
+  setMetadata(model, 'onnxq.options', JSON.stringify(options));
 }
 
 export function setMetadata(model: ModelProto, key: string, value: string): void {

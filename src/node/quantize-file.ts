@@ -10,7 +10,8 @@ import type { ImageOptions } from '../data/images.js';
 import { fail } from '../errors.js';
 import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../export/trt-cache.js';
 import { parsePlan } from '../plan/json.js';
-import { modelInputs, quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
+import { modelInputs } from '../data/inputs.js';
+import { quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
 import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, type PendingFile } from './files.js';
 
 export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
@@ -37,7 +38,9 @@ export interface QuantizeFileResult extends QuantizeResult {
 }
 
 export async function quantizeFile(input: string, output: string, options: QuantizeFileOptions): Promise<QuantizeFileResult> {
+  const loadStart = performance.now();
   const { model, externalFiles } = loadModelFile(input);
+  const loadMs = performance.now() - loadStart;
   // Outputs must not overwrite any input: the model, its data files, the calibration data, the plan.
   const protect = [input, ...externalFiles, options.calib, ...(options.planFile ? [options.planFile] : [])];
   for (const out of [output, options.savePlan, options.saveRanges, options.calibCache]) if (out) assertWritable(out, protect);
@@ -70,7 +73,9 @@ export async function quantizeFile(input: string, output: string, options: Quant
     if (!exact) notes.push(`TensorRT has no ${method} calibrator: the cache carries onnxq's ${method} ranges under the name ${algorithm}.`);
   }
   // The model and every side file land together or not at all.
+  const saveStart = performance.now();
   const saved = saveModelFile(result.model, output, { externalData: options.externalData, protect }, sideFiles);
+  result.timings.stages = { load: loadMs, ...result.timings.stages, save: performance.now() - saveStart };
   if (saved.data) files.data = saved.data;
   const inputBytes = fs.statSync(input).size + externalFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
   return { ...result, files, bytes: { input: inputBytes, output: saved.bytes }, notes };

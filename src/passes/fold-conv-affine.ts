@@ -96,7 +96,9 @@ function swapScaleBehindShift(graph: Graph, add: NodeProto, shift: Float32Array,
   graph.addInitializer(floatTensor(shiftName, shape, shift.map((c, j) => c / scale[j]!)));
   graph.addInitializer(floatTensor(scaleName, shape, scale));
   const x = mul.input[1 - si]!;
-  const [mid, out] = [source, add.output[0]!];
+  // x + c/a is a new value: it gets a new name (a name always stands for the same values, before and after preparing).
+  const mid = graph.uniqueName(`${source}_shifted`);
+  const out = add.output[0]!;
   graph.setInputs(add, [x, shiftName]);
   graph.setOutputs(add, [mid]);
   graph.setInputs(mul, [mid, scaleName]);

@@ -3,7 +3,9 @@
  * inputs as constants, move Constant nodes into initializers, fold Reshape/Transpose of constants, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
  * BatchNormalization and constant Mul/Add into the Conv before them, fuse hand-written hard-swish, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
  */
-import type { ModelProto } from 'onnx-buf';
+import { clone, create } from '@bufbuild/protobuf';
+import { GraphProtoSchema, NodeProtoSchema, type ModelProto } from 'onnx-buf';
+import { NameSet } from '../ir/names.js';
 import { Graph } from '../ir/graph.js';
 import { opsetVersion } from '../ir/model.js';
 import { constantsToInitializers } from './constants-to-initializers.js';
@@ -40,14 +42,25 @@ export interface PrepareOptions {
   minOpset?: number;
   /**
    * Rewrite the graph (drop Identity/Dropout, fold BatchNorm and affines, fuse hard-swish; default
-   * true). Without it every tensor of the float model keeps its name: what a TensorRT calibration
-   * cache, keyed by the float model's tensor names, is measured on.
+   * true). Without it every tensor of the float model keeps its name.
    */
   rewrite?: boolean;
+  /**
+   * Also keep the graph as it was before rewriting (opset upgraded, nodes named), for what is keyed by
+   * the float model's own tensor names: a TensorRT calibration cache. Its weights are shared, not copied.
+   */
+  keepReference?: boolean;
 }
 
-/** Edits `model` in place (pass a copy). */
-export function prepareModel(model: ModelProto, options: PrepareOptions = {}): PrepareReport {
+export interface Prepared {
+  graph: Graph;
+  report: PrepareReport;
+  /** The graph before rewriting, with what nothing reads removed (with `keepReference`). */
+  reference?: Graph;
+}
+
+/** Prepares `model` in place (pass a copy) and returns its indexed graph. */
+export function prepareGraph(model: ModelProto, options: PrepareOptions = {}): Prepared {
   const minOpset = options.minOpset ?? MIN_QUANT_OPSET;
   let graph = new Graph(model.graph!);
   const from = opsetVersion(model);
@@ -65,6 +78,7 @@ export function prepareModel(model: ModelProto, options: PrepareOptions = {}): P
   };
   const upgrade = from < minOpset ? upgraded(minOpset) : undefined;
   nameNodes(graph);
+  const reference = options.keepReference ? snapshot(graph) : undefined;
   const rewrite = options.rewrite ?? true;
   const identitiesRemoved = rewrite ? removeIdentities(graph) : 0;
   const batchNormsFolded = rewrite ? foldBatchNorm(graph) : 0;
@@ -75,5 +89,28 @@ export function prepareModel(model: ModelProto, options: PrepareOptions = {}): P
   const hardSwishFused = fuseHardSwish(graph, hardSwish.length ? findHardSwish(graph) : []);
   const nodesRemoved = graph.removeUnused();
   graph.sort();
-  return { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, constantReshapesFolded, initializerInputsDropped, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, nodesRemoved };
+  const report = { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, constantReshapesFolded, initializerInputsDropped, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, nodesRemoved };
+  return { graph, report, ...(reference ? { reference } : {}) };
+}
+
+/** Prepares `model` in place (pass a copy) for quantization; returns what was done. */
+export function prepareModel(model: ModelProto, options: PrepareOptions = {}): PrepareReport {
+  return prepareGraph(model, options).report;
+}
+
+/** A copy of the graph's structure — its nodes cloned, its weights shared — with what nothing reads removed. */
+function snapshot(graph: Graph): Graph {
+  const p = graph.proto;
+  graph.commit();
+  const copy = create(GraphProtoSchema, {
+    name: p.name,
+    node: p.node.map((n) => clone(NodeProtoSchema, n)),
+    initializer: [...p.initializer],
+    input: [...p.input],
+    output: [...p.output],
+  });
+  const reference = new Graph(copy, NameSet.of(copy));
+  reference.removeUnused();
+  reference.sort();
+  return reference;
 }

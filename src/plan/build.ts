@@ -13,7 +13,7 @@ import { selectorWarnings } from '../ir/select.js';
 import type { ValueType } from '../ir/types.js';
 import { fail } from '../errors.js';
 import type { QuantType } from '../quant/spec.js';
-import type { ActivationEntry, QuantPlan, TargetName, WeightMethodName } from './plan.js';
+import { PLAN_FORMAT, type ActivationEntry, type QuantPlan, type TargetName, type WeightMethodName } from './plan.js';
 import { getTarget } from './targets.js';
 import type { OpRule } from './rules.js';
 
@@ -46,6 +46,12 @@ export interface PlanResult {
   warnings: string[];
 }
 
+/** Plan options as a key: two sets of options give the same plan when their keys are equal. */
+export function planKey(o: PlanOptions): string {
+  const keys: (keyof PlanOptions)[] = ['target', 'method', 'weightMethod', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes'];
+  return JSON.stringify(keys.map((k) => o[k] ?? null));
+}
+
 export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: PlanOptions = {}): PlanResult {
   const target = getTarget(options.target ?? 'ort-qdq');
   const warnings: string[] = [];
@@ -64,7 +70,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
   const opTypes = options.opTypes ? new Set(options.opTypes) : undefined;
 
   const plan: QuantPlan = {
-    format: 'onnxq-plan/1',
+    format: PLAN_FORMAT,
     target: target.name,
     activations: {},
     weights: {},

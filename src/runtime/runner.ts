@@ -15,8 +15,8 @@ export interface RunnerOptions {
   threads?: number;
   /** Graph optimization; calibration uses 'disabled' so that every tensor keeps its name. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Values to expose as extra outputs. */
-  extraOutputs?: string[];
+  /** Nodes, weights and outputs to add to a ModelProto for this session (values to expose, probes). */
+  add?: Augmentation;
   /** For messages: which model this is ("the float model", a file name …). */
   label?: string;
 }
@@ -28,11 +28,11 @@ export class Runner {
     readonly label: string,
   ) {}
 
-  /** `model` may be a file path (onnxruntime reads it, external data too), encoded bytes, or a ModelProto (the only form that takes extraOutputs). */
+  /** `model` may be a file path (onnxruntime reads it, external data too), encoded bytes, or a ModelProto (the only form that takes `add`). */
   static async create(model: ModelProto | Uint8Array | string, options: RunnerOptions = {}): Promise<Runner> {
     const ort = await getRuntime();
     const label = options.label ?? 'the model';
-    const source = typeof model === 'string' || model instanceof Uint8Array ? model : encodeWithOutputs(model, options.extraOutputs ?? []);
+    const source = typeof model === 'string' || model instanceof Uint8Array ? model : encodeAugmented(model, options.add ?? {});
     const sessionOptions: InferenceSession.SessionOptions = {
       graphOptimizationLevel: options.optimization ?? 'all',
       // Fatal only: onnxruntime's own log lines (C++ file paths) must not reach the user; its errors
@@ -92,11 +92,6 @@ export interface Augmentation {
   outputs?: string[];
 }
 
-/** The model's bytes with `names` added as graph outputs; the model itself is left unchanged. */
-export function encodeWithOutputs(model: ModelProto, names: readonly string[]): Uint8Array {
-  return encodeAugmented(model, { outputs: [...names] });
-}
-
 /** The model's bytes with the additions; the model itself is left unchanged. */
 export function encodeAugmented(model: ModelProto, add: Augmentation): Uint8Array {
   const graph = model.graph!;
@@ -117,23 +112,4 @@ export function encodeAugmented(model: ModelProto, add: Augmentation): Uint8Arra
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.split('\n')[0]!.replace(/^\[[^\]]*\]\s*/, '');
-}
-
-/** Concatenates samples along axis 0 (their leading dimension). */
-export function concatSamples(samples: Sample[]): Sample {
-  if (samples.length === 1) return samples[0]!;
-  const out: Sample = {};
-  for (const name of Object.keys(samples[0]!)) {
-    const parts = samples.map((s) => s[name]!);
-    const first = parts[0]!;
-    const total = parts.reduce((a, p) => a + p.data.length, 0);
-    const data = new (first.data.constructor as Float32ArrayConstructor)(total);
-    let off = 0;
-    for (const p of parts) {
-      data.set(p.data as Float32Array, off);
-      off += p.data.length;
-    }
-    out[name] = { dtype: first.dtype, dims: [parts.reduce((a, p) => a + p.dims[0]!, 0), ...first.dims.slice(1)], data };
-  }
-  return out;
 }

@@ -12,13 +12,14 @@ import { typeOf, type ValueType } from '../ir/types.js';
 import type { Sample } from '../data/source.js';
 import { Runner, type RunnerOptions } from './runner.js';
 
+/** `options.add`: nodes to run beside the model's own, whose outputs are measured too. */
 export async function measureValueTypes(model: ModelProto, sample: Sample, options: RunnerOptions = {}): Promise<Map<string, ValueType>> {
   const graph = model.graph!;
   const types = new Map<string, ValueType>();
   for (const [name, t] of Object.entries(sample)) types.set(name, { dtype: onnxTypeFromOrt(t.dtype), shape: t.dims });
   const declared = declaredTypes(model, sample);
   const missing: string[] = [];
-  for (const n of graph.node)
+  for (const n of [...graph.node, ...(options.add?.nodes ?? [])])
     for (const o of n.output) {
       if (!o) continue;
       const d = declared.get(o);
@@ -26,7 +27,7 @@ export async function measureValueTypes(model: ModelProto, sample: Sample, optio
       else missing.push(o);
     }
   if (missing.length === 0) return types;
-  const runner = await Runner.create(model, { ...options, optimization: 'disabled', extraOutputs: missing });
+  const runner = await Runner.create(model, { ...options, optimization: 'disabled', add: { ...options.add, outputs: missing } });
   try {
     const outputs = await runner.run(sample, missing);
     for (const [name, t] of Object.entries(outputs)) types.set(name, { dtype: onnxTypeFromOrt(t.dtype), shape: t.dims });
