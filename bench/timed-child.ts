@@ -36,6 +36,14 @@ export function runTimed(script: string, args: string[], timeoutMs: number): Pro
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ONNXQ_BENCH_PEAK_FILE: peakFile },
     });
+    // If memory runs out, the kernel is to kill this child, whose peak is what is being measured,
+    // before the bench or anything else on the machine (best effort: raising one's own child's score
+    // needs no privilege).
+    try {
+      fs.writeFileSync(`/proc/${p.pid}/oom_score_adj`, '1000');
+    } catch {
+      /* not Linux, or already gone */
+    }
     let stdout = '';
     let stderr = '';
     let polled = NaN;
