@@ -5,8 +5,8 @@
  * and writes every number to bench-results.json in the current directory. Nothing here asserts:
  * the aims from the issue are printed next to the measurements.
  *
- *   npm run bench -- [--only speed,int8,memory,shared,modes,scale] [--threads N] [--samples 128] [--memory-samples 128,1024]
- *                    [--scale-layers 25,50,100,200] [--scale-timeout 240]
+ *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *                    [--scale-layers 25,50,100,200] [--scale-timeout 240] [--bigmodel-no-validate] [--bigmodel-timeout 1800]
  *
  * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
  * the accuracy runs (default 1: steadier on a small shared machine; 0 = onnxruntime's default).
@@ -15,6 +15,8 @@
  * Section 5 ends with the peak memory of the modes without data on a generated 256 MB model.
  * Section 6 (scale) times the CLI in every mode on generated encoders of --scale-layers layers,
  * each run killed after --scale-timeout seconds.
+ * Section 7 (bigmodel) measures each mode's peak memory on a generated 3 GiB model (external data),
+ * validated as the CLI does unless --bigmodel-no-validate; each run killed after --bigmodel-timeout seconds.
  */
 import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
 import { byMethod, ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
@@ -23,11 +25,12 @@ import { modeMemory, printModeMemory } from './mode-memory.js';
 import { memoryRuns, printMemory, type MemoryRun } from './memory.js';
 import { OCR_KINDS } from './ocr-data.js';
 import { codeState, environment, errorLine, heading, writeResults } from './report.js';
+import { bigModelRuns, printBigModel } from './bigmodel.js';
 import { printScale, scaleRuns } from './scale.js';
 import { printSharedQuality, sharedModels } from './shared-models.js';
 import { VERSION } from '../src/index.js';
 
-const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale'] as const;
+const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel'] as const;
 type Section = (typeof SECTIONS)[number];
 const RESULTS_FILE = 'bench-results.json';
 /** MLP blocks of the generated model whose offline-mode memory section 5 measures: 8 blocks = 256 MB. */
@@ -40,6 +43,8 @@ interface Args {
   memorySamples: number[];
   scaleLayers: number[];
   scaleTimeoutS: number;
+  bigModelValidate: boolean;
+  bigModelTimeoutS: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -58,6 +63,8 @@ function parseArgs(argv: string[]): Args {
     memorySamples: (get('--memory-samples') ?? '128,1024').split(',').map(Number),
     scaleLayers: (get('--scale-layers') ?? '25,50,100,200').split(',').map(Number),
     scaleTimeoutS: Number(get('--scale-timeout') ?? 240),
+    bigModelValidate: !argv.includes('--bigmodel-no-validate'),
+    bigModelTimeoutS: Number(get('--bigmodel-timeout') ?? 1800),
   };
 }
 
@@ -175,6 +182,15 @@ async function main(): Promise<void> {
     const scale = await scaleRuns(args.scaleLayers, args.scaleTimeoutS * 1000, log);
     printScale(scale);
     results.scale = scale;
+    save();
+  }
+
+  // 7. Peak memory of every mode on a model past protobuf's 2 GiB.
+  if (args.only.has('bigmodel')) {
+    heading('7. Peak memory of every mode on a generated 3 GB model (external data, the CLI in its own process)');
+    const big = await bigModelRuns({ validate: args.bigModelValidate, threads: args.threads, timeoutMs: args.bigModelTimeoutS * 1000 }, log);
+    printBigModel(big);
+    results.bigModel = big;
     save();
   }
 
