@@ -110,7 +110,7 @@ export async function scaleRuns(layerCounts: number[], timeoutMs: number, log: (
         const earlier = timedOutAt.get(mode.name);
         const lighter = mode.atLeast && timedOutAt.get(mode.atLeast) === layers;
         if (earlier !== undefined || lighter) {
-          const skipped = lighter ? `not run: ${mode.atLeast} timed out on this size` : `not run: timed out at ${earlier} layers`;
+          const skipped = lighter ? `not run (${mode.atLeast} timed out)` : `not run (timed out at ${earlier} layers)`;
           result.runs.push({ layers, mode: mode.name, skipped });
           log(`  scale: ${layers} layers ${mode.name} — ${skipped}`);
           continue;
