@@ -11,8 +11,8 @@
  * first mode, midway, after the last) and the median counts.
  *
  * A run past the time limit is killed and recorded as timed out; the same mode is then not run on
- * the larger models, whose time can only be longer, nor static entropy on a size where static minmax
- * timed out (it does the same work plus a second calibration pass). That keeps the section near ten
+ * the larger models, whose time can only be longer, nor static entropy from the size where static
+ * minmax timed out on (it does the same work plus a second calibration pass). That keeps the section near ten
  * minutes on a 2-core machine while the export is quadratic in the node count.
  */
 import fs from 'node:fs';
@@ -108,9 +108,9 @@ export async function scaleRuns(layerCounts: number[], timeoutMs: number, log: (
       for (const [i, mode] of SCALE_MODES.entries()) {
         if (i === Math.floor(SCALE_MODES.length / 2)) await baseline();
         const earlier = timedOutAt.get(mode.name);
-        const lighter = mode.atLeast && timedOutAt.get(mode.atLeast) === layers;
-        if (earlier !== undefined || lighter) {
-          const skipped = lighter ? `not run (${mode.atLeast} timed out)` : `not run (timed out at ${earlier} layers)`;
+        const heavier = mode.atLeast ? timedOutAt.get(mode.atLeast) : undefined;
+        if (earlier !== undefined || heavier !== undefined) {
+          const skipped = earlier !== undefined ? `not run (timed out at ${earlier} layers)` : `not run (${mode.atLeast} timed out at ${heavier} layers)`;
           result.runs.push({ layers, mode: mode.name, skipped });
           log(`  scale: ${layers} layers ${mode.name} — ${skipped}`);
           continue;
