@@ -5,13 +5,18 @@
  * and writes every number to bench-results.json in the current directory. Nothing here asserts:
  * the aims from the issue are printed next to the measurements.
  *
- *   npm run bench -- [--only speed,int8,memory,shared,modes] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *                    [--scale-layers 25,50,100,200] [--scale-timeout 240] [--bigmodel-no-validate] [--bigmodel-timeout 1800]
  *
  * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
  * the accuracy runs (default 1: steadier on a small shared machine; 0 = onnxruntime's default).
  * Section 3's latency is always measured at one thread and at onnxruntime's default.
  * Section 3 scores the int8 models section 1 made, so `--only int8` runs section 1 too.
  * Section 5 ends with the peak memory of the modes without data on a generated 256 MB model.
+ * Section 6 (scale) times the CLI in every mode on generated encoders of --scale-layers layers,
+ * each run killed after --scale-timeout seconds.
+ * Section 7 (bigmodel) measures each mode's peak memory on a generated 3 GiB model (external data),
+ * validated as the CLI does unless --bigmodel-no-validate; each run killed after --bigmodel-timeout seconds.
  */
 import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
 import { byMethod, ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
@@ -20,16 +25,29 @@ import { modeMemory, printModeMemory } from './mode-memory.js';
 import { memoryRuns, printMemory, type MemoryRun } from './memory.js';
 import { OCR_KINDS } from './ocr-data.js';
 import { codeState, environment, errorLine, heading, writeResults } from './report.js';
+import { bigModelRuns, printBigModel } from './bigmodel.js';
+import { printScale, scaleRuns } from './scale.js';
 import { printSharedQuality, sharedModels } from './shared-models.js';
 import { VERSION } from '../src/index.js';
 
-const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes'] as const;
+const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel'] as const;
 type Section = (typeof SECTIONS)[number];
 const RESULTS_FILE = 'bench-results.json';
 /** MLP blocks of the generated model whose offline-mode memory section 5 measures: 8 blocks = 256 MB. */
 const MEMORY_MLP_BLOCKS = 8;
 
-function parseArgs(argv: string[]): { only: Set<Section>; threads: number | undefined; samples: number; memorySamples: number[] } {
+interface Args {
+  only: Set<Section>;
+  threads: number | undefined;
+  samples: number;
+  memorySamples: number[];
+  scaleLayers: number[];
+  scaleTimeoutS: number;
+  bigModelValidate: boolean;
+  bigModelTimeoutS: number;
+}
+
+function parseArgs(argv: string[]): Args {
   const get = (name: string): string | undefined => {
     const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
     if (i < 0) return undefined;
@@ -43,6 +61,10 @@ function parseArgs(argv: string[]): { only: Set<Section>; threads: number | unde
     threads: threadsArg > 0 ? threadsArg : undefined,
     samples: Number(get('--samples') ?? 128),
     memorySamples: (get('--memory-samples') ?? '128,1024').split(',').map(Number),
+    scaleLayers: (get('--scale-layers') ?? '25,50,100,200').split(',').map(Number),
+    scaleTimeoutS: Number(get('--scale-timeout') ?? 240),
+    bigModelValidate: !argv.includes('--bigmodel-no-validate'),
+    bigModelTimeoutS: Number(get('--bigmodel-timeout') ?? 1800),
   };
 }
 
@@ -151,6 +173,24 @@ async function main(): Promise<void> {
     const memory = await modeMemory(MEMORY_MLP_BLOCKS, log);
     printModeMemory(memory);
     results.modeMemory = memory;
+    save();
+  }
+
+  // 6. Quantization time as the graph grows, the CLI against onnxruntime's own load-and-run.
+  if (args.only.has('scale')) {
+    heading('6. Quantization time vs graph size (generated encoders, the CLI in every mode)');
+    const scale = await scaleRuns(args.scaleLayers, args.scaleTimeoutS * 1000, log);
+    printScale(scale);
+    results.scale = scale;
+    save();
+  }
+
+  // 7. Peak memory of every mode on a model past protobuf's 2 GiB.
+  if (args.only.has('bigmodel')) {
+    heading('7. Peak memory of every mode on a generated 3 GB model (external data, the CLI in its own process)');
+    const big = await bigModelRuns({ validate: args.bigModelValidate, threads: args.threads, timeoutMs: args.bigModelTimeoutS * 1000 }, log);
+    printBigModel(big);
+    results.bigModel = big;
     save();
   }
 

@@ -11,7 +11,7 @@ export type Cell = string | number | undefined | null;
 /** Prints a titled table; numbers are right-aligned, text left-aligned. */
 export function table(title: string, headers: string[], rows: Cell[][], notes: string[] = []): void {
   const text = rows.map((r) => headers.map((_, i) => cell(r[i])));
-  const right = headers.map((_, i) => rows.some((r) => typeof r[i] === 'number' || /^[-+]?[\d.]+(?:[×x%]|\s?(?:ms|dB|MB|KB|s))?$/.test(cell(r[i]))));
+  const right = headers.map((_, i) => rows.some((r) => typeof r[i] === 'number' || /^[-+]?[\d.]+(?:[×x%]|\s?(?:ms|dB|MB|KB|GB|s))?$/.test(cell(r[i]))));
   const width = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
   console.log(`\n${title}`);
@@ -36,6 +36,7 @@ export const x = (v: number | undefined, digits = 2): string => (v === undefined
 export const pct = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(digits)}%`);
 export const db = (v: number | undefined): string => (v === undefined ? '–' : v === Infinity ? '∞ dB' : `${v.toFixed(1)} dB`);
 export const mb = (bytes: number | undefined): string => (bytes === undefined ? '–' : `${(bytes / 2 ** 20).toFixed(1)} MB`);
+export const gb = (bytes: number | undefined): string => (bytes === undefined ? '–' : `${(bytes / 2 ** 30).toFixed(2)} GB`);
 export const kb = (bytes: number): string => (bytes >= 2 ** 20 ? mb(bytes) : `${(bytes / 1024).toFixed(0)} KB`);
 
 export function median(values: readonly number[]): number {
