@@ -78,11 +78,24 @@ export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'pl
   floatModelFile?: string;
 }
 
+/**
+ * How a call may treat the model it is given, for callers that own it (quantizeFile): rewrite it in
+ * place instead of a copy — after that, validation needs the float model's file (`floatModelFile`).
+ */
+export interface InputUse {
+  consume?: boolean;
+}
+
 /** A prepared model with statistics for its tensors: what every quantization of it starts from. */
 export interface Calibration {
+  /** The model as given (prepared in place when consumed). */
   input: ModelProto;
+  /** Outputs of the model as given that hold class scores, for top-1 agreement. */
+  classOutputs: Set<string>;
   /** The prepared float model (opset upgraded, BatchNorm folded …) the statistics belong to. */
   model: ModelProto;
+  /** Its graph, indexed. */
+  graph: Graph;
   prepare: PrepareReport;
   types: Map<string, ValueType>;
   source: CalibrationSource;
@@ -114,9 +127,10 @@ export interface QuantizeResult {
 }
 
 /** Prepares, plans and gathers statistics: everything before scales and zero points. */
-export async function calibrate(input: ModelProto, source: CalibrationSource, options: CalibrateOptions = {}): Promise<Calibration> {
+export async function calibrate(input: ModelProto, source: CalibrationSource, options: CalibrateOptions = {}, use: InputUse = {}): Promise<Calibration> {
   const stages: StageTimes = {};
-  const model = clone(ModelProtoSchema, input);
+  const outputs = classOutputs(input);
+  const model = use.consume ? input : clone(ModelProtoSchema, input);
   const prepared = await timed(stages, 'prepare', () => prepareGraph(model, { keepReference: options.tensorrtCache }));
   const { graph, report: prepare, reference } = prepared;
   const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0, options.holdOut ?? true);
@@ -145,7 +159,9 @@ export async function calibrate(input: ModelProto, source: CalibrationSource, op
   );
   return {
     input,
+    classOutputs: outputs,
     model,
+    graph,
     prepare,
     types,
     source,
@@ -160,14 +176,19 @@ export async function calibrate(input: ModelProto, source: CalibrationSource, op
   };
 }
 
-/** Quantizes a calibrated model for one method and target. The calibration is not changed. */
-export async function quantizeCalibrated(cal: Calibration, options: QuantizeOptions = {}): Promise<QuantizeResult> {
+/**
+ * Quantizes a calibrated model for one method and target. The calibration is not changed, unless
+ * `use.consume` lets the export rewrite its prepared model in place (then it serves this call only).
+ */
+export async function quantizeCalibrated(cal: Calibration, options: QuantizeOptions = {}, use: InputUse = {}): Promise<QuantizeResult> {
   const start = performance.now();
   const stages: StageTimes = {};
   const warnings: string[] = [];
   if (cal.selection.shared) warnings.push('the calibration data holds one sample: it is used both to calibrate and to validate.');
-  const model = clone(ModelProtoSchema, cal.model);
-  const graph = new Graph(model.graph!);
+  if (cal.input === cal.model && options.validate !== false && !options.floatModelFile)
+    throw new Error('quantizeCalibrated: a consumed input needs floatModelFile to validate against'); // a caller's bug
+  const model = use.consume ? cal.model : clone(ModelProtoSchema, cal.model);
+  const graph = use.consume ? cal.graph : new Graph(model.graph!);
   const plan = await timed(stages, 'plan', () => planFor(cal, graph, options, warnings));
   const { exported, resolved } = await timed(stages, 'export', () => {
     const resolved = resolvePlan(plan, cal.stats, (n) => graph.constant(n), options.percentile !== undefined ? { percentile: options.percentile } : {});
@@ -184,7 +205,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     validation = await timed(stages, 'validation', () =>
       compareModels(options.floatModelFile ?? cal.input, toBinary(ModelProtoSchema, model), cal.source, cal.selection.heldOut, {
         runner: runnerOptions(options.threads ?? cal.threads),
-        classOutputs: classOutputs(cal.input),
+        classOutputs: cal.classOutputs,
       }),
     );
   return {
@@ -202,17 +223,19 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
 }
 
 /** Calibrates for one method and target and quantizes. */
-export async function quantize(input: ModelProto, source: CalibrationSource, options: QuantizeOptions = {}): Promise<QuantizeResult> {
+export async function quantize(input: ModelProto, source: CalibrationSource, options: QuantizeOptions = {}, use: InputUse = {}): Promise<QuantizeResult> {
   const start = performance.now();
   const method = options.method ?? 'minmax';
+  if (use.consume && options.validate !== false && !options.floatModelFile) throw new Error('quantize: a consumed input needs floatModelFile to validate against'); // a caller's bug
   const cal = await calibrate(input, source, {
     ...options,
     holdOut: options.validate !== false,
     // A plan names the methods of its tensors; --method then only serves the TensorRT cache.
     methods: options.plan ? [...new Set([...planMethods(options.plan), ...(options.tensorrtCache ? [method] : [])])] : [method],
     ...(options.plan ? { plans: [options.plan] } : { planOptions: [options] }),
-  });
-  const result = await quantizeCalibrated(cal, options);
+  }, use);
+  // The calibration serves this one quantization: its prepared model is exported in place.
+  const result = await quantizeCalibrated(cal, options, { consume: true });
   if (options.batchSize && options.batchSize > 1 && !batchable(cal.model))
     result.warnings.push(`--batch-size ${options.batchSize} had no effect: the model fixes its batch dimension, so samples run one at a time.`);
   result.timings.totalMs = performance.now() - start;

@@ -338,7 +338,15 @@ describe('Graph index under random edits', () => {
             break;
           case 7: {
             const n = pick(live);
-            g.replaceNode(n, [makeNode({ name: fresh(), opType: 'Neg', inputs: [n.input[0]!], outputs: [n.output[0]!] }), makeNode({ name: fresh(), opType: 'Relu', inputs: [pick(valuesNow)], outputs: [fresh()] })]);
+            // Half the time the replacement keeps the node's name: for a moment two nodes share it.
+            const name = rng.nextBelow(2) ? n.name : fresh();
+            const first = makeNode({ name, opType: 'Neg', inputs: [n.input[0]!], outputs: [n.output[0]!] });
+            const second = makeNode({ name: fresh(), opType: 'Relu', inputs: [pick(valuesNow)], outputs: [fresh()] });
+            if (rng.nextBelow(2)) g.replaceNode(n, [first, second]);
+            else {
+              g.insertNodes([first, second], n);
+              g.removeNode(n);
+            }
             break;
           }
           case 8:

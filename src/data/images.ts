@@ -7,7 +7,6 @@
  * and fills the rest with 0 in the normalised tensor (as PaddleOCR's recognizer pads).
  */
 import path from 'node:path';
-import sharp from 'sharp';
 import { fail } from '../errors.js';
 import { formatShape } from '../ir/types.js';
 import { convertElements } from './convert.js';
@@ -134,6 +133,8 @@ export async function loadImage(file: string, plan: ImagePlan): Promise<HostTens
   let pixels: Buffer;
   let w: number;
   let h: number;
+  // Loaded on first use: libvips takes a third of a second to load, which a run without images need not pay.
+  const { default: sharp } = await import('sharp');
   try {
     const { data, info } = await sharp(file)
       .autoOrient()

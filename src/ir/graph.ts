@@ -31,7 +31,8 @@ export class Graph {
   private readonly readers = new Map<string, Set<NodeProto>>();
   /** Node → the values it reads as indexed: its inputs and what its subgraphs read from this scope. */
   private readonly reads = new Map<NodeProto, Set<string>>();
-  private readonly byName = new Map<string, NodeProto>();
+  /** Node name → the nodes of that name (one, but for a moment during an edit that replaces a node by a namesake). */
+  private readonly byName = new Map<string, Set<NodeProto>>();
   private readonly inits = new Map<string, TensorProto>();
   private readonly inputNames = new Set<string>();
   private readonly outputNames: ReadonlySet<string>;
@@ -88,9 +89,9 @@ export class Graph {
     return this.links.has(node);
   }
 
-  /** The node called `name` (node names are unique in the graphs onnxq prepares). */
+  /** The node called `name` (node names are unique in the graphs onnxq prepares; else the first indexed). */
   node(name: string): NodeProto | undefined {
-    return this.byName.get(name);
+    return this.byName.get(name)?.values().next().value;
   }
 
   producer(name: string): NodeProto | undefined {
@@ -204,7 +205,7 @@ export class Graph {
     for (const o of node.output) if (this.producers.get(o) === node) this.producers.delete(o);
     for (const r of this.reads.get(node)!) this.readers.get(r)!.delete(node);
     this.reads.delete(node);
-    if (node.name && this.byName.get(node.name) === node) this.byName.delete(node.name);
+    this.unname(node);
   }
 
   /** Sets input `index` of `node` (extending its input list with empty names where needed). */
@@ -226,10 +227,9 @@ export class Graph {
   }
 
   setName(node: NodeProto, name: string): void {
-    if (node.name && this.byName.get(node.name) === node) this.byName.delete(node.name);
+    this.unname(node);
     node.name = name;
-    if (name && !this.byName.has(name)) this.byName.set(name, node);
-    this.names.add(name);
+    this.nameIndex(node);
   }
 
   /** Renames output `index` of `node`: it now writes `name`. */
@@ -336,13 +336,24 @@ export class Graph {
       if (o) this.producers.set(o, node);
       this.names.add(o);
     }
-    if (node.name) {
-      if (!this.byName.has(node.name)) this.byName.set(node.name, node);
-      this.names.add(node.name);
-    }
+    this.nameIndex(node);
     const reads = readsOf(node);
     this.reads.set(node, reads);
     for (const r of reads) this.readerSet(r).add(node);
+  }
+
+  private nameIndex(node: NodeProto): void {
+    if (!node.name) return;
+    let set = this.byName.get(node.name);
+    if (!set) this.byName.set(node.name, (set = new Set()));
+    set.add(node);
+    this.names.add(node.name);
+  }
+
+  private unname(node: NodeProto): void {
+    const set = node.name ? this.byName.get(node.name) : undefined;
+    if (!set?.delete(node) || set.size) return;
+    this.byName.delete(node.name);
   }
 
   private reindexReads(node: NodeProto): void {

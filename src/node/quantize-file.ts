@@ -52,7 +52,8 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const source = await openCalibration(options.calib, inputs, options.image ?? {});
   // The plan names tensors of the prepared graph; quantize() checks it against that.
   const plan = options.planFile ? parsePlan(new TextDecoder().decode(readFileOrFail(options.planFile, 'plan')), options.planFile) : undefined;
-  const result = await quantize(model, source, { ...options, ...(plan ? { plan } : {}), tensorrtCache: !!options.calibCache, floatModelFile: input });
+  // The model was read for this call alone: prepared and exported in place, and validated against its file.
+  const result = await quantize(model, source, { ...options, ...(plan ? { plan } : {}), tensorrtCache: !!options.calibCache, floatModelFile: input }, { consume: true });
 
   const notes = [...(source.notes ?? [])];
   const files: QuantizeFileResult['files'] = { model: output };

@@ -34,22 +34,35 @@ export function forEachChannelRun(dims: readonly number[], axis: number | undefi
     }
 }
 
+/** The layout to walk: the whole tensor as one channel when there is no axis. */
+function layout(dims: readonly number[], axis: number | undefined, length: number): { channels: number; inner: number; outer: number } {
+  return axis === undefined ? { channels: 1, inner: length, outer: 1 } : axisLayout(dims, axis);
+}
+
+/*
+ * The loops below walk (outer, channel, inner) themselves rather than through forEachChannelRun: a weight
+ * quantized along its last axis (MatMul's output columns) has runs of one value, and a call per value
+ * costs more than the arithmetic.
+ */
+
 /** Per-channel (or whole-tensor when spec.axis is undefined) min and max. */
 export function channelMinMax(data: Float32Array, dims: readonly number[], axis: number | undefined): { min: Float64Array; max: Float64Array } {
-  const channels = axis === undefined ? 1 : axisLayout(dims, axis).channels;
+  const { channels, inner, outer } = layout(dims, axis, data.length);
   const min = new Float64Array(channels).fill(Infinity);
   const max = new Float64Array(channels).fill(-Infinity);
-  forEachChannelRun(dims, axis, (c, start, end) => {
-    let lo = min[c]!;
-    let hi = max[c]!;
-    for (let i = start; i < end; i++) {
-      const v = data[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+  let i = 0;
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      let lo = min[c]!;
+      let hi = max[c]!;
+      for (const end = i + inner; i < end; i++) {
+        const v = data[i]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      min[c] = lo;
+      max[c] = hi;
     }
-    min[c] = lo;
-    max[c] = hi;
-  });
   for (let c = 0; c < channels; c++) if (min[c] === Infinity) min[c] = max[c] = 0;
   return { min, max };
 }
@@ -57,24 +70,30 @@ export function channelMinMax(data: Float32Array, dims: readonly number[], axis:
 export function quantizeArray(data: Float32Array, dims: readonly number[], params: QuantParams): TypedArray {
   const { qmin, qmax } = typeRange(params.spec.dtype);
   const out = allocate(onnxType(params.spec.dtype), data.length) as Int8Array;
-  forEachChannelRun(dims, params.spec.axis, (c, start, end) => {
-    const s = params.scale[c]!;
-    const z = params.zeroPoint[c]!;
-    for (let i = start; i < end; i++) {
-      const q = roundHalfEven(Math.fround(data[i]! / s)) + z;
-      out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+  const { channels, inner, outer } = layout(dims, params.spec.axis, data.length);
+  let i = 0;
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      const s = params.scale[c]!;
+      const z = params.zeroPoint[c]!;
+      for (const end = i + inner; i < end; i++) {
+        const q = roundHalfEven(Math.fround(data[i]! / s)) + z;
+        out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+      }
     }
-  });
   return out;
 }
 
 export function dequantizeArray(q: ArrayLike<number>, dims: readonly number[], params: QuantParams): Float32Array {
   const out = new Float32Array(q.length);
-  forEachChannelRun(dims, params.spec.axis, (c, start, end) => {
-    const s = params.scale[c]!;
-    const z = params.zeroPoint[c]!;
-    for (let i = start; i < end; i++) out[i] = (q[i]! - z) * s;
-  });
+  const { channels, inner, outer } = layout(dims, params.spec.axis, q.length);
+  let i = 0;
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      const s = params.scale[c]!;
+      const z = params.zeroPoint[c]!;
+      for (const end = i + inner; i < end; i++) out[i] = (q[i]! - z) * s;
+    }
   return out;
 }
 
