@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeNpy } from '../src/data/npy.js';
+import { writeNpy } from '../src/data/npy-file.js';
 import { createRng } from '../src/data/random.js';
 import type { BigModelFiles } from './bigmodel-write-child.js';
 import { encoderWeightBytes, type EncoderShape } from './encoder.js';

@@ -6,7 +6,7 @@
  * it) and one float inference per row of the .npy, nothing else. Prints one JSON line with its inner
  * times; the parent times the whole process.
  */
-import { openNpy } from '../src/data/npy.js';
+import { openNpy } from '../src/data/npy-file.js';
 import { run, session } from './ort.js';
 
 export interface BaselineResult {

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { saveModelFile } from '../src/index.js';
-import { writeNpy } from '../src/data/npy.js';
+import { writeNpy } from '../src/data/npy-file.js';
 import { createRng } from '../src/data/random.js';
 import { encoderModel, type EncoderShape } from './encoder.js';
 import type { BaselineResult } from './scale-baseline-child.js';

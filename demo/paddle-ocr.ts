@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../src/errors.js';
-import { writeNpy } from '../src/data/npy.js';
+import { writeNpy } from '../src/data/npy-file.js';
 import { createRng } from '../src/data/random.js';
 import { itemSeed, renderDetPage, renderTextLine, textLines, upsideDown, type Box, type RgbaImage } from './render.js';
 

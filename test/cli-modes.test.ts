@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFile, saveModelFile } from '../src/node/files.js';
-import { writeNpy } from '../src/data/npy.js';
+import { writeNpy } from '../src/data/npy-file.js';
 import { DT } from '../src/onnx/dtype.js';
 import { sqnr } from '../src/analyze/metrics.js';
 import { buildModel, randomFloats, randomWeight } from './helpers/build.js';

@@ -11,7 +11,7 @@ import { readFloat32 } from '../src/onnx/tensor.js';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { saveModelFile, loadModelFile } from '../src/node/files.js';
-import { writeNpy } from '../src/data/npy.js';
+import { writeNpy } from '../src/data/npy-file.js';
 import { zipSync } from 'fflate';
 import { encodeNpy } from '../src/data/npy.js';
 import { buildModel, randomFloats, randomWeight } from './helpers/build.js';

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { readNpy } from '../src/data/npy.js';
+import { readNpy } from '../src/data/npy-file.js';
 import {
   boxContrast, clsInput, ctcDecode, detInput, itemSeed, loadKeys, PADDLE_MODELS, recInput,
   renderDetPage, renderTextLine, textLines, writeCalibrationSet,

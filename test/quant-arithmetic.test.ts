@@ -1,7 +1,7 @@
 /**
  * The numeric core (src/quant): rounding, integer ranges, scale/zero point, quantize/dequantize per
  * tensor and per channel, saturation and int32 bias. Every expected value is worked out by hand in
- * the comment next to it (reference §1.1–1.5); scales are chosen as powers of two where possible so
+ * the comment next to it (ONNX QuantizeLinear/DequantizeLinear, ORT quant_utils.py and base_quantizer.py); scales are chosen as powers of two where possible so
  * that the expected integers are exact, not approximations of the code's own arithmetic.
  */
 import { describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe('roundHalfEven', () => {
   });
 });
 
-describe('integer ranges (reference §1.3)', () => {
+describe('integer ranges (ORT quant_utils.py get_qmin_qmax_for_qType)', () => {
   it('full, symmetric and reduced ranges per type', () => {
     // [type, full, symmetric, reduce_range]
     const table: [QuantType, number[], number[], number[]][] = [
@@ -163,7 +163,7 @@ describe('quantizeArray / dequantizeArray', () => {
   });
 });
 
-describe('per-channel quantization along the axis each op uses (reference §1.5)', () => {
+describe('per-channel quantization along the axis each op uses (ORT QDQOpTypePerChannelSupportToAxis, TensorRT guide)', () => {
   const node = (opType: string, attrs = {}) => makeNode({ opType, inputs: ['x', 'w'], outputs: ['y'], attrs });
   it('the plan rules pick Conv 0, ConvTranspose 1, MatMul [K,N] 1, Gemm 1 or 0 (transB)', () => {
     expect(ORT_QDQ_RULES.Conv!.weight!.axis(node('Conv'), 4)).toBe(0);
@@ -212,7 +212,7 @@ describe('per-channel quantization along the axis each op uses (reference §1.5)
   });
 });
 
-describe('int32 bias (reference §1.4)', () => {
+describe('int32 bias (ORT base_quantizer.py)', () => {
   it('s_b = s_in·s_w, z = 0, rounded half to even', () => {
     // s_b = 0.5·0.25 = 0.125: 0.5 → 4, -0.25 → -2, 0.1875 → 1.5 → 2, 0.3125 → 2.5 → 2, -0.3125 → -2, 0.001 → 0.008 → 0.
     const b = quantizeBias(Float32Array.of(0.5, -0.25, 0.1875, 0.3125, -0.3125, 0.001), 0.5, Float32Array.of(0.25));

@@ -338,11 +338,15 @@ describe('upgradeOpset on single ops', () => {
       input: [f32('x', [1, 1, 3, 4]), f32('s', [4])],
       output: [f32('y')],
     });
-    const up = await expectSameOutputs(m, 13, {
-      x: floatInput([1, 1, 3, 4]),
-      s: new ort.Tensor('float32', Float32Array.from([1, 1, 2, 1.5]), [4]),
-    });
-    expect(getAttr(up.graph!.node[1]!, 'nearest_mode')).toBeDefined();
+    // x = 0 … 11 in a 3×4 grid, upsampled ×2 and ×1.5. Resize-10 reads source pixel ⌊i/scale⌋; Resize-11's
+    // default (round_prefer_floor, half_pixel) would pick other columns: 0 1 1 2 3 3 instead of 0 0 1 2 2 3.
+    const feeds = { x: new ort.Tensor('float32', Float32Array.from({ length: 12 }, (_, i) => i), [1, 1, 3, 4]), s: new ort.Tensor('float32', Float32Array.from([1, 1, 2, 1.5]), [4]) };
+    const up = await expectSameOutputs(m, 13, feeds);
+    const resize = up.graph!.node.find((n) => n.opType === 'Resize')!;
+    expect(new TextDecoder().decode(getAttr(resize, 'nearest_mode')!.s)).toBe('floor');
+    const cols = [0, 0, 1, 2, 2, 3];
+    const want = [0, 0, 1, 1, 2, 2].flatMap((r) => cols.map((c) => r * 4 + c));
+    expect(Array.from((await run(up, feeds)).y!.data as Float32Array)).toEqual(want);
   });
 
   const bnParams = (c: number): TensorProto[] => [

@@ -1,5 +1,5 @@
 /**
- * How far a quantized tensor is from its float reference (reference §7.1):
+ * How far a quantized tensor is from its float reference:
  * SQNR = 10·log10(Σx² / Σ(x − x̂)²) dB (ORT qdq_loss_debug, PyTorch ns), higher is better, +∞ when equal;
  * cosine = ⟨x, x̂⟩ / (‖x‖‖x̂‖); top-1 agreement = share of rows whose argmax over the last axis matches.
  */

@@ -1,5 +1,5 @@
 /**
- * MNN's ADMM scale (alibaba/MNN tools/quantization calibration.cpp and quantizeWeight.cpp; reference §2.6):
+ * MNN's ADMM scale (alibaba/MNN tools/quantization calibration.cpp and quantizeWeight.cpp):
  * alternating least squares for the step α of q = clamp(round(x/α), lo, hi): q given α, then
  * α = Σq·x / Σq² given q, from α₀ = max|x|/(hi·2.5) for activations (≤ 300 rounds) and max|w|/(hi·1.25) for
  * weights (≤ 1000 rounds, per output channel); MNN has hi = 127. We stop once α moves by < 1e-7 relatively

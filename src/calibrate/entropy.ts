@@ -1,7 +1,7 @@
 /**
  * Entropy (KL-divergence) calibration. Symmetric specs: TensorRT's EntropyCalibration2 (Migacz 2017, "8-bit
  * Inference with TensorRT", GTC; re-implemented in NVIDIA/TensorRT tools/pytorch-quantization/
- * pytorch_quantization/calib/histogram.py `_compute_amax_entropy`; reference §2.3): on the 2048-bin |x|
+ * pytorch_quantization/calib/histogram.py `_compute_amax_entropy`): on the 2048-bin |x|
  * histogram with bins[0] := bins[1], for i = 128…2048 compare P = bins[0:i] (outliers Σbins[i:] added to
  * P[i−1]) with Q = bins[0:i] merged into L levels (level of bin j = ⌊j·L/i⌋, i.e. numpy.digitize on
  * linspace(0, i, L+1)) and spread evenly over each level's non-zero bins; KL(P‖Q) = Σ p·ln(p/q) on the

@@ -1,7 +1,7 @@
 /**
  * Histogram of a tensor's values on [−absmax, absmax], the one statistic behind the percentile, entropy
  * and mse methods. Signed, so that folding bin half+k with bin half−1−k gives exactly the |x| histogram
- * on [0, absmax] that TensorRT's entropy calibration uses (reference §2.3). Bin j holds
+ * on [0, absmax] that TensorRT's entropy calibration uses (pytorch-quantization calib/histogram.py). Bin j holds
  * [edge(j), edge(j+1)); values beyond ±absmax (and ±Infinity) count in the end bins; NaN is ignored.
  *
  * Two ways to set the range. Fixed (`new HistogramObserver(absmax)`, 4096 bins): when the range is known.

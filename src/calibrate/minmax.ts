@@ -1,5 +1,5 @@
 /**
- * Global min and max of a tensor over all calibration batches (reference §2.1; ORT MinMaxCalibrater,
+ * Global min and max of a tensor over all calibration batches (ORT MinMaxCalibrater,
  * TensorRT MinMaxCalibrator, PyTorch MinMaxObserver): min = min over batches of each batch's min, max likewise.
  * Range [min, max]; for symmetric specs scaleZeroPoint (quant/params.ts) widens it to ±max(|min|, |max|).
  */

@@ -1,5 +1,5 @@
 /**
- * Exponential moving average of each batch's min and max (reference §2.1): m ← m + c·(new − m), c = 0.01,
+ * Exponential moving average of each batch's min and max: m ← m + c·(new − m), c = 0.01,
  * the first batch initialising m. Sources: ORT calibrate.py (CalibMovingAverage, CalibMovingAverageConstant
  * = 0.01), PyTorch MovingAverageMinMaxObserver (averaging_constant 0.01), MNN calibration.cpp (EMA 0.99/0.01).
  * A "batch" is one observe() call; batches that contain only NaN (or nothing) are skipped.

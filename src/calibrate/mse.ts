@@ -1,6 +1,6 @@
 /**
  * MSE calibration: the clip range minimising the expected squared error ‖x − x̂‖² of quantizing the
- * histogrammed values with the spec's actual quantizer (reference §2.4; PPQ's mse observer, pytorch-quantization
+ * histogrammed values with the spec's actual quantizer (PPQ's mse observer, pytorch-quantization
  * `_compute_amax_mse`, OMSE, Choukroun et al. 2019). Error of a candidate, values uniform within each bin:
  * Σ_j count_j/w · ∫_bin (x − x̂(x))² dx, x̂ = s·clamp(roundHalfEven(x/s) + z, type range) − s·z, integrated
  * exactly (rounding error by its periodic antiderivative; wholly clipped bins from prefix sums:

@@ -1,5 +1,5 @@
 /**
- * Percentile clipping on the calibration histogram (reference §2.2; ORT calibrate.py HistogramCalibrater
+ * Percentile clipping on the calibration histogram (ORT calibrate.py HistogramCalibrater
  * compute_percentile, default p = 99.999; pytorch-quantization _compute_amax_percentile, 99.99).
  * Symmetric spec: T = upper edge of the first |x|-bin whose cumulative count reaches p/100 of the total,
  * range [−T, T]. Asymmetric: cut at most (100 − p)/200 of the mass from each tail of the signed

@@ -1,4 +1,5 @@
 /** Small formatting helpers for the terminal summary. */
+import type { ValidationReport } from '../analyze/validate.js';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -20,4 +21,15 @@ export function countList(items: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const i of items) counts.set(i, (counts.get(i) ?? 0) + 1);
   return [...counts].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join(', ');
+}
+
+/** The body of a summary's validation block: per-output SQNR and cosine, then latency. */
+export function validationLines(v: ValidationReport): string[] {
+  const lines: string[] = [];
+  for (const out of v.outputs)
+    lines.push(
+      `    ${out.name}: SQNR ${formatDb(out.sqnr)}, cosine ${out.cosine.toFixed(5)}${out.top1 !== undefined ? `, top-1 agreement ${(out.top1 * 100).toFixed(1)} % of ${out.rows} rows` : ''}`,
+    );
+  lines.push(`    latency float ${formatMs(v.floatMs)} → quantized ${formatMs(v.quantizedMs)} per sample (${(v.quantizedMs / v.floatMs).toFixed(2)}×)`);
+  return lines;
 }

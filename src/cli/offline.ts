@@ -1,9 +1,9 @@
 /** `onnxq quantize --mode dynamic | weight-only | fp16`: options → quantizeFileOffline(), then a summary. */
 import type { OfflineMode } from '../offline.js';
 import { quantizeFileOffline, type OfflineFileResult } from '../node/offline-file.js';
-import { countList, formatBytes, formatMs } from './format.js';
+import { countList, formatBytes, formatMs, validationLines } from './format.js';
 import { withProgress } from './progress.js';
-import { imageOptions, validationLines, type QuantizeCliOptions } from './quantize.js';
+import { imageOptions, type QuantizeCliOptions } from './options.js';
 
 export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCliOptions, argv: string[]): Promise<void> {
   const result = await withProgress(o.json, (onProgress) =>

@@ -1,5 +1,8 @@
 /** Parsing of option values the CLI takes as text, with errors that show the expected form. */
 import { fail } from '../errors.js';
+import type { ImageOptions } from '../data/images.js';
+import type { OfflineMode } from '../offline.js';
+import type { PlanOptions } from '../plan/build.js';
 
 export function parseInteger(flag: string, min = 1) {
   return (v: string): number => {
@@ -59,4 +62,47 @@ export function collectValue(v: string, previous: Record<string, number> = {}): 
   const m = /^(.+)=(-?[\d.]+)$/.exec(v.trim());
   if (!m || !Number.isFinite(Number(m[2]))) fail('BAD_OPTION', `--input-value takes NAME=NUMBER, e.g. sr=16000; got '${v}'.`);
   return { ...previous, [m[1]!]: Number(m[2]) };
+}
+
+/** What commander hands over: the plan options under their own names, and the file and image options. */
+export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType'> {
+  output: string;
+  mode?: 'static' | OfflineMode;
+  calib?: string;
+  weightMethod?: 'minmax' | 'admm' | 'rtn' | 'hqq';
+  weightType?: PlanOptions['weightType'];
+  percentile?: number;
+  calibSamples?: number;
+  seed?: number;
+  threads?: number;
+  batchSize?: number;
+  inputShape?: Record<string, number[]>;
+  size?: [number, number];
+  resize?: 'stretch' | 'fit-pad';
+  layout?: 'nchw' | 'nhwc';
+  channels?: 'rgb' | 'bgr' | 'gray';
+  mean?: number | number[];
+  std?: number | number[];
+  scale?: number;
+  plan?: string;
+  savePlan?: string;
+  saveRanges?: string;
+  calibCache?: string;
+  trtVersion?: string;
+  externalData?: boolean;
+  validate?: boolean;
+  json?: boolean;
+  bits?: number;
+  blockSize?: number;
+  format?: 'matmulnbits' | 'qdq';
+  accuracyLevel?: number;
+  quantizeEmbeddings?: boolean;
+  keepIoTypes?: boolean;
+  inputValue?: Record<string, number>;
+  force?: boolean;
+}
+
+/** The image preprocessing flags, as the calibration readers take them. */
+export function imageOptions(o: QuantizeCliOptions): ImageOptions {
+  return { size: o.size, resize: o.resize, layout: o.layout, channels: o.channels, mean: o.mean, std: o.std, scale: o.scale };
 }

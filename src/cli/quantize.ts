@@ -1,54 +1,14 @@
 /** `onnxq quantize`: options → quantizeFile(), then a summary of what was gained and what it cost. */
 import { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from '../node/quantize-file.js';
-import type { ValidationReport } from '../analyze/validate.js';
 import type { PlanOptions } from '../plan/build.js';
-import type { ImageOptions } from '../data/images.js';
 import { givenImageFlags } from '../data/open.js';
 import { fail } from '../errors.js';
-import type { OfflineMode } from '../offline.js';
 import { runOffline } from './offline.js';
-import { countList, formatBytes, formatDb, formatMs } from './format.js';
+import { imageOptions, type QuantizeCliOptions } from './options.js';
+import { countList, formatBytes, formatMs, validationLines } from './format.js';
 import { withProgress } from './progress.js';
 
-/** What commander hands over: the plan options under their own names, and the file and image options. */
-export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType'> {
-  output: string;
-  mode?: Mode;
-  calib?: string;
-  weightMethod?: 'minmax' | 'admm' | 'rtn' | 'hqq';
-  weightType?: PlanOptions['weightType'];
-  percentile?: number;
-  calibSamples?: number;
-  seed?: number;
-  threads?: number;
-  batchSize?: number;
-  inputShape?: Record<string, number[]>;
-  size?: [number, number];
-  resize?: 'stretch' | 'fit-pad';
-  layout?: 'nchw' | 'nhwc';
-  channels?: 'rgb' | 'bgr' | 'gray';
-  mean?: number | number[];
-  std?: number | number[];
-  scale?: number;
-  plan?: string;
-  savePlan?: string;
-  saveRanges?: string;
-  calibCache?: string;
-  trtVersion?: string;
-  externalData?: boolean;
-  validate?: boolean;
-  json?: boolean;
-  bits?: number;
-  blockSize?: number;
-  format?: 'matmulnbits' | 'qdq';
-  accuracyLevel?: number;
-  quantizeEmbeddings?: boolean;
-  keepIoTypes?: boolean;
-  inputValue?: Record<string, number>;
-  force?: boolean;
-}
-
-type Mode = 'static' | OfflineMode;
+type Mode = NonNullable<QuantizeCliOptions['mode']>;
 
 /** Options that only some modes read; any other mode refuses them rather than ignore them. */
 const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
@@ -84,11 +44,6 @@ const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
 const PLAN_FLAGS = ['method', 'target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes', 'weightMethod'];
 
 const WEIGHT_METHODS: Record<string, readonly string[]> = { static: ['minmax', 'admm'], 'weight-only': ['rtn', 'hqq'] };
-
-/** The image preprocessing flags, as the calibration readers take them. */
-export function imageOptions(o: QuantizeCliOptions): ImageOptions {
-  return { size: o.size, resize: o.resize, layout: o.layout, channels: o.channels, mean: o.mean, std: o.std, scale: o.scale };
-}
 
 export const flagName = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
@@ -196,15 +151,4 @@ function textSummary(input: string, r: QuantizeFileResult): string {
   for (const n of r.notes) lines.push(`  note: ${n}`);
   lines.push(`  done in ${formatMs(r.timings.totalMs)}`);
   return lines.join('\n') + '\n';
-}
-
-/** The body of a summary's validation block: per-output SQNR and cosine, then latency. */
-export function validationLines(v: ValidationReport): string[] {
-  const lines: string[] = [];
-  for (const out of v.outputs)
-    lines.push(
-      `    ${out.name}: SQNR ${formatDb(out.sqnr)}, cosine ${out.cosine.toFixed(5)}${out.top1 !== undefined ? `, top-1 agreement ${(out.top1 * 100).toFixed(1)} % of ${out.rows} rows` : ''}`,
-    );
-  lines.push(`    latency float ${formatMs(v.floatMs)} → quantized ${formatMs(v.quantizedMs)} per sample (${(v.quantizedMs / v.floatMs).toFixed(2)}×)`);
-  return lines;
 }

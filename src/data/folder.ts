@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../errors.js';
 import { isImageFile } from './images.js';
-import { openNpy, type ArrayReader } from './npy.js';
+import type { ArrayReader } from './npy.js';
+import { openNpy } from './npy-file.js';
 
 export interface FolderContents {
   /** `.npy` files directly in the folder, by name without `.npy`. */

@@ -1,13 +1,10 @@
 /**
  * NumPy .npy files (format versions 1.0, 2.0 and 3.0, as numpy.lib.format describes them):
  * magic "\x93NUMPY", version, header length (uint16 in 1.0, uint32 in 2.0/3.0), a Python dict
- * literal {'descr', 'fortran_order', 'shape'}, then the raw elements in C order.
- * Rows (slices along the first axis) are read from the file on demand, so a file of many samples
- * is never held whole in memory.
+ * literal {'descr', 'fortran_order', 'shape'}, then the raw elements in C order. Encoding, decoding
+ * and row readers over any byte source; npy-file.ts reads and writes files.
  */
-import fs from 'node:fs';
 import { fail } from '../errors.js';
-import { writeAtomic } from '../node/files.js';
 import type { TypedArray } from '../onnx/dtype.js';
 import type { HostTensor } from './source.js';
 
@@ -35,7 +32,7 @@ export interface ArrayReader {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** Bytes before the header dict in a version 2.0/3.0 file (1.0 uses 10). */
-const PREFIX_MAX = 12;
+export const PREFIX_MAX = 12;
 
 /** numpy kind+size → onnxruntime dtype name. */
 const KINDS: Record<string, string> = {
@@ -52,7 +49,7 @@ const DESCR: Record<string, string> = Object.fromEntries(
 const HINT = 'Save it with numpy.save from a plain numeric array (float32, float64, float16, int8/16/32/64, uint8/16/32/64 or bool).';
 
 /** How many bytes the header occupies, from the first 12 bytes of the file (or fewer, for tiny ones). */
-function headerLength(prefix: Uint8Array, where: string): { version: number; dictStart: number; dictLength: number } {
+export function headerLength(prefix: Uint8Array, where: string): { version: number; dictStart: number; dictLength: number } {
   if (prefix.length < 10 || MAGIC.some((b, i) => prefix[i] !== b))
     fail('BAD_CALIBRATION', `${where} is not a NumPy .npy file (it does not start with the \\x93NUMPY magic). ${HINT}`);
   const major = prefix[6]!;
@@ -165,17 +162,6 @@ export function decodeNpy(bytes: Uint8Array, where: string): HostTensor {
   return { dtype: h.dtype, dims: h.dims, data: decodeElements(bytes.subarray(h.dataOffset, h.dataOffset + n), h.dtype, h.bigEndian) };
 }
 
-/** Reads the whole of a .npy file into memory. Prefer `openNpy` for calibration data. */
-export function readNpy(file: string): HostTensor {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    fail('IO', `cannot read ${file}: ${(e as Error).message}`, e);
-  }
-  return decodeNpy(bytes, file);
-}
-
 /** Encodes a tensor as a version 1.0 .npy (2.0 when the header needs it), little-endian, C order. */
 export function encodeNpy(t: HostTensor): Uint8Array {
   const descr = DESCR[t.dtype];
@@ -206,68 +192,13 @@ export function encodeNpy(t: HostTensor): Uint8Array {
   return out;
 }
 
-/** Writes a tensor to a .npy file (atomically). */
-export function writeNpy(file: string, t: HostTensor): void {
-  writeAtomic(file, encodeNpy(t));
-}
-
-function readExactly(fd: number, length: number, position: number, where: string): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const got = fs.readSync(fd, buf, done, length - done, position + done);
-    if (got === 0) fail('BAD_CALIBRATION', `${where} is truncated: reading bytes ${position}..${position + length} ran past its end.`);
-    done += got;
-  }
-  return buf;
-}
-
-function openFd(file: string, where: string): number {
-  try {
-    return fs.openSync(file, 'r');
-  } catch (e) {
-    fail('IO', `cannot read ${where}: ${(e as Error).message}`, e);
-  }
-}
-
-/**
- * Opens a .npy lying in `file` at byte `base` (0 for a .npy file; the entry's offset for an
- * uncompressed .npz member) and `length` bytes long, reading only its header now. Each `readRow`
- * opens the file, reads that row's bytes at their offset and closes it again, so no file handle
- * outlives a call and memory holds one row at a time.
- */
-export function openNpy(file: string, options: { base?: number; length?: number; where?: string } = {}): ArrayReader {
-  const where = options.where ?? file;
-  const base = options.base ?? 0;
-  const fd = openFd(file, where);
-  let header: NpyHeader;
-  let available: number;
-  try {
-    available = options.length ?? fs.fstatSync(fd).size - base;
-    const prefix = readExactly(fd, Math.min(PREFIX_MAX, available), base, where);
-    const { dictStart, dictLength } = headerLength(prefix, where);
-    if (dictStart + dictLength > available) fail('BAD_CALIBRATION', `${where} is truncated: its .npy header is incomplete.`);
-    header = parseNpyHeader(readExactly(fd, dictStart + dictLength, base, where), where);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return rowReader(header, available, where, (offset, length) => {
-    const rfd = openFd(file, where);
-    try {
-      return readExactly(rfd, length, base + offset, where);
-    } finally {
-      fs.closeSync(rfd);
-    }
-  });
-}
-
 /** An ArrayReader over a .npy held in memory (e.g. a compressed .npz member). */
 export function npyFromBytes(bytes: Uint8Array, where: string): ArrayReader {
   return rowReader(parseNpyHeader(bytes, where), bytes.length, where, (offset, length) => bytes.subarray(offset, offset + length));
 }
 
 /** Rows of the array behind a header, read on demand with `read(offset, length)` (offsets from the header's start). */
-function rowReader(h: NpyHeader, available: number, where: string, read: (offset: number, length: number) => Uint8Array): ArrayReader {
+export function rowReader(h: NpyHeader, available: number, where: string, read: (offset: number, length: number) => Uint8Array): ArrayReader {
   const needed = elementCount(h.dims) * h.itemSize;
   if (h.dataOffset + needed > available)
     fail('BAD_CALIBRATION', `${where} is truncated: its header promises ${needed} bytes of data for shape [${h.dims.join(', ')}], it has ${Math.max(0, available - h.dataOffset)}.`);

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import { inflateSync } from 'fflate';
 import { fail } from '../errors.js';
 import { InflateCursor } from './inflate.js';
-import { decodeElements, elementCount, npyFromBytes, npyHeaderSize, openNpy, parseNpyHeader, type ArrayReader } from './npy.js';
+import { decodeElements, elementCount, npyFromBytes, npyHeaderSize, parseNpyHeader, type ArrayReader } from './npy.js';
+import { openNpy } from './npy-file.js';
 import { listZip, type ZipEntry } from './zip.js';
 
 /** Deflated members up to this many bytes (inflated) are inflated whole and kept in memory. */

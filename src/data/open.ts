@@ -12,7 +12,7 @@ import { fail } from '../errors.js';
 import { arraySource, bindArrays } from './arrays.js';
 import { scanFolder, skippedNote } from './folder.js';
 import { imageSource, isImageFile, type ImageOptions } from './images.js';
-import { openNpy } from './npy.js';
+import { openNpy } from './npy-file.js';
 import { openNpz } from './npz.js';
 import type { CalibrationSource, ModelInput } from './source.js';
 

@@ -2,7 +2,8 @@
  * Dynamic quantization: weights quantized offline, activations at run time. A MatMul or Gemm with a
  * constant weight becomes DynamicQuantizeLinear (uint8 activation, its scale and zero point computed
  * per run) → MatMulInteger → Cast → × (s_activation · s_weight) [+ bias]; a Conv becomes the same
- * around ConvInteger (ORT's quantize_dynamic, reference §3.5). onnxruntime fuses the MatMul form into
+ * around ConvInteger (ORT's quantize_dynamic, onnxruntime/python/tools/quantization/quantize.py and its
+ * IntegerOps registry). onnxruntime fuses the MatMul form into
  * DynamicQuantizeMatMul / MatMulIntegerToFloat.
  * Weights are symmetric, per output channel by default. ORT 1.30's ConvInteger takes one weight zero
  * point only, so per-channel Conv weights share theirs (0 for int8, 127 for uint8) and carry their

@@ -1,5 +1,5 @@
 /**
- * TensorRT calibration cache (NVIDIA/TensorRT samples/sampleINT8, reference §6.1): a header line
+ * TensorRT calibration cache (NVIDIA/TensorRT samples/sampleINT8/README.md): a header line
  * `TRT-<version>-<Algorithm>`, then `<tensor>: <hex>` per tensor where <hex> is the float32 bit
  * pattern of the step amax/127, as 8 lowercase hex digits.
  */

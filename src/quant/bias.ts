@@ -1,5 +1,5 @@
 /**
- * Bias as int32 with scale s_input·s_weight·β and zero point 0 (ORT base_quantizer.py, reference §1.4),
+ * Bias as int32 with scale s_input·s_weight·β and zero point 0 (ORT base_quantizer.py, quantize_bias_static_impl),
  * so that integer kernels add it straight to their int32 accumulators. Rounded half to even in float64.
  */
 import { roundHalfEven } from './round.js';

@@ -1,6 +1,6 @@
 /**
  * Block-wise weight quantization by rounding to nearest (RTN) for weight-only 4/8-bit, as ORT's
- * matmul_nbits_quantizer does it (reference §3.6). A weight is seen as N rows of K (N output features,
+ * matmul_nbits_quantizer.py does it (DefaultWeightOnlyQuantizer). A weight is seen as N rows of K (N output features,
  * K the reduction axis); each row is cut into blocks of `blockSize` along K (the last block zero-padded)
  * and every block gets its own scale and zero point:
  *   symmetric:  s = v* / (−2^(b−1)), v* the signed value of largest |·| (the negative one on a tie), so that

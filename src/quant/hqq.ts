@@ -1,6 +1,6 @@
 /**
  * HQQ, half-quadratic quantization (Badri & Shaji 2023, "Half-Quadratic Quantization of Large Machine
- * Learning Models"; mobiusml/hqq; ORT's HQQWeightOnlyQuantizer; reference §3.6): calibration-free.
+ * Learning Models"; mobiusml/hqq; ORT's HQQWeightOnlyQuantizer in matmul_nbits_quantizer.py): calibration-free.
  * Per block the step stays min–max (s = (max − min)/(2^b − 1)) and the zero point z, a float, is fitted to
  * minimise ‖W − (Q(W) − z)·s‖_p^p with p < 1 (outliers cost less than under least squares), by alternating
  *   W_e = shrink(W − W_r, β),   shrink(x, β) = sign(x)·max(|x| − |x|^(p−1)/β, 0)   (the sparse error)

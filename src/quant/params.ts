@@ -1,6 +1,6 @@
 /**
  * Scale and zero point from a real range, as ORT's compute_scale_zp (quant_utils.py) does it,
- * reference §1.2: the range is widened to contain 0, made symmetric when asked,
+ * onnxruntime/python/tools/quantization/quant_utils.py: the range is widened to contain 0, made symmetric when asked,
  * s = (rmax − rmin)/(qmax − qmin) in float64, z = round(qmin − rmin/s) (or the range's middle when
  * symmetric); a scale below float32's smallest normal becomes 1 with z = 0. Scales are stored as float32.
  */

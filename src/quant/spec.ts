@@ -1,7 +1,7 @@
 /**
  * QuantSpec: how one tensor is quantized — integer type, symmetric or not, per-channel axis,
  * reduced range — and the integer range each combination allows.
- * Ranges follow ORT's get_qmin_qmax_for_qType (quant_utils.py): see reference §1.3.
+ * Ranges follow ORT's get_qmin_qmax_for_qType and its reduced-range table (onnxruntime/python/tools/quantization/quant_utils.py).
  */
 import { DT } from '../onnx/dtype.js';
 

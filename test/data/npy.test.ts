@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeNpy, encodeNpy, openNpy, readNpy, writeNpy } from '../../src/data/npy.js';
+import { decodeNpy, encodeNpy } from '../../src/data/npy.js';
+import { openNpy, readNpy, writeNpy } from '../../src/data/npy-file.js';
 import { convertElements } from '../../src/data/convert.js';
 import { floatToHalf } from '../../src/onnx/dtype.js';
 import { halfToFloat } from '../../src/onnx/dtype.js';
