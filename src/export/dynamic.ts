@@ -15,13 +15,16 @@ import { DT } from '../onnx/dtype.js';
 import { floatTensor, makeTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { NameSet } from '../ir/names.js';
-import { Scope } from '../ir/scope.js';
+import { hasConstantWeight, Scope } from '../ir/scope.js';
 import { selectorWarnings } from '../ir/select.js';
 import { attrFloat, attrInt, getAttr, hasSubgraphs, isStandard, makeNode } from '../ir/node.js';
 import { channelMinMax, quantizeArray } from '../quant/quantize.js';
 import { paramsFromRanges } from '../quant/params.js';
 import { onnxType, type QuantSpec } from '../quant/spec.js';
+import { transpose2d } from '../quant/transpose.js';
+import { gemmAddend } from './gemm.js';
 import type { FloatNode } from '../plan/plan.js';
+import { DYNAMIC_RULES } from '../plan/rules.js';
 
 export interface DynamicOptions {
   /** int8 or uint8 weights; callers default to uint8 when the model has a Conv (onnxruntime-web has no int8 ConvInteger). */
@@ -57,8 +60,6 @@ interface Context {
   weights: Map<string, QuantizedWeight>;
 }
 
-const RULES = new Set(['MatMul', 'Gemm', 'Conv']);
-const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
 
 /** Rewrites the model in place (pass a prepared copy, opset ≥ 11). */
 export function exportDynamic(model: ModelProto, options: DynamicOptions): OfflineReport {
@@ -84,26 +85,22 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: Dyn
       }
       graph.subgraphsEdited(node);
     }
-    if (!isStandard(node)) continue;
+    const rule = isStandard(node) ? DYNAMIC_RULES[node.opType] : undefined;
+    if (!rule) continue;
     const name = node.name || node.output[0]!;
+    if ('float' in rule) {
+      if (hasConstantWeight(scope, node)) report.float.push({ node: name, op: node.opType, reason: rule.float });
+      continue;
+    }
     if (exclude.has(node.name) || exclude.has(node.opType)) {
-      if (RULES.has(node.opType)) report.float.push({ node: name, op: node.opType, reason: 'excluded' });
+      report.float.push({ node: name, op: node.opType, reason: 'excluded' });
       continue;
     }
-    if (RECURRENT.has(node.opType)) {
-      report.float.push({ node: name, op: node.opType, reason: 'recurrent op: dynamic mode leaves LSTM, GRU and RNN float' });
-      continue;
-    }
-    if (node.opType === 'ConvTranspose' && scope.constant(node.input[1]!)) {
-      report.float.push({ node: name, op: node.opType, reason: 'onnxruntime has no integer ConvTranspose to run it dynamically (static mode quantizes it)' });
-      continue;
-    }
-    if (!RULES.has(node.opType)) continue;
     if (opTypes && !opTypes.has(node.opType)) {
       report.float.push({ node: name, op: node.opType, reason: 'not in --op-types' });
       continue;
     }
-    const weight = scope.lookup(node.input[1]!);
+    const weight = scope.lookup(node.input[rule.weight]!);
     if (!weight || weight.tensor.dataType !== DT.FLOAT) {
       report.float.push({ node: name, op: node.opType, reason: weight ? 'weight is not float32' : 'weight is computed at run time' });
       continue;
@@ -164,7 +161,7 @@ function rewriteNode(
     makeNode({ opType: 'Mul', name: unique(`${base}_scale_Mul`), inputs: [qx.scale, wq.scale], outputs: [product] }),
   );
   const out = node.output[0]!;
-  const bias = biasTerm(graph, scope, node, dims, unique);
+  const bias = biasTerm(graph, scope, node, dims, ctx.names);
   const scaled = bias ? unique(`${base}_scaled`) : out;
   nodes.push(makeNode({ opType: 'Mul', name: unique(`${base}_rescale`), inputs: [asFloat, product], outputs: [scaled] }));
   if (bias) nodes.push(...bias(scaled, out));
@@ -182,7 +179,7 @@ function quantizeWeight(owner: Graph, name: string, node: NodeProto, weight: Ten
   let kn: [number, number] | undefined;
   if (node.opType !== 'Conv') {
     if (transB) {
-      w = transpose(w, dims[0]!, dims[1]!);
+      w = transpose2d(w, dims[0]!, dims[1]!);
       kn = [dims[1]!, dims[0]!];
     } else kn = [dims[0]!, dims[1]!];
   }
@@ -208,37 +205,18 @@ function quantizeWeight(owner: Graph, name: string, node: NodeProto, weight: Ten
 }
 
 /** The bias a node adds after its product (Conv's B, Gemm's β·C), as nodes from `input` to `output`. */
-function biasTerm(graph: Graph, scope: Scope, node: NodeProto, weightDims: number[], unique: Unique): ((input: string, output: string) => NodeProto[]) | undefined {
+function biasTerm(graph: Graph, scope: Scope, node: NodeProto, weightDims: number[], names: NameSet): ((input: string, output: string) => NodeProto[]) | undefined {
   const c = node.input[2];
   if (!c) return undefined;
+  if (node.opType !== 'Conv') return gemmAddend(graph, scope, node, names);
   const base = node.name || node.output[0]!;
-  const add = (input: string, addend: string, output: string) =>
-    makeNode({ opType: 'Add', name: unique(`${base}_bias_Add`), inputs: [input, addend], outputs: [output] });
+  const add = (input: string, addend: string, output: string) => makeNode({ opType: 'Add', name: names.fresh(`${base}_bias_Add`), inputs: [input, addend], outputs: [output] });
   const constant = scope.constant(c);
-  if (node.opType === 'Conv') {
-    if (!constant) return (input, output) => [add(input, c, output)];
-    // B is [M]: reshape to [M, 1, …] so that it broadcasts over [N, M, spatial…].
-    const name = unique(`${base}_bias`);
-    graph.addInitializer(floatTensor(name, [weightDims[0]!, ...new Array<number>(weightDims.length - 2).fill(1)], readFloat32(constant)));
-    return (input, output) => [add(input, name, output)];
-  }
-  const beta = attrFloat(node, 'beta', 1);
-  if (constant) {
-    const name = unique(`${base}_bias`);
-    graph.addInitializer(floatTensor(name, tensorDims(constant), readFloat32(constant).map((v) => v * beta)));
-    return (input, output) => [add(input, name, output)];
-  }
-  if (beta === 1) return (input, output) => [add(input, c, output)];
-  const betaName = unique(`${base}_beta`);
-  graph.addInitializer(floatTensor(betaName, [], [beta]));
-  const scaledC = unique(`${base}_beta_C`);
-  return (input, output) => [makeNode({ opType: 'Mul', name: unique(`${base}_beta_Mul`), inputs: [c, betaName], outputs: [scaledC] }), add(input, scaledC, output)];
-}
-
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c]!;
-  return out;
+  if (!constant) return (input, output) => [add(input, c, output)];
+  // B is [M]: reshape to [M, 1, …] so that it broadcasts over [N, M, spatial…].
+  const name = names.fresh(`${base}_bias`);
+  graph.addInitializer(floatTensor(name, [weightDims[0]!, ...new Array<number>(weightDims.length - 2).fill(1)], readFloat32(constant)));
+  return (input, output) => [add(input, name, output)];
 }
 
 function typed(dtype: number, values: Int32Array): Int8Array | Uint8Array {

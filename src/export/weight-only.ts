@@ -13,19 +13,22 @@
  */
 import type { GraphProto, ModelProto, NodeProto, TensorProto } from 'onnx-buf';
 import { fail } from '../errors.js';
-import { DT, floatToHalf } from '../onnx/dtype.js';
-import { makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
+import { DT } from '../onnx/dtype.js';
+import { floatTensor, makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { NameSet } from '../ir/names.js';
-import { Scope } from '../ir/scope.js';
+import { hasConstantWeight, Scope } from '../ir/scope.js';
 import { forEachGraph } from '../onnx/walk.js';
 import { selectorWarnings } from '../ir/select.js';
 import { opsetVersion, setOpsetVersion } from '../ir/model.js';
 import { attrFloat, attrInt, hasSubgraphs, isStandard, makeNode, type AttrValue } from '../ir/node.js';
 import { typeOf } from '../ir/types.js';
-import { packCodes, quantizeBlocks, transpose, type BlockBits, type QuantizedBlocks } from '../quant/blocks.js';
+import { packCodes, quantizeBlocks, type BlockBits, type QuantizedBlocks } from '../quant/blocks.js';
+import { transpose2d } from '../quant/transpose.js';
 import { quantizeHqq } from '../quant/hqq.js';
 import type { FloatNode } from '../plan/plan.js';
+import { quantizedOps, WEIGHT_ONLY_RULES } from '../plan/rules.js';
+import { gemmAddend } from './gemm.js';
 
 export type WeightOnlyFormat = 'matmulnbits' | 'qdq';
 export type WeightOnlyMethod = 'rtn' | 'hqq';
@@ -79,10 +82,7 @@ export interface WeightOnlyReport {
 }
 
 const MS = 'com.microsoft';
-const RULES = ['MatMul', 'Gemm', 'Gather'];
-const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
-/** Ops that carry weights but have no weight-only rule: listed so that the user knows they stay float. */
-const NO_RULE = new Set(['Conv', 'ConvTranspose', ...RECURRENT, 'Einsum']);
+const RULES = quantizedOps(WEIGHT_ONLY_RULES);
 
 /** Checks and completes the options; fails with BAD_OPTION naming the CLI flag. */
 export function resolveWeightOnlyOptions(options: WeightOnlyOptions, opset?: number): ResolvedWeightOnlyOptions {
@@ -167,19 +167,15 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, state: State
       }
       graph.subgraphsEdited(node);
     }
-    if (!isStandard(node)) continue;
+    const rule = isStandard(node) ? WEIGHT_ONLY_RULES[node.opType] : undefined;
+    if (!rule) continue;
     const name = node.name || node.output[0]!;
-    if (RULES.includes(node.opType)) state.progress.report?.(state.progress.done++, state.progress.total); // nodes finished so far
-    const ruled = RULES.includes(node.opType) && (node.opType !== 'Gather' || isConstantTable(scope, node));
-    if (!ruled) {
-      if (NO_RULE.has(node.opType) && hasConstantWeight(scope, node))
-        report.float.push({
-          node: name,
-          op: node.opType,
-          reason: RECURRENT.has(node.opType) ? 'recurrent op: onnxq leaves LSTM, GRU and RNN float in every mode' : `weight-only quantization has no rule for ${node.opType} (use --mode dynamic or static)`,
-        });
+    if ('float' in rule) {
+      if (hasConstantWeight(scope, node)) report.float.push({ node: name, op: node.opType, reason: rule.float });
       continue;
     }
+    state.progress.report?.(state.progress.done++, state.progress.total); // nodes finished so far
+    if (node.opType === 'Gather' && !isConstantTable(scope, node)) continue;
     if (exclude.includes(node.name) || exclude.includes(node.opType)) {
       report.float.push({ node: name, op: node.opType, reason: 'excluded (--exclude)' });
       continue;
@@ -201,82 +197,108 @@ type Rewritten = Omit<WeightOnlyEntry, 'node' | 'op'>;
 
 /** MatMul or Gemm with a constant B → MatMulNBits or DequantizeLinear → MatMul; returns why not, if not. */
 function rewriteMatMul(scope: Scope, node: NodeProto, state: State): Rewritten | string {
-  const { format, bits } = state.options;
+  const b = constantB(scope, node);
+  if (typeof b === 'string') return b;
+  const { format } = state.options;
+  const q = quantizedWeight(b.owner, b.name, b.tensor, b.transB ? 'rows' : 'columns', format === 'qdq' ? 'qdq-matmul' : 'matmulnbits', state);
+  scope.graph.replaceNode(node, gemmAround(scope, node, b, state, (input, bias, product) => productNodes(node, b, q, input, bias, product, state)));
+  return { weight: b.name, as: format === 'qdq' ? 'DequantizeLinear' : 'MatMulNBits', K: b.K, N: b.N, bytesBefore: tensorByteSize(b.tensor), bytesAfter: q.bytesAfter };
+}
+
+/** The weight B of a MatMul or Gemm, where it is a constant 2-D float tensor and A's last axis fits it. */
+interface ConstantB {
+  tensor: TensorProto;
+  /** The scope whose graph holds it, and its name there. */
+  owner: Scope;
+  name: string;
+  transB: boolean;
+  K: number;
+  N: number;
+}
+
+function constantB(scope: Scope, node: NodeProto): ConstantB | string {
   const gemm = node.opType === 'Gemm';
   const found = node.input[1] ? scope.lookup(node.input[1]) : undefined;
   if (!found) return scope.lookup(node.input[0]!) ? 'the constant is input A; weight-only quantization takes the weight as input B' : 'weight is computed at run time (not a constant)';
-  const { tensor: weight, scope: owner, name: weightName } = found;
-  const dtype = weight.dataType;
+  const { tensor, scope: owner, name } = found;
+  const dtype = tensor.dataType;
   if (dtype !== DT.FLOAT && dtype !== DT.FLOAT16) return `weight is ${dtype === DT.DOUBLE ? 'float64' : 'not a float tensor'}; MatMulNBits and DequantizeLinear take float32 or float16`;
-  const dims = tensorDims(weight);
+  const dims = tensorDims(tensor);
   if (dims.length !== 2) return `weight is ${dims.length}-D; weight-only quantization takes a 2-D weight`;
-  if (!allFinite(weight)) return 'weight holds NaN or infinite values';
+  if (!allFinite(tensor)) return 'weight holds NaN or infinite values';
   const transB = gemm && attrInt(node, 'transB', 0) === 1;
   const [K, N] = transB ? [dims[1]!, dims[0]!] : [dims[0]!, dims[1]!];
-  const graph = scope.graph;
-  const a = node.input[0]!;
-  const aType = typeOf(graph.declared(a));
+  const aType = typeOf(scope.graph.declared(node.input[0]!));
   if (!gemm && aType?.shape) {
     if (aType.shape.length < 2) return 'activation A is 1-D; MatMulNBits needs A of rank 2 or more';
     const last = aType.shape[aType.shape.length - 1];
     if (typeof last === 'number' && last !== K) return `activation A ends in ${last} where the weight has K = ${K}`;
   }
-  const q = quantizedWeight(owner, weightName, weight, transB ? 'rows' : 'columns', format === 'qdq' ? 'qdq-matmul' : 'matmulnbits', state);
+  return { tensor, owner, name, transB, K, N };
+}
+
+/**
+ * What a Gemm computes around its product, α·A′·B′ + β·C, as ordinary ops: a Transpose for transA,
+ * a Mul by α, and β·C (export/gemm.ts) — or, where MatMulNBits can take it, β·C as its own bias input.
+ * For a MatMul, the product alone. `product(input, bias, output)` makes the product's nodes.
+ */
+function gemmAround(scope: Scope, node: NodeProto, b: ConstantB, state: State, product: (input: string, bias: string, output: string) => NodeProto[]): NodeProto[] {
+  const graph = scope.graph;
+  const names = state.names;
   const base = node.name || node.output[0]!;
   const out = node.output[0]!;
+  const floatType = b.tensor.dataType;
+  if (node.opType !== 'Gemm') return product(node.input[0]!, '', out);
   const nodes: NodeProto[] = [];
-  const unique = (s: string) => state.names.fresh(s);
-
-  let input = a;
-  if (gemm && attrInt(node, 'transA', 0) === 1) {
-    input = unique(`${base}_A_transposed`);
-    nodes.push(makeNode({ opType: 'Transpose', name: unique(`${base}_Transpose_A`), inputs: [a], outputs: [input], attrs: { perm: [1, 0] } }));
+  let input = node.input[0]!;
+  if (attrInt(node, 'transA', 0) === 1) {
+    input = names.fresh(`${base}_A_transposed`);
+    nodes.push(makeNode({ opType: 'Transpose', name: names.fresh(`${base}_Transpose_A`), inputs: [node.input[0]!], outputs: [input], attrs: { perm: [1, 0] } }));
   }
-  const alpha = gemm ? attrFloat(node, 'alpha', 1) : 1;
-  const beta = gemm ? attrFloat(node, 'beta', 1) : 1;
-  const c = gemm && node.input[2] && beta !== 0 ? node.input[2] : '';
+  const alpha = attrFloat(node, 'alpha', 1);
+  const beta = attrFloat(node, 'beta', 1);
+  const c = node.input[2] && beta !== 0 ? node.input[2] : '';
   const cConst = c ? scope.lookup(c)?.tensor : undefined;
-  const betaC = cConst ? Float32Array.from(readFloat32(cConst), (v) => v * beta) : undefined;
-  const asBias = format === 'matmulnbits' && alpha === 1 && cConst !== undefined && tensorDims(cConst).length === 1 && tensorDims(cConst)[0] === N;
-  const biasName = asBias ? addInitializer(graph, state, `${base}_bias`, dtype, [N], betaC!) : '';
-  const tail = alpha !== 1 || (c && !asBias);
-  const product = tail ? unique(`${base}_product`) : out;
-
-  if (format === 'matmulnbits') {
-    const inputs = [input, q.q, q.scales, q.zeroPoints];
-    if (biasName) inputs.push('', biasName);
-    while (inputs[inputs.length - 1] === '') inputs.pop();
-    const attrs: Record<string, AttrValue> = { K, N, bits, block_size: state.options.blockSize };
-    if (state.options.accuracyLevel) attrs.accuracy_level = state.options.accuracyLevel;
-    nodes.push(makeNode({ opType: 'MatMulNBits', domain: MS, name: unique(`${base}_Q${bits}`), inputs, outputs: [product], attrs }));
-    state.emittedMs = true;
-  } else {
-    const w = unique(`${weightName}_dequantized`);
-    const dqInputs = [q.q, q.scales, ...(q.zeroPoints ? [q.zeroPoints] : [])];
-    nodes.push(
-      makeNode({ opType: 'DequantizeLinear', name: unique(`${base}_DQ_Q${bits}`), inputs: dqInputs, outputs: [w], attrs: { axis: 0, block_size: state.options.blockSize } }),
-      makeNode({ opType: 'MatMul', name: unique(`${base}_MatMul_Q${bits}`), inputs: [input, w], outputs: [product] }),
-    );
+  // MatMulNBits adds a bias of N values after its product: β·C when there is no α in between.
+  if (state.options.format === 'matmulnbits' && alpha === 1 && cConst && tensorDims(cConst).length === 1 && tensorDims(cConst)[0] === b.N) {
+    const bias = names.fresh(`${base}_bias`);
+    graph.addInitializer(floatTensor(bias, [b.N], readFloat32(cConst).map((v) => v * beta), floatType));
+    return [...nodes, ...product(input, bias, out)];
   }
-  let last = product;
+  const addend = gemmAddend(graph, scope, node, names, floatType);
+  let last = alpha === 1 && !addend ? out : names.fresh(`${base}_product`);
+  nodes.push(...product(input, '', last));
   if (alpha !== 1) {
-    const alphaName = addInitializer(graph, state, `${base}_alpha`, dtype, [], Float32Array.of(alpha));
-    const scaled = c && !asBias ? unique(`${base}_scaled`) : out;
-    nodes.push(makeNode({ opType: 'Mul', name: unique(`${base}_alpha_Mul`), inputs: [last, alphaName], outputs: [scaled] }));
+    const alphaName = names.fresh(`${base}_alpha`);
+    graph.addInitializer(floatTensor(alphaName, [], [alpha], floatType));
+    const scaled = addend ? names.fresh(`${base}_scaled`) : out;
+    nodes.push(makeNode({ opType: 'Mul', name: names.fresh(`${base}_alpha_Mul`), inputs: [last, alphaName], outputs: [scaled] }));
     last = scaled;
   }
-  if (c && !asBias) {
-    let addend = c;
-    if (betaC) addend = addInitializer(graph, state, `${base}_beta_C`, dtype, tensorDims(cConst!), betaC);
-    else if (beta !== 1) {
-      const betaName = addInitializer(graph, state, `${base}_beta`, dtype, [], Float32Array.of(beta));
-      addend = unique(`${base}_beta_C`);
-      nodes.push(makeNode({ opType: 'Mul', name: unique(`${base}_beta_Mul`), inputs: [c, betaName], outputs: [addend] }));
-    }
-    nodes.push(makeNode({ opType: 'Add', name: unique(`${base}_C_Add`), inputs: [last, addend], outputs: [out] }));
+  if (addend) nodes.push(...addend(last, out));
+  return nodes;
+}
+
+/** The quantized product input·B′ → output: MatMulNBits (with `bias` if given), or blocked DequantizeLinear → MatMul. */
+function productNodes(node: NodeProto, b: ConstantB, q: Quantized, input: string, bias: string, output: string, state: State): NodeProto[] {
+  const { bits, blockSize, accuracyLevel, format } = state.options;
+  const names = state.names;
+  const base = node.name || node.output[0]!;
+  if (format === 'matmulnbits') {
+    const inputs = [input, q.q, q.scales, q.zeroPoints];
+    if (bias) inputs.push('', bias);
+    while (inputs[inputs.length - 1] === '') inputs.pop();
+    const attrs: Record<string, AttrValue> = { K: b.K, N: b.N, bits, block_size: blockSize };
+    if (accuracyLevel) attrs.accuracy_level = accuracyLevel;
+    state.emittedMs = true;
+    return [makeNode({ opType: 'MatMulNBits', domain: MS, name: names.fresh(`${base}_Q${bits}`), inputs, outputs: [output], attrs })];
   }
-  graph.replaceNode(node, nodes);
-  return { weight: weightName, as: format === 'qdq' ? 'DequantizeLinear' : 'MatMulNBits', K, N, bytesBefore: tensorByteSize(weight), bytesAfter: q.bytesAfter };
+  const w = names.fresh(`${b.name}_dequantized`);
+  const dqInputs = [q.q, q.scales, ...(q.zeroPoints ? [q.zeroPoints] : [])];
+  return [
+    makeNode({ opType: 'DequantizeLinear', name: names.fresh(`${base}_DQ_Q${bits}`), inputs: dqInputs, outputs: [w], attrs: { axis: 0, block_size: blockSize } }),
+    makeNode({ opType: 'MatMul', name: names.fresh(`${base}_MatMul_Q${bits}`), inputs: [input, w], outputs: [output] }),
+  ];
 }
 
 /** Gather on a constant [V, D] table → GatherBlockQuantized, or blocked DequantizeLinear (axis 1) → Gather. */
@@ -323,7 +345,7 @@ function quantizedWeight(owner: Scope, name: string, weight: TensorProto, layout
   const dims = tensorDims(weight);
   const [rows, cols] = layout === 'rows' ? [dims[0]!, dims[1]!] : [dims[1]!, dims[0]!];
   const data = readFloat32(weight);
-  const w = layout === 'rows' ? data : transpose(data, dims[0]!, dims[1]!);
+  const w = layout === 'rows' ? data : transpose2d(data, dims[0]!, dims[1]!);
   const qb = method === 'hqq' ? quantizeHqq(w, rows, cols, { bits, blockSize }) : quantizeBlocks(w, rows, cols, { bits, blockSize, symmetric });
   const graph = owner.graph;
   const floatType = weight.dataType;
@@ -340,8 +362,8 @@ function quantizedWeight(owner: Scope, name: string, weight: TensorProto, layout
   let zeroPoints = '';
   if (form === 'matmulnbits') {
     q = add(makeTensor(unique(`${name}_Q${bits}`), DT.UINT8, [rows, kb, (blockSize * bits) / 8], packCodes(qb.q, bits)));
-    scales = add(floatArray(unique(`${name}_scales`), floatType, [rows * kb], qb.scales));
-    if (qb.zeroPoints instanceof Float32Array) zeroPoints = add(floatArray(unique(`${name}_zero_points`), floatType, [rows * kb], qb.zeroPoints));
+    scales = add(floatTensor(unique(`${name}_scales`), [rows * kb], qb.scales, floatType));
+    if (qb.zeroPoints instanceof Float32Array) zeroPoints = add(floatTensor(unique(`${name}_zero_points`), [rows * kb], qb.zeroPoints, floatType));
     else if (!qb.symmetric) {
       const packed = packCodes(qb.zeroPoints, bits, rows, kb);
       zeroPoints = add(makeTensor(unique(`${name}_zero_points`), DT.UINT8, [packed.length], packed));
@@ -349,7 +371,7 @@ function quantizedWeight(owner: Scope, name: string, weight: TensorProto, layout
   } else if (form === 'gather' && bits === 8) {
     // GatherBlockQuantized: uint8 codes with bits = 8; its default zero point is 128, the symmetric one.
     q = add(makeTensor(unique(`${name}_Q8`), DT.UINT8, [rows, cols], unpad(qb)));
-    scales = add(floatArray(unique(`${name}_scales`), floatType, [rows, kb], qb.scales));
+    scales = add(floatTensor(unique(`${name}_scales`), [rows, kb], qb.scales, floatType));
     if (!qb.symmetric) zeroPoints = add(makeTensor(unique(`${name}_zero_points`), DT.UINT8, [rows, kb], qb.zeroPoints as Uint8Array));
   } else {
     // Signed int4/int8 for symmetric blocks (zero point 0, left out), unsigned with zero points otherwise,
@@ -360,11 +382,11 @@ function quantizedWeight(owner: Scope, name: string, weight: TensorProto, layout
     const codes = unpad(qb);
     const values = signed ? Int8Array.from(codes, (v) => v - shift) : codes;
     const asStored = form === 'qdq-matmul'; // N rows of K back to [K, N]
-    const t = <T extends Int8Array | Uint8Array | Float32Array>(v: T, r: number, c: number): T => (asStored ? (transposeTyped(v, r, c) as T) : v);
+    const t = <T extends Int8Array | Uint8Array | Float32Array>(v: T, r: number, c: number): T => (asStored ? transpose2d(v, r, c) : v);
     const qDims = asStored ? [cols, rows] : [rows, cols];
     const sDims = asStored ? [kb, rows] : [rows, kb];
     q = add(makeTensor(unique(`${name}_Q${bits}`), type, qDims, t(values, rows, cols)));
-    scales = add(floatArray(unique(`${name}_scales`), floatType, sDims, t(qb.scales, rows, kb)));
+    scales = add(floatTensor(unique(`${name}_scales`), sDims, t(qb.scales, rows, kb), floatType));
     if (!signed) zeroPoints = add(makeTensor(unique(`${name}_zero_points`), type, sDims, t(qb.zeroPoints as Uint8Array, rows, kb)));
   }
   const result: Quantized = { q, scales, zeroPoints, bytesBefore: tensorByteSize(weight), bytesAfter: tensors.reduce((n, x) => n + tensorByteSize(x), 0) };
@@ -381,23 +403,6 @@ function unpad(qb: QuantizedBlocks): Uint8Array {
   return out;
 }
 
-function transposeTyped(v: Int8Array | Uint8Array | Float32Array, rows: number, cols: number): Int8Array | Uint8Array | Float32Array {
-  const out = new (v.constructor as Int8ArrayConstructor)(v.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = v[r * cols + c]!;
-  return out;
-}
-
-/** A float initializer in the model's float type (float16 where the weight was float16). */
-function floatArray(name: string, floatType: number, dims: number[], values: Float32Array): TensorProto {
-  return floatType === DT.FLOAT16 ? makeTensor(name, DT.FLOAT16, dims, Uint16Array.from(values, floatToHalf)) : makeTensor(name, DT.FLOAT, dims, values);
-}
-
-function addInitializer(graph: Graph, state: State, base: string, floatType: number, dims: number[], values: Float32Array): string {
-  const t = floatArray(state.names.fresh(base), floatType, dims, values);
-  graph.addInitializer(t);
-  return t.name;
-}
-
 function allFinite(t: TensorProto): boolean {
   return readFloat32(t).every(Number.isFinite);
 }
@@ -405,11 +410,4 @@ function allFinite(t: TensorProto): boolean {
 function isConstantTable(scope: Scope, node: NodeProto): boolean {
   const t = node.input[0] ? scope.lookup(node.input[0])?.tensor : undefined;
   return !!t && (t.dataType === DT.FLOAT || t.dataType === DT.FLOAT16) && t.dims.length === 2;
-}
-
-function hasConstantWeight(scope: Scope, node: NodeProto): boolean {
-  return node.input.slice(1).some((i) => {
-    const t = i ? scope.lookup(i)?.tensor : undefined;
-    return !!t && t.dims.length >= 2;
-  });
 }

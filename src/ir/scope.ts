@@ -2,7 +2,7 @@
  * Constants visible from a graph: its own, then those of the graphs that enclose it, as ONNX scoping
  * rules say (an If/Loop body reads outer initializers by name; a name it defines itself shadows them).
  */
-import type { TensorProto } from 'onnx-buf';
+import type { NodeProto, TensorProto } from 'onnx-buf';
 import type { Graph } from './graph.js';
 import { isStandard } from './node.js';
 
@@ -33,4 +33,12 @@ export class Scope {
   constant(name: string): TensorProto | undefined {
     return this.lookup(name)?.tensor;
   }
+}
+
+/** Whether a node reads a constant weight (a constant of rank 2 or more, after its first input). */
+export function hasConstantWeight(scope: Scope, node: NodeProto): boolean {
+  return node.input.slice(1).some((i) => {
+    const t = i ? scope.lookup(i)?.tensor : undefined;
+    return !!t && t.dims.length >= 2;
+  });
 }

@@ -6,7 +6,7 @@
 import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema, type TensorProto } from 'onnx-buf';
 import { fail } from '../errors.js';
-import { DT, allocate, bfloat16ToFloat, dtypeBits, dtypeName, halfToFloat, type TypedArray } from './dtype.js';
+import { DT, allocate, bfloat16ToFloat, dtypeBits, dtypeName, floatToHalf, halfToFloat, type TypedArray } from './dtype.js';
 
 export interface TensorData {
   dtype: number;
@@ -106,7 +106,9 @@ export function makeTensor(name: string, dtype: number, dims: readonly number[],
   return create(TensorProtoSchema, { name, dataType: dtype, dims: dims.map(BigInt), rawData: raw });
 }
 
-export function floatTensor(name: string, dims: readonly number[], data: Float32Array | readonly number[]): TensorProto {
+/** A float32 tensor, or float16 when `dtype` says so (the values rounded to nearest even). */
+export function floatTensor(name: string, dims: readonly number[], data: Float32Array | readonly number[], dtype: number = DT.FLOAT): TensorProto {
+  if (dtype === DT.FLOAT16) return makeTensor(name, DT.FLOAT16, dims, Uint16Array.from(data, floatToHalf));
   return makeTensor(name, DT.FLOAT, dims, data instanceof Float32Array ? data : Float32Array.from(data));
 }
 

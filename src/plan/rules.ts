@@ -102,3 +102,42 @@ export const TENSORRT_RULES: Record<string, OpRule> = {
   MatMul: { ...matmul, output: 'none' },
   Add: { activations: 'residual', output: 'none' },
 };
+
+/**
+ * The modes without calibration (dynamic, weight-only) as data too: per op type with a constant weight,
+ * which input holds it and what the node becomes, or why it stays float. An op type not listed is left
+ * as it is without a word; a listed float rule is reported where the node has a constant weight.
+ */
+export type WeightRule = { weight: number; becomes: string } | { float: string };
+
+const RECURRENT: WeightRule = { float: 'recurrent op: onnxq leaves LSTM, GRU and RNN float in every mode' };
+
+/** Dynamic quantization (ORT's quantize_dynamic: IntegerOps): activations quantized at run time. */
+export const DYNAMIC_RULES: Readonly<Record<string, WeightRule>> = {
+  MatMul: { weight: 1, becomes: 'MatMulInteger' },
+  Gemm: { weight: 1, becomes: 'MatMulInteger' },
+  Conv: { weight: 1, becomes: 'ConvInteger' },
+  ConvTranspose: { float: 'onnxruntime has no integer ConvTranspose to run it dynamically (static mode quantizes it)' },
+  LSTM: RECURRENT,
+  GRU: RECURRENT,
+  RNN: RECURRENT,
+};
+
+/** Weight-only quantization (ORT's MatMulNBits quantizer): blocks of 4 or 8 bits, activations float. */
+export const WEIGHT_ONLY_RULES: Readonly<Record<string, WeightRule>> = {
+  MatMul: { weight: 1, becomes: 'MatMulNBits' },
+  Gemm: { weight: 1, becomes: 'MatMulNBits' },
+  // Embedding tables, with --quantize-embeddings.
+  Gather: { weight: 0, becomes: 'GatherBlockQuantized' },
+  Conv: { float: 'weight-only quantization has no rule for Conv (use --mode dynamic or static)' },
+  ConvTranspose: { float: 'weight-only quantization has no rule for ConvTranspose (use --mode static)' },
+  Einsum: { float: 'weight-only quantization has no rule for Einsum (use --mode dynamic or static)' },
+  LSTM: RECURRENT,
+  GRU: RECURRENT,
+  RNN: RECURRENT,
+};
+
+/** The op types a table quantizes. */
+export function quantizedOps(rules: Readonly<Record<string, WeightRule>>): string[] {
+  return Object.keys(rules).filter((op) => 'weight' in rules[op]!);
+}

@@ -97,13 +97,6 @@ export function dequantizeBlocks(qb: QuantizedBlocks): Float32Array {
   return out;
 }
 
-/** Transposes a row-major rows × cols matrix (e.g. MatMul's B [K, N] to N rows of K). */
-export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c]!;
-  return out;
-}
-
 /**
  * Packs codes `bits` wide into bytes, low bits first (4-bit: element 2i in the low nibble of byte i), as
  * MatMulNBits' B and its packed zero points take them. Each row of `perRow` codes starts a new byte.
