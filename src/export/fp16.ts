@@ -18,7 +18,7 @@ import { DT, floatToHalf } from '../onnx/dtype.js';
 import { makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { forEachGraph, forEachTensor } from '../onnx/walk.js';
 import type { FloatNode } from '../plan/plan.js';
-import { DTYPE_OUT, outputTypes, subgraphInputTypes, type Elem } from './fp16-types.js';
+import { DTYPE_OUT, outputTypes, subgraphInputTypes, type Elem } from '../ir/elem-types.js';
 
 /**
  * Ops computed in float32 unless `blockList` says otherwise. ORT's list for neural networks, less Min and

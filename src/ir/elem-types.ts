@@ -4,8 +4,8 @@
  * exports have none) are float32. Unknown ops are taken to return their first input's type.
  */
 import type { NodeProto } from 'onnx-buf';
-import { normalDomain } from '../ir/model.js';
-import { attrInt, attrTensor, constantNodeValue, getAttr } from '../ir/node.js';
+import { normalDomain } from './model.js';
+import { attrInt, attrTensor, constantNodeValue, getAttr } from './node.js';
 import { DT } from '../onnx/dtype.js';
 
 /** An ONNX element type, or undefined when unknown or not a tensor. */
