@@ -25,7 +25,7 @@ export function getRuntime(): OrtModule {
     fail(
       'RUNTIME',
       "onnxq has no onnxruntime to run models with: 'onnxq/core' loads none itself. In a browser, call " +
-        "useRuntime(await import('onnxruntime-web')) before quantizing; in Node, import from 'onnxq', which uses onnxruntime-node.",
+        "useRuntime(await import('onnxruntime-web')) before quantizing; in Node, import from 'onnxq' rather than 'onnxq/core': it gives onnxq Node's onnxruntime.",
     );
   }
   return runtime;
