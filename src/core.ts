@@ -1,7 +1,7 @@
 /**
  * onnxq's core: everything that works on models and samples in memory, with no Node module and no
  * particular onnxruntime package imported. In a browser, call useRuntime(await import('onnxruntime-web'))
- * first; in Node, onnxruntime-node is loaded on first use. `onnxq` (index.ts) adds the file-based helpers.
+ * first. `onnxq` (index.ts) gives it onnxruntime-node and adds the file-based helpers.
  */
 export {
   quantize,

@@ -7,7 +7,9 @@
  *
  * Everything in 'onnxq/core' (models and samples in memory, no Node modules), plus the Node helpers
  * that read and write files: quantizeFile, quantizeFileOffline, loadModelFile, saveModelFile, openCalibration.
+ * Importing it gives the core onnxruntime-node (useRuntime() still switches to another).
  */
+import './node/runtime.js';
 export * from './core.js';
 export { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from './node/quantize-file.js';
 export { quantizeFileOffline, type OfflineFileOptions, type OfflineFileResult } from './node/offline-file.js';

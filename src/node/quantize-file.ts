@@ -4,6 +4,8 @@
  * any work starts, and the input model and its data files are never written.
  */
 import fs from 'node:fs';
+// Runs models, and may be imported without index.ts (the CLI does): gives the core onnxruntime-node.
+import './runtime.js';
 import path from 'node:path';
 import { openCalibration } from '../data/open.js';
 import type { ImageOptions } from '../data/images.js';

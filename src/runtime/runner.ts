@@ -30,7 +30,7 @@ export class Runner {
 
   /** `model` may be a file path (onnxruntime reads it, external data too), encoded bytes, or a ModelProto (the only form that takes `add`). */
   static async create(model: ModelProto | Uint8Array | string, options: RunnerOptions = {}): Promise<Runner> {
-    const ort = await getRuntime();
+    const ort = getRuntime();
     const label = options.label ?? 'the model';
     const source = typeof model === 'string' || model instanceof Uint8Array ? model : encodeAugmented(model, options.add ?? {});
     const sessionOptions: InferenceSession.SessionOptions = {
