@@ -58,7 +58,7 @@ export interface SpeedResult {
   threads: number | undefined;
   samples: number;
   floatRuns: { label: string; perSampleMs: number; sessionMs: number }[];
-  /** Float inference with graph optimization disabled (what the calibration sessions run), for diagnosis. */
+  /** Float inference with graph optimization disabled (what the calibration sessions ran at before they ran at 'all'), for diagnosis. */
   floatDisabledMs: number;
   rows: SpeedRow[];
   /** The int8 models, by method, for the int8-vs-float section. */
@@ -207,7 +207,7 @@ export function printSpeed(results: SpeedResult[]): void {
     ),
     [
       'prepare = calibrate() − Calibration.calibrateMs (prepare passes, one run to measure value types, plan). Pass 1: ReduceMin/ReduceMax in the graph;',
-      "entropy adds pass 2: in-graph strided subsample and JS binning into histograms over the exact range. Graph optimization 'disabled' (last column: the float model at 'disabled').",
+      "entropy adds pass 2: in-graph strided subsample and JS binning into histograms over the exact range. Sessions at graph optimization 'all' (last column: the float model at 'disabled', the level calibration used to run at).",
     ],
   );
 }

@@ -4,7 +4,7 @@
  * itself, for a caller that owns it), then the result is compared with the float model on the user's
  * samples, or on synthetic ones when there are none.
  */
-import { clone, toBinary } from '@bufbuild/protobuf';
+import { clone } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { compareModels, type ValidationReport } from './analyze/validate.js';
 import type { CalibrationSource } from './data/source.js';
@@ -190,7 +190,7 @@ async function validate(
 ): Promise<Pick<OfflineResult, 'validation' | 'validatedOn'>> {
   const indices = Array.from({ length: Math.min(VALIDATION_SAMPLES, samples.count) }, (_, i) => i);
   try {
-    const validation = await compareModels(use.floatModelFile ?? input, toBinary(ModelProtoSchema, model), samples, indices, { runner: options.threads ? { threads: options.threads } : {} });
+    const validation = await compareModels(use.floatModelFile ?? input, model, samples, indices, { runner: options.threads ? { threads: options.threads } : {} });
     return { validation, validatedOn: samples.description };
   } catch (e) {
     const floatFailed = e instanceof OnnxqError && e.code === 'RUNTIME' && /the float model/.test(e.message);

@@ -5,7 +5,7 @@
  * QDQ model for one method and target, and validates it. `quantize()` does both. No file system here:
  * see src/node/quantize-file.ts for paths and writes.
  */
-import { clone, toBinary } from '@bufbuild/protobuf';
+import { clone } from '@bufbuild/protobuf';
 import { ModelProtoSchema, NodeProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { collectStats, type CalibrationPhase, type CollectOptions } from './calibrate/collect.js';
 import { needsOf } from './calibrate/methods.js';
@@ -131,7 +131,11 @@ export async function calibrate(input: ModelProto, source: CalibrationSource, op
   const stages: StageTimes = {};
   const outputs = classOutputs(input);
   const model = use.consume ? input : clone(ModelProtoSchema, input);
-  const prepared = await timed(stages, 'prepare', () => prepareGraph(model, { keepReference: options.tensorrtCache }));
+  // ConvTranspose → 1×1 Conv + DepthToSpace only when every plan is for onnxruntime (TensorRT has an integer
+  // ConvTranspose), and not where the plan options speak of the ConvTranspose.
+  const targets = options.plans ? options.plans.map((p) => p.target) : (options.planOptions ?? [{}]).map((p) => p.target ?? 'ort-qdq');
+  const asConv = targets.every((t) => t === 'ort-qdq') ? (ct: NodeProto) => !(options.planOptions ?? []).some((p) => namesConvTranspose(p, ct)) : undefined;
+  const prepared = await timed(stages, 'prepare', () => prepareGraph(model, { keepReference: options.tensorrtCache, convTransposeAsConv: asConv }));
   const { graph, report: prepare, reference } = prepared;
   const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0, options.holdOut ?? true);
   const first = await source.load(selection.calibration[0]!);
@@ -203,7 +207,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     warnings.push('no samples were held out at calibration (holdOut: false), so the model was not validated.');
   else if (options.validate !== false)
     validation = await timed(stages, 'validation', () =>
-      compareModels(options.floatModelFile ?? cal.input, toBinary(ModelProtoSchema, model), cal.source, cal.selection.heldOut, {
+      compareModels(options.floatModelFile ?? cal.input, model, cal.source, cal.selection.heldOut, {
         runner: runnerOptions(options.threads ?? cal.threads),
         classOutputs: cal.classOutputs,
       }),
@@ -294,6 +298,16 @@ function namesEither(p: PlanOptions, mm: NodeProto, add: NodeProto): boolean {
   const exclude = p.exclude ?? [];
   if ([mm.name, add.name, 'MatMul', 'Add'].some((n) => n && exclude.includes(n))) return true;
   return !!p.opTypes && p.opTypes.includes('MatMul') !== p.opTypes.includes('Gemm');
+}
+
+/**
+ * Whether plan options speak of a ConvTranspose (--exclude by name or op type, or --op-types with only one
+ * of ConvTranspose and Conv): then it stays a ConvTranspose.
+ */
+function namesConvTranspose(p: PlanOptions, ct: NodeProto): boolean {
+  const exclude = p.exclude ?? [];
+  if ([ct.name, 'ConvTranspose'].some((n) => n && exclude.includes(n))) return true;
+  return !!p.opTypes && p.opTypes.includes('ConvTranspose') !== p.opTypes.includes('Conv');
 }
 
 /** How a calibration pass over `model` runs: what the methods need, threads, batching, progress. */

@@ -6,6 +6,8 @@ import { loadModelFile, saveModelFile, writeAllAtomic } from '../src/node/files.
 import { OnnxqError } from '../src/errors.js';
 import { PADDLE_MODELS as PADDLE } from '../demo/paddle-models.js';
 import { tempDir } from './helpers/temp.js';
+import { externalOf } from '../src/onnx/external.js';
+import { forEachTensor } from '../src/onnx/walk.js';
 
 describe('ONNX codec', () => {
   it('round-trips the PaddleOCR recognition model byte for byte', () => {
@@ -99,5 +101,31 @@ describe('round trips through quantization', () => {
       spy.mockRestore();
     }
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('external data stays on disk', () => {
+  it('a loaded model keeps its weights in their file until read; encoded inline or saved elsewhere, the bytes are the same', () => {
+    const dir = tempDir();
+    const src = path.join(dir, 'cls.onnx');
+    saveModelFile(loadModelFile(PADDLE.cls).model, src, { externalData: true });
+    const { model } = loadModelFile(src);
+    let external = 0;
+    let inMemory = 0;
+    forEachTensor(model.graph!, (t) => {
+      if (externalOf(t)) {
+        external++;
+        inMemory += t.rawData.length;
+      }
+    });
+    expect(external).toBeGreaterThan(10);
+    expect(inMemory).toBe(0); // nothing read yet
+    // Read on demand; the model's own bytes again when encoded inline, or saved with data of its own.
+    expect(Buffer.compare(Buffer.from(encodeModel(model).model), fs.readFileSync(PADDLE.cls))).toBe(0);
+    const out = path.join(dir, 'copy.onnx');
+    saveModelFile(model, out, { externalData: true });
+    expect(Buffer.compare(Buffer.from(encodeModel(loadModelFile(out).model).model), fs.readFileSync(PADDLE.cls))).toBe(0);
+    // Still not read into the model: encoding read each tensor and let it go.
+    forEachTensor(model.graph!, (t) => expect(t.rawData.length === 0 || !externalOf(t)).toBe(true));
   });
 });

@@ -13,10 +13,10 @@ import { makeValueInfo } from '../src/ir/types.js';
 import { DT } from '../src/onnx/dtype.js';
 import { buildModel, opCounts, randomSamples, randomWeight, runModel, type ModelSpec } from './helpers/build.js';
 
-async function prepared(spec: ModelSpec, dims: number[]): Promise<{ after: ModelProto; report: ReturnType<typeof prepareModel>; agreement: number }> {
+async function prepared(spec: ModelSpec, dims: number[], options: Parameters<typeof prepareModel>[1] = {}): Promise<{ after: ModelProto; report: ReturnType<typeof prepareModel>; agreement: number }> {
   const before = buildModel(spec);
   const after = clone(ModelProtoSchema, before);
-  const report = prepareModel(after);
+  const report = prepareModel(after, options);
   const feeds = randomSamples(spec.inputs[0]!.name, dims, 1, 3)[0]!;
   const a = await runModel(before, feeds);
   const b = await runModel(after, feeds);
@@ -136,6 +136,51 @@ describe('prepare passes', () => {
     expect(opCounts(r.after)).toEqual({ HardSwish: 2 });
     expect(opsetVersion(r.after)).toBe(14);
     expect(r.agreement).toBeGreaterThan(100);
+  });
+
+  it('ConvTranspose with kernel = stride becomes a 1×1 Conv + DepthToSpace; bias, BatchNorm and Relu move before it; a second one takes the first DepthToSpace in', async () => {
+    // PaddleOCR det's head: ConvTranspose → Add(bias) → BatchNorm → Relu → ConvTranspose → Add(bias) → Sigmoid.
+    const head: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 6, 5, 7] }],
+      outputs: [{ name: 'y' }],
+      initializers: [
+        randomWeight('w1', [6, 4, 2, 2], 21), floatTensor('b1', [1, 4, 1, 1], [0.1, -0.2, 0.3, 0]), ...bn(4),
+        randomWeight('w2', [4, 1, 2, 2], 22), floatTensor('b2', [1], [0.25]),
+      ],
+      nodes: [
+        { opType: 'ConvTranspose', inputs: ['x', 'w1'], outputs: ['t1'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+        { opType: 'Add', inputs: ['t1', 'b1'], outputs: ['a1'] },
+        { opType: 'BatchNormalization', inputs: ['a1', 'g', 'beta', 'mu', 'var'], outputs: ['n1'] },
+        { opType: 'Relu', inputs: ['n1'], outputs: ['r1'] },
+        { opType: 'ConvTranspose', inputs: ['r1', 'w2'], outputs: ['t2'], attrs: { strides: [2, 2] } },
+        { opType: 'Add', inputs: ['t2', 'b2'], outputs: ['a2'] },
+        { opType: 'Sigmoid', inputs: ['a2'], outputs: ['y'] },
+      ],
+    };
+    const r = await prepared(head, [1, 6, 5, 7], { convTransposeAsConv: () => true });
+    expect(r.report.convTransposesAsConv).toBe(2);
+    expect(r.agreement).toBeGreaterThan(100);
+    expect(opCounts(r.after)).toEqual({ Conv: 2, Relu: 1, Sigmoid: 1, DepthToSpace: 1 });
+    const d2s = r.after.graph!.node.find((n) => n.opType === 'DepthToSpace')!;
+    expect(d2s.output).toEqual(['y']);
+    expect(d2s.attribute.find((a) => a.name === 'blocksize')!.i).toBe(4n);
+    // Without the option, and for ConvTransposes that overlap or pad, nothing changes.
+    expect((await prepared(head, [1, 6, 5, 7])).report.convTransposesAsConv).toBe(0);
+    for (const attrs of [{ strides: [2, 2], kernel_shape: [3, 3] }, { strides: [2, 2], pads: [1, 1, 0, 0] }, { strides: [2, 2], group: 2 }]) {
+      const k = attrs.kernel_shape?.[0] ?? 2;
+      const other = await prepared(
+        {
+          inputs: [{ name: 'x', dims: [1, 6, 5, 7] }],
+          outputs: [{ name: 'y' }],
+          initializers: [randomWeight('w', [6, attrs.group ? 2 : 4, k, k], 23)],
+          nodes: [{ opType: 'ConvTranspose', inputs: ['x', 'w'], outputs: ['y'], attrs }],
+        },
+        [1, 6, 5, 7],
+        { convTransposeAsConv: () => true },
+      );
+      expect(other.report.convTransposesAsConv).toBe(0);
+      expect(opCounts(other.after)).toEqual({ ConvTranspose: 1 });
+    }
   });
 
   it('removes Identity and Dropout but keeps graph output names; names unnamed nodes', async () => {

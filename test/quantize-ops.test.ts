@@ -290,16 +290,47 @@ describe('ort-qdq placement', () => {
   });
 
   it('ConvTranspose weights are per channel on axis 1', async () => {
+    // A 3×3 kernel at stride 2 overlaps its neighbours' blocks: it stays a ConvTranspose.
     const spec: ModelSpec = {
       inputs: [{ name: 'x', dims: [1, 4, 6, 6] }],
       outputs: [{ name: 'y' }],
-      initializers: [randomWeight('w', [4, 3, 2, 2], 10), randomWeight('b', [3], 11, 0.1)],
+      initializers: [randomWeight('w', [4, 3, 3, 3], 10), randomWeight('b', [3], 11, 0.1)],
       nodes: [{ opType: 'ConvTranspose', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { strides: [2, 2] } }],
     };
     const { result, sqnr } = await quantizeSpec(spec, [1, 4, 6, 6]);
     expect(result.plan.weights.w!.axis).toBe(1);
     expect(result.ranges.w!.scale).toHaveLength(3);
     expect(sqnr).toBeGreaterThan(30);
+  });
+
+  it('a ConvTranspose whose kernel equals its stride runs as QLinearConv (1×1 Conv + DepthToSpace), not in float between Q/DQ', async () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 8, 6, 6] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomWeight('w0', [8, 8, 3, 3], 12), randomWeight('w', [8, 4, 2, 2], 13), floatTensor('b', [1, 4, 1, 1], [0.1, -0.1, 0.2, 0]), randomWeight('w2', [4, 4, 3, 3], 14)],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w0'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+        { opType: 'ConvTranspose', inputs: ['c', 'w'], outputs: ['t'], attrs: { strides: [2, 2] } },
+        { opType: 'Add', inputs: ['t', 'b'], outputs: ['a'] },
+        { opType: 'Relu', inputs: ['a'], outputs: ['r'] },
+        { opType: 'Conv', inputs: ['r', 'w2'], outputs: ['y'], attrs: { pads: [1, 1, 1, 1] } },
+      ],
+    };
+    const { result, sqnr } = await quantizeSpec(spec, [1, 8, 6, 6]);
+    expect(result.prepare.convTransposesAsConv).toBe(1);
+    expect(opCounts(result.model).ConvTranspose).toBeUndefined();
+    expect(result.export.foldedActivations).toHaveLength(1);
+    expect(sqnr).toBeGreaterThan(25);
+    const fused = await optimizedOps(result.model);
+    expect(fused['com.microsoft.QLinearConv'] ?? fused.QLinearConv).toBe(3);
+    expect(fused.ConvTranspose).toBeUndefined();
+    // --exclude ConvTranspose keeps it as written, float; and TensorRT quantizes ConvTranspose itself: its graph keeps it.
+    const excluded = await quantizeSpec(spec, [1, 8, 6, 6], { exclude: ['ConvTranspose'] });
+    expect(excluded.result.prepare.convTransposesAsConv).toBe(0);
+    expect(excluded.result.plan.float.map((f) => `${f.op}: ${f.reason}`)).toContain('ConvTranspose: excluded');
+    const trt = await quantize(buildModel(spec), memorySource(randomSamples('x', [1, 8, 6, 6], 4, 7)), { target: 'tensorrt', validate: false });
+    expect(trt.prepare.convTransposesAsConv).toBe(0);
+    expect(opCounts(trt.model).ConvTranspose).toBe(1);
   });
 
   it('leaves Add/Mul between float ops in float (no integer kernel to gain, only error)', async () => {

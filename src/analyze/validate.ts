@@ -23,7 +23,7 @@ export interface OutputComparison {
 export interface ValidationReport {
   samples: number;
   outputs: OutputComparison[];
-  /** Median milliseconds per sample, full graph optimization, after warm-up runs; the two models alternate. */
+  /** Median milliseconds per sample, full graph optimization, after warm-up runs; each model in turn, never both loaded. */
   floatMs: number;
   quantizedMs: number;
 }
@@ -64,66 +64,78 @@ function median(values: number[]): number {
   return v.length ? v[v.length >> 1]! : 0;
 }
 
+/**
+ * The float model runs first over every sample (its outputs kept, its session released), then the
+ * quantized one: the two are never loaded together, so a large model's weights are not held twice.
+ * Latency is each model's median per sample after warm-up runs.
+ */
 export async function compareModels(
   floatModel: ModelProto | Uint8Array | string,
-  quantizedModel: ModelProto | Uint8Array,
+  quantizedModel: ModelProto | Uint8Array | string,
   source: CalibrationSource,
   indices: readonly number[],
   options: ValidateOptions = {},
 ): Promise<ValidationReport> {
-  const float = await Runner.create(floatModel, { ...options.runner, optimization: 'all', label: 'the float model' });
-  let quant: Runner;
-  try {
-    quant = await Runner.create(quantizedModel, { ...options.runner, optimization: 'all', label: 'the quantized model' });
-  } catch (e) {
-    await float.release();
-    throw e;
-  }
-  try {
-    const acc = new Map<string, ErrorAccumulator>();
-    const top1 = new Map<string, { matches: number; rows: number }>();
-    const floatMs: number[] = [];
-    const quantMs: number[] = [];
-    const [floatTypes, quantTypes] = [float.inputTypes, quant.inputTypes];
-    for (const [k, index] of indices.entries()) {
-      const sample = await loadBatch(source, [index]);
-      const feeds = castSample(sample, floatTypes);
-      const quantFeeds = castSample(sample, quantTypes);
-      if (k === 0)
-        for (let i = 0; i < WARM_UP; i++) {
-          await float.run(feeds);
-          await quant.run(quantFeeds);
-        }
-      let t = performance.now();
-      const ref = await float.run(feeds);
-      floatMs.push(performance.now() - t);
-      t = performance.now();
-      const out = await quant.run(quantFeeds);
-      quantMs.push(performance.now() - t);
-      for (const name of float.outputNames) {
-        const r = asFloat32(ref[name]!);
-        const q = out[name] && asFloat32(out[name]);
-        if (!r || !q) continue;
-        let a = acc.get(name);
-        if (!a) acc.set(name, (a = new ErrorAccumulator()));
-        a.add(r, q);
-        const dims = ref[name]!.dims;
-        const classes = dims[dims.length - 1]!;
-        if (options.classOutputs?.has(name) && classes > 1) {
-          const m = top1Matches(r, q, classes);
-          const prev = top1.get(name) ?? { matches: 0, rows: 0 };
-          top1.set(name, { matches: prev.matches + m.matches, rows: prev.rows + m.rows });
-        }
+  const reference: { outputs: Map<string, { data: Float32Array; dims: number[] }>; ms: number }[] = [];
+  let floatOutputs: readonly string[] = [];
+  await eachSample(floatModel, 'the float model', source, indices, options, (run, ms) => {
+    const outputs = new Map<string, { data: Float32Array; dims: number[] }>();
+    for (const [name, t] of Object.entries(run)) {
+      const data = asFloat32(t);
+      if (data) outputs.set(name, { data: data === t.data ? Float32Array.from(data) : data, dims: t.dims });
+    }
+    reference.push({ outputs, ms });
+  }, (names) => (floatOutputs = names));
+  const acc = new Map<string, ErrorAccumulator>();
+  const top1 = new Map<string, { matches: number; rows: number }>();
+  const quantMs: number[] = [];
+  await eachSample(quantizedModel, 'the quantized model', source, indices, options, (run, ms, k) => {
+    quantMs.push(ms);
+    for (const name of floatOutputs) {
+      const ref = reference[k]!.outputs.get(name);
+      const q = run[name] && asFloat32(run[name]);
+      if (!ref || !q) continue;
+      let a = acc.get(name);
+      if (!a) acc.set(name, (a = new ErrorAccumulator()));
+      a.add(ref.data, q);
+      const classes = ref.dims[ref.dims.length - 1]!;
+      if (options.classOutputs?.has(name) && classes > 1) {
+        const m = top1Matches(ref.data, q, classes);
+        const prev = top1.get(name) ?? { matches: 0, rows: 0 };
+        top1.set(name, { matches: prev.matches + m.matches, rows: prev.rows + m.rows });
       }
     }
-    const outputs: OutputComparison[] = [...acc].map(([name, a]) => {
-      const t = top1.get(name);
-      return { name, sqnr: a.sqnr, cosine: a.cosine, maxAbsError: a.maxAbsError, ...(t ? { top1: t.matches / t.rows, rows: t.rows } : {}) };
-    });
-    return { samples: indices.length, outputs, floatMs: median(floatMs), quantizedMs: median(quantMs) };
+  });
+  const outputs: OutputComparison[] = [...acc].map(([name, a]) => {
+    const t = top1.get(name);
+    return { name, sqnr: a.sqnr, cosine: a.cosine, maxAbsError: a.maxAbsError, ...(t ? { top1: t.matches / t.rows, rows: t.rows } : {}) };
+  });
+  return { samples: indices.length, outputs, floatMs: median(reference.map((r) => r.ms)), quantizedMs: median(quantMs) };
+}
+
+/** Runs one model over the samples (after warm-up runs on the first), handing each run's outputs and time to `take`. */
+async function eachSample(
+  model: ModelProto | Uint8Array | string,
+  label: string,
+  source: CalibrationSource,
+  indices: readonly number[],
+  options: ValidateOptions,
+  take: (outputs: Record<string, HostTensor>, ms: number, k: number) => void,
+  names?: (outputNames: readonly string[]) => void,
+): Promise<void> {
+  const runner = await Runner.create(model, { ...options.runner, optimization: 'all', label });
+  try {
+    names?.(runner.outputNames);
+    const types = runner.inputTypes;
+    for (const [k, index] of indices.entries()) {
+      const feeds = castSample(await loadBatch(source, [index]), types);
+      if (k === 0) for (let i = 0; i < WARM_UP; i++) await runner.run(feeds);
+      const t = performance.now();
+      const out = await runner.run(feeds);
+      take(out, performance.now() - t, k);
+    }
   } finally {
-    await float.release();
-    await quant.release();
+    await runner.release();
   }
 }
 

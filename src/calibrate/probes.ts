@@ -19,7 +19,7 @@ import { makeNode } from '../ir/node.js';
 import { makeValueInfo } from '../ir/types.js';
 import { DT } from '../onnx/dtype.js';
 import { int64Tensor } from '../onnx/tensor.js';
-import { encodeAugmented, type Augmentation } from '../runtime/runner.js';
+import type { Augmentation } from '../runtime/runner.js';
 
 /** Rows and values a stack holds at most: what it keeps alive in onnxruntime's memory, and copies, per run. */
 const STACK_ROWS = 64;
@@ -86,8 +86,8 @@ export class Probes {
     return this.stacks.some((s) => s.stride > 1);
   }
 
-  /** The model with the probes: min and max of every tensor (`reductions`), and its subsample (`values`). */
-  encode(reductions: boolean, values: boolean): Uint8Array {
+  /** What the probes add to the model: min and max of every tensor (`reductions`), and its subsample (`values`). */
+  augmentation(reductions: boolean, values: boolean): Required<Augmentation> {
     const add: Required<Augmentation> = { nodes: [...(this.base.nodes ?? [])], initializers: [...(this.base.initializers ?? [])], inputs: [], outputs: [] };
     add.initializers.push(int64Tensor('onnxq_row', [2], [1, -1]));
     for (const s of this.stacks) {
@@ -129,7 +129,7 @@ export class Probes {
         add.outputs.push(`${s.name}_sub`);
       }
     }
-    return encodeAugmented(this.model, add);
+    return add;
   }
 
   fetches(reductions: boolean, values: boolean): string[] {

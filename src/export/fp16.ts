@@ -15,7 +15,7 @@ import { NameSet } from '../ir/names.js';
 import { normalDomain, opsetVersion } from '../ir/model.js';
 import { attrInt, attrTensor, constantNodeValue, describeNode, getAttr, hasSubgraphs, makeAttr, makeNode, setAttr } from '../ir/node.js';
 import { DT, floatToHalf } from '../onnx/dtype.js';
-import { makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
+import { makeTensor, readFloat32, setRawData, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { forEachGraph, forEachTensor } from '../onnx/walk.js';
 import type { FloatNode } from '../plan/plan.js';
 import { DTYPE_OUT, outputTypes, subgraphInputTypes, type Elem } from '../ir/elem-types.js';
@@ -399,8 +399,7 @@ class Converter {
       }
       half[i] = floatToHalf(v);
     }
-    const raw = makeTensor(t.name, DT.FLOAT16, tensorDims(t), half).rawData;
-    Object.assign(t, { dataType: DT.FLOAT16, rawData: raw, floatData: [], int32Data: [] });
+    setRawData(t, DT.FLOAT16, makeTensor(t.name, DT.FLOAT16, tensorDims(t), half).rawData);
     if (over) this.report.clamped.push({ tensor: label, count: over, maxAbs });
     if (tiny) this.report.tiny.push({ tensor: label, count: tiny, minAbs });
     this.report.converted++;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelProto } from 'onnx-buf';
 import { fail } from '../errors.js';
-import { decodeModel, encodeModel, tensorPayloadBytes, PROTOBUF_LIMIT } from '../onnx/codec.js';
+import { decodeModel, encodeModel, tensorPayloadBytes, PROTOBUF_LIMIT, type DataChunk } from '../onnx/codec.js';
 
 export function readFileOrFail(file: string, what: string): Uint8Array {
   try {
@@ -24,33 +24,53 @@ export interface LoadedModel {
   externalFiles: string[];
 }
 
+/**
+ * Reads a model file. Tensors in external data files stay there: their files and places are checked
+ * now, their bytes are read when a pass needs them (see onnx/external.ts), so a model of gigabytes
+ * costs little memory until it is used, and onnxruntime can be handed the files themselves.
+ */
 export function loadModelFile(file: string): LoadedModel {
   const bytes = readFileOrFail(file, 'model');
   const dir = path.dirname(path.resolve(file));
-  const externalFiles = new Set<string>();
-  const model = decodeModel(bytes, file, (location, offset, length) => {
+  const sizes = new Map<string, number>();
+  const model = decodeModel(bytes, file, (location, offset, length, tensor) => {
     const full = path.join(dir, location);
-    externalFiles.add(full);
-    let fd: number;
-    try {
-      fd = fs.openSync(full, 'r');
-    } catch (e) {
-      fail('EXTERNAL_DATA', `${file}: its external data file '${location}' is missing (looked for ${full}). Copy the data file next to the model.`, e);
+    let size = sizes.get(full);
+    if (size === undefined) {
+      try {
+        size = fs.statSync(full).size;
+      } catch (e) {
+        fail('EXTERNAL_DATA', `${file}: its external data file '${location}' is missing (looked for ${full}). Copy the data file next to the model.`, e);
+      }
+      sizes.set(full, size);
     }
-    try {
-      const size = fs.fstatSync(fd).size;
-      const n = length ?? size - offset;
-      if (offset + n > size)
-        fail('EXTERNAL_DATA', `${file}: external data file '${location}' is ${size} bytes, but a tensor needs bytes ${offset}..${offset + n}. The data file is truncated or belongs to another model.`);
-      const buf = Buffer.allocUnsafe(n);
-      let done = 0;
-      while (done < n) done += fs.readSync(fd, buf, done, n - done, offset + done);
-      return buf;
-    } finally {
-      fs.closeSync(fd);
-    }
+    const n = length ?? size - offset;
+    if (offset + n > size)
+      fail('EXTERNAL_DATA', `${file}: external data file '${location}' is ${size} bytes, but tensor '${tensor}' needs bytes ${offset}..${offset + n}. The data file is truncated or belongs to another model.`);
+    return { folder: dir, file: full, offset, length: n, read: () => readRange(full, offset, n, file) };
   });
-  return { model, externalFiles: [...externalFiles] };
+  return { model, externalFiles: [...sizes.keys()] };
+}
+
+/** `length` bytes at `offset` of a data file, read when a pass asks for a tensor. */
+function readRange(file: string, offset: number, length: number, model: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    fail('EXTERNAL_DATA', `${model}: its external data file ${file} can no longer be read (${(e as Error).message}).`, e);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    for (let done = 0; done < length; ) {
+      const got = fs.readSync(fd, buf, done, length - done, offset + done);
+      if (got === 0) fail('EXTERNAL_DATA', `${model}: external data file ${file} ended before byte ${offset + length}; was it changed while onnxq ran?`);
+      done += got;
+    }
+    return buf;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export interface SaveOptions {
@@ -69,7 +89,7 @@ export interface SavedFiles {
 /** A file to write: its path and its contents. */
 export interface PendingFile {
   file: string;
-  chunks: Uint8Array[] | Uint8Array | string;
+  chunks: DataChunk[] | Uint8Array | string;
 }
 
 /**
@@ -118,7 +138,8 @@ function writeChunks(file: string, chunks: PendingFile['chunks']): number {
   const fd = fs.openSync(file, 'w');
   try {
     for (const c of typeof chunks === 'string' || chunks instanceof Uint8Array ? [chunks] : chunks) {
-      const b = typeof c === 'string' ? Buffer.from(c) : c;
+      // A chunk read from another file is read now, written and let go before the next.
+      const b = typeof c === 'string' ? Buffer.from(c) : typeof c === 'function' ? c() : c;
       let off = 0;
       while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
       bytes += b.length;

@@ -6,3 +6,4 @@ import * as ort from 'onnxruntime-node';
 import { useRuntime } from '../runtime/ort.js';
 
 useRuntime(ort);
+import './stage.js';

@@ -1,9 +1,9 @@
 /**
  * ModelProto ⇄ bytes, with external data. We use onnx-buf (onnx 1.20's onnx.proto compiled with
  * @bufbuild/protobuf): it keeps unknown fields, so a decode/encode round trip is byte for byte.
- * External data is read through an injected reader, so this file needs no file system.
+ * External data is located through an injected locator, so this file needs no file system.
  */
-import { clearField, create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { clearField, create, fromBinary, isFieldSet, toBinary } from '@bufbuild/protobuf';
 import {
   ModelProtoSchema,
   StringStringEntryProtoSchema,
@@ -13,15 +13,20 @@ import {
   type TensorProto,
 } from 'onnx-buf';
 import { fail } from '../errors.js';
+import { externalOf, setExternal, type ExternalBytes } from './external.js';
 import { forEachTensor } from './walk.js';
 
-/** Reads `length` bytes (all to the end when undefined) at `offset` of an external data file. */
-export type ExternalReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
+/**
+ * Where the bytes of a tensor kept in an external data file are, given its `location` (checked to stay
+ * in the model's folder), offset and length (the rest of the file when undefined). Injected by the
+ * loader (node/files.ts); the bytes themselves are read only when something needs them.
+ */
+export type ExternalLocator = (location: string, offset: number, length: number | undefined, tensor: string) => ExternalBytes;
 
 /** Protobuf cannot encode a message of 2 GiB or more; stay clear of it. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 2 ** 24;
 
-export function decodeModel(bytes: Uint8Array, source: string, readExternal?: ExternalReader): ModelProto {
+export function decodeModel(bytes: Uint8Array, source: string, locate?: ExternalLocator): ModelProto {
   let model: ModelProto;
   try {
     model = fromBinary(ModelProtoSchema, bytes);
@@ -40,7 +45,7 @@ export function decodeModel(bytes: Uint8Array, source: string, readExternal?: Ex
       `${source} is not an ONNX model: it has ${model.graph ? 'no nodes or no opset import' : 'no graph'}. ` +
         'Check that the file is an exported .onnx model.',
     );
-  resolveExternalData(model, source, readExternal);
+  resolveExternalData(model, source, locate);
   return model;
 }
 
@@ -65,74 +70,93 @@ export function checkExternalLocation(location: string, source: string, tensor: 
     );
 }
 
-function resolveExternalData(model: ModelProto, source: string, readExternal?: ExternalReader): void {
+function resolveExternalData(model: ModelProto, source: string, locate?: ExternalLocator): void {
   forEachTensor(model.graph!, (t) => {
     if (t.dataLocation !== TensorProto_DataLocation.EXTERNAL) return;
     const e = entries(t);
     const location = e.get('location') ?? '';
     checkExternalLocation(location, source, t.name);
-    if (!readExternal)
+    if (!locate)
       fail('EXTERNAL_DATA', `${source}: tensor '${t.name}' keeps its data in '${location}'; load the model from a file path so onnxq can read it.`);
     const offset = Number(e.get('offset') ?? 0);
     const length = e.has('length') ? Number(e.get('length')) : undefined;
-    t.rawData = readExternal(location, offset, length) as Uint8Array<ArrayBuffer>;
-    t.externalData = [];
-    clearField(t, TensorProtoSchema.field.dataLocation);
+    setExternal(t, locate(location, offset, length, t.name));
   });
 }
 
 export interface EncodeOptions {
-  /** Store tensors of at least `threshold` bytes in a data file with this name (next to the model). */
-  externalData?: { location: string; threshold?: number };
+  /**
+   * Store tensors of at least `threshold` bytes in a data file with this name (next to the model).
+   * `keepExternal`: tensors still in an external file keep pointing at it (the model is written in
+   * that file's folder), rather than being copied over.
+   */
+  externalData?: { location: string; threshold?: number; keepExternal?: boolean };
 }
+
+/** Bytes of an external data file: ready, or read when written (a tensor still in its own file), one at a time. */
+export type DataChunk = Uint8Array | (() => Uint8Array);
 
 export interface EncodedModel {
   model: Uint8Array;
   /** Chunks of the external data file, in order; empty when all data is inline. */
-  data: Uint8Array[];
+  data: DataChunk[];
 }
 
 /** Sum of tensor payloads, to decide whether a model needs external data. */
 export function tensorPayloadBytes(model: ModelProto): number {
   let total = 0;
-  forEachTensor(model.graph!, (t) => (total += t.rawData.length));
+  forEachTensor(model.graph!, (t) => (total += externalOf(t)?.length ?? t.rawData.length));
   return total;
 }
 
 /**
- * Encodes a model. With `externalData`, large tensors are written to a separate file; the model in
- * memory is left as it was.
+ * Encodes a model. With `externalData`, large tensors (and every tensor still in an external file) go
+ * to a separate file; without, tensors still in external files are read in for the encoding. The model
+ * in memory is left as it was.
  */
 export function encodeModel(model: ModelProto, options: EncodeOptions = {}): EncodedModel {
-  if (!options.externalData) {
-    if (tensorPayloadBytes(model) >= PROTOBUF_LIMIT)
-      fail('BAD_OPTION', 'the model is larger than 2 GiB, which protobuf cannot store in one file; save it with external data.');
-    return { model: toBinary(ModelProtoSchema, model), data: [] };
-  }
-  const { location, threshold = 1024 } = options.externalData;
-  const moved: { t: TensorProto; raw: Uint8Array<ArrayBuffer> }[] = [];
-  const data: Uint8Array[] = [];
-  let offset = 0;
-  forEachTensor(model.graph!, (t) => {
-    if (t.rawData.length < threshold) return;
-    moved.push({ t, raw: t.rawData });
-    data.push(t.rawData);
-    t.externalData = [
-      create(StringStringEntryProtoSchema, { key: 'location', value: location }),
-      create(StringStringEntryProtoSchema, { key: 'offset', value: String(offset) }),
-      create(StringStringEntryProtoSchema, { key: 'length', value: String(t.rawData.length) }),
-    ];
-    t.dataLocation = TensorProto_DataLocation.EXTERNAL;
-    offset += t.rawData.length;
-    t.rawData = new Uint8Array(0);
-  });
+  // Tensors get other bytes or another place for the encoding, and their own back after it. data_location
+  // is optional in onnx.proto: "not set" and "set to DEFAULT" encode differently, so presence is kept too.
+  const swapped: { t: TensorProto; rawData: Uint8Array<ArrayBuffer>; externalData: TensorProto['externalData']; location?: TensorProto_DataLocation }[] = [];
+  const swap = (t: TensorProto, rawData: Uint8Array<ArrayBuffer>, externalData: TensorProto['externalData'], external: boolean) => {
+    swapped.push({ t, rawData: t.rawData, externalData: t.externalData, ...(isFieldSet(t, TensorProtoSchema.field.dataLocation) ? { location: t.dataLocation } : {}) });
+    Object.assign(t, { rawData, externalData });
+    if (external) t.dataLocation = TensorProto_DataLocation.EXTERNAL;
+    else clearField(t, TensorProtoSchema.field.dataLocation);
+  };
+  const data: DataChunk[] = [];
   try {
+    if (!options.externalData) {
+      if (tensorPayloadBytes(model) >= PROTOBUF_LIMIT)
+        fail('BAD_OPTION', 'the model is larger than 2 GiB, which protobuf cannot store in one file; save it with external data.');
+      forEachTensor(model.graph!, (t) => {
+        const external = externalOf(t);
+        if (external) swap(t, external.read() as Uint8Array<ArrayBuffer>, [], false);
+      });
+      return { model: toBinary(ModelProtoSchema, model), data };
+    }
+    const { location, threshold = 1024 } = options.externalData;
+    let offset = 0;
+    forEachTensor(model.graph!, (t) => {
+      const external = externalOf(t);
+      if (external && options.externalData!.keepExternal) return;
+      const length = external?.length ?? t.rawData.length;
+      if (!external && length < threshold) return;
+      data.push(external ? () => external.read() : t.rawData);
+      const entries = [
+        create(StringStringEntryProtoSchema, { key: 'location', value: location }),
+        create(StringStringEntryProtoSchema, { key: 'offset', value: String(offset) }),
+        create(StringStringEntryProtoSchema, { key: 'length', value: String(length) }),
+      ];
+      swap(t, new Uint8Array(0), entries, true);
+      offset += length;
+    });
     return { model: toBinary(ModelProtoSchema, model), data };
   } finally {
-    for (const { t, raw } of moved) {
-      t.rawData = raw;
-      t.externalData = [];
-      clearField(t, TensorProtoSchema.field.dataLocation);
+    for (const { t, rawData, externalData, location } of swapped) {
+      Object.assign(t, { rawData, externalData });
+      if (location === undefined) clearField(t, TensorProtoSchema.field.dataLocation);
+      else t.dataLocation = location;
     }
   }
 }

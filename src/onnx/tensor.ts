@@ -3,7 +3,8 @@
  * the typed repeated fields); writes raw_data only. 4-bit types are packed two per byte, low
  * nibble first, as the ONNX spec says.
  */
-import { create } from '@bufbuild/protobuf';
+import { clearField, create } from '@bufbuild/protobuf';
+import { externalOf } from './external.js';
 import { TensorProtoSchema, type TensorProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { DT, allocate, bfloat16ToFloat, dtypeBits, dtypeName, floatToHalf, halfToFloat, type TypedArray } from './dtype.js';
@@ -24,11 +25,24 @@ export function tensorDims(t: TensorProto): number[] {
   return t.dims.map(Number);
 }
 
-/** Bytes a tensor's values take (raw or typed fields, not counting the protobuf framing). */
+/** Bytes a tensor's values take (raw or typed fields, or in its external file; not counting the protobuf framing). */
 export function tensorByteSize(t: TensorProto): number {
+  const external = externalOf(t);
+  if (external) return external.length;
   if (t.rawData.length > 0) return t.rawData.length;
   const bits = dtypeBits(t.dataType);
   return bits ? Math.ceil((numel(tensorDims(t)) * bits) / 8) : t.stringData.reduce((a, s) => a + s.length, 0);
+}
+
+/** A tensor's raw_data, read from its external file when it is still there. */
+export function rawBytes(t: TensorProto): Uint8Array {
+  return externalOf(t)?.read() ?? t.rawData;
+}
+
+/** Gives a tensor new values in raw_data (and a type), leaving any typed fields and external data behind. */
+export function setRawData(t: TensorProto, dtype: number, raw: Uint8Array): void {
+  Object.assign(t, { dataType: dtype, rawData: raw, floatData: [], int32Data: [], int64Data: [], doubleData: [], uint64Data: [], externalData: [] });
+  clearField(t, TensorProtoSchema.field.dataLocation);
 }
 
 export function readTensor(t: TensorProto): TensorData {
@@ -36,16 +50,17 @@ export function readTensor(t: TensorProto): TensorData {
   const n = numel(dims);
   const dtype = t.dataType;
   const out = allocate(dtype, n);
-  if (t.rawData.length > 0) {
+  const raw = rawBytes(t);
+  if (raw.length > 0) {
     const bits = dtypeBits(dtype);
     if (bits === 4) {
-      unpack4(t.rawData, out as Int8Array | Uint8Array, dtype === DT.INT4);
+      unpack4(raw, out as Int8Array | Uint8Array, dtype === DT.INT4);
     } else {
       const expected = (n * bits) / 8;
-      if (t.rawData.length !== expected)
-        fail('BAD_MODEL', `tensor '${t.name}' has ${t.rawData.length} bytes of raw data where ${dtypeName(dtype)}[${dims.join(',')}] takes ${expected}: the model file is damaged or was written wrongly. Re-export it.`);
+      if (raw.length !== expected)
+        fail('BAD_MODEL', `tensor '${t.name}' has ${raw.length} bytes of raw data where ${dtypeName(dtype)}[${dims.join(',')}] takes ${expected}: the model file is damaged or was written wrongly. Re-export it.`);
       // Copy: raw_data is often not aligned for the wider typed arrays, and the caller may edit it.
-      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(t.rawData);
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(raw);
     }
     return { dtype, dims, data: out };
   }

@@ -10,7 +10,7 @@
 import type { NodeProto, TensorProto } from 'onnx-buf';
 import { DT } from '../onnx/dtype.js';
 import { floatTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
-import { scaleOutputChannels, setConstantInput } from './weights.js';
+import { perChannel, scaleOutputChannels, setConstantInput } from './weights.js';
 import type { Graph } from '../ir/graph.js';
 import { attrInt, attrInts, attrString, isStandard } from '../ir/node.js';
 
@@ -147,23 +147,6 @@ function foldInput(graph: Graph, conv: NodeProto, node: NodeProto, source: strin
   }
   graph.removeNode(node);
   graph.setInput(conv, 0, source);
-}
-
-/**
- * The constant as one value per output channel, when it broadcasts over a Conv output [N, M, …]
- * along the channel axis only: a scalar, or [M, 1, …] / [1, M, 1, …] (trailing axes of size 1; a bare [M] would
- * broadcast along the last axis, W, and is refused).
- */
-function perChannel(t: TensorProto, channels: number, rank: number): Float32Array | undefined {
-  const dims = tensorDims(t);
-  const data = readFloat32(t);
-  if (data.length === 1) return new Float32Array(channels).fill(data[0]!);
-  if (data.length !== channels || dims.length > rank) return undefined;
-  // Right-aligned broadcasting: the channel axis of the output is at rank − 1 − (rank − 2) from the right.
-  const fromRight = rank - 1; // position of the channel axis counted from the right, 1-based: rank − 1
-  const axis = dims.length - fromRight;
-  if (axis < 0 || dims[axis] !== channels) return undefined;
-  return dims.every((d, i) => i === axis || d === 1) ? data : undefined;
 }
 
 function fold(graph: Graph, conv: NodeProto, node: NodeProto, weight: TensorProto, k: Float32Array, channels: number): void {

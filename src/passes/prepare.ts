@@ -2,9 +2,10 @@
  * The passes every model goes through before calibration, in order: treat initializers listed as
  * inputs as constants, move Constant nodes into initializers, fold Reshape/Transpose of constants, upgrade to the opset quantization needs, name unnamed nodes, drop Identity/Dropout, fold
  * BatchNormalization and constant Mul/Add into the Conv before them, fuse hand-written hard-swish, remove what nothing reads, and sort. Graph inputs and outputs keep their names.
+ * For onnxruntime's integer kernels (static quantization, ort-qdq target), a ConvTranspose whose kernel equals its stride first becomes a 1×1 Conv and a DepthToSpace.
  */
 import { clone, create } from '@bufbuild/protobuf';
-import { GraphProtoSchema, NodeProtoSchema, type ModelProto } from 'onnx-buf';
+import { GraphProtoSchema, NodeProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { NameSet } from '../ir/names.js';
 import { Graph } from '../ir/graph.js';
 import { opsetVersion } from '../ir/model.js';
@@ -13,6 +14,7 @@ import { foldConstantReshapes } from './fold-constant-reshapes.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { initializersNotInputs } from './initializers-not-inputs.js';
 import { foldConvAffine } from './fold-conv-affine.js';
+import { convTransposeAsConv } from './convtranspose-as-conv.js';
 import { findHardSwish, fuseHardSwish } from './fuse-hardswish.js';
 import { nameNodes } from './name-nodes.js';
 import { removeIdentities } from './remove-identity.js';
@@ -33,6 +35,8 @@ export interface PrepareReport {
   batchNormsFolded: number;
   affinesFolded: number;
   hardSwishFused: number;
+  /** ConvTranspose (kernel = stride) made 1×1 Conv + DepthToSpace (with convTransposeAsConv; see convtranspose-as-conv.ts). */
+  convTransposesAsConv: number;
   nodesRemoved: number;
   /** MatMul + bias Add made Gemm (static quantization only; see fuse-matmul-bias.ts). */
   matmulBiasFused?: number;
@@ -50,6 +54,12 @@ export interface PrepareOptions {
    * the float model's own tensor names: a TensorRT calibration cache. Its weights are shared, not copied.
    */
   keepReference?: boolean;
+  /**
+   * Which ConvTransposes whose kernel equals their stride to rewrite as a 1×1 Conv + DepthToSpace (default
+   * none): for onnxruntime, which has an integer Conv but no integer ConvTranspose. TensorRT quantizes
+   * ConvTranspose itself.
+   */
+  convTransposeAsConv?: (node: NodeProto) => boolean;
 }
 
 export interface Prepared {
@@ -81,6 +91,8 @@ export function prepareGraph(model: ModelProto, options: PrepareOptions = {}): P
   const reference = options.keepReference ? snapshot(graph) : undefined;
   const rewrite = options.rewrite ?? true;
   const identitiesRemoved = rewrite ? removeIdentities(graph) : 0;
+  // Before the folds: the BatchNorm and bias it moves next to the new Conv are theirs to fold.
+  const convTransposesAsConv = rewrite && options.convTransposeAsConv ? convTransposeAsConv(graph, options.convTransposeAsConv) : 0;
   const batchNormsFolded = rewrite ? foldBatchNorm(graph) : 0;
   const affinesFolded = rewrite ? foldConvAffine(graph) : 0;
   // HardSwish exists from opset 14: upgrade when the model spells it out by hand.
@@ -89,7 +101,7 @@ export function prepareGraph(model: ModelProto, options: PrepareOptions = {}): P
   const hardSwishFused = fuseHardSwish(graph, hardSwish.length ? findHardSwish(graph) : []);
   const nodesRemoved = graph.removeUnused();
   graph.sort();
-  const report = { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, constantReshapesFolded, initializerInputsDropped, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, nodesRemoved };
+  const report = { opset: { from, to: opsetVersion(model) }, upgrade, constantsMoved, constantReshapesFolded, initializerInputsDropped, identitiesRemoved, batchNormsFolded, affinesFolded, hardSwishFused, convTransposesAsConv, nodesRemoved };
   return { graph, report, ...(reference ? { reference } : {}) };
 }
 

@@ -1,8 +1,8 @@
-/** Shared by the folding passes: scaling a layer's output channels, and swapping in new weights or biases. */
-import type { NodeProto } from 'onnx-buf';
+/** Shared by the folding passes: per-channel constants, scaling a layer's output channels, and swapping in new weights or biases. */
+import type { NodeProto, TensorProto } from 'onnx-buf';
 import type { Graph } from '../ir/graph.js';
 import { attrInt } from '../ir/node.js';
-import { floatTensor } from '../onnx/tensor.js';
+import { floatTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 
 /** Adds `data` as a new float initializer and makes it input `index` of `node` (appending a bias input if absent). */
 export function setConstantInput(graph: Graph, node: NodeProto, index: number, base: string, dims: readonly number[], data: Float32Array): void {
@@ -46,4 +46,21 @@ export function scaleOutputChannels(node: NodeProto, w: Float32Array, dims: numb
   // α multiplies A·B' before C is added, so scaling the columns of B' is exact whatever α is.
   for (let i = 0; i < r; i++) for (let j = 0; j < cols; j++) w[i * cols + j] *= k[transB ? i : j]!;
   return true;
+}
+
+/**
+ * The constant as one value per output channel, when it broadcasts over a Conv output [N, M, …]
+ * along the channel axis only: a scalar, or [M, 1, …] / [1, M, 1, …] (trailing axes of size 1; a bare [M] would
+ * broadcast along the last axis, W, and is refused).
+ */
+export function perChannel(t: TensorProto, channels: number, rank: number): Float32Array | undefined {
+  const dims = tensorDims(t);
+  const data = readFloat32(t);
+  if (data.length === 1) return new Float32Array(channels).fill(data[0]!);
+  if (data.length !== channels || dims.length > rank) return undefined;
+  // Right-aligned broadcasting: the channel axis of the output is at rank − 1 − (rank − 2) from the right.
+  const fromRight = rank - 1; // position of the channel axis counted from the right, 1-based: rank − 1
+  const axis = dims.length - fromRight;
+  if (axis < 0 || dims[axis] !== channels) return undefined;
+  return dims.every((d, i) => i === axis || d === 1) ? data : undefined;
 }

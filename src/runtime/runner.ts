@@ -8,17 +8,24 @@ import { ModelProtoSchema, ValueInfoProtoSchema, type ModelProto, type NodeProto
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { fail } from '../errors.js';
 import type { HostTensor, Sample } from '../data/source.js';
+import { externalOf } from '../onnx/external.js';
+import { forEachTensor } from '../onnx/walk.js';
 import { getRuntime } from './ort.js';
 
 export interface RunnerOptions {
   /** Intra-op threads; onnxruntime's default (all cores) when unset. */
   threads?: number;
-  /** Graph optimization; calibration uses 'disabled' so that every tensor keeps its name. */
+  /** Graph optimization (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Nodes, weights and outputs to add to a ModelProto for this session (values to expose, probes). */
   add?: Augmentation;
   /** For messages: which model this is ("the float model", a file name …). */
   label?: string;
+}
+
+function stage(model: ModelProto, add: Augmentation): { path: string; remove(): void } {
+  if (!stager) throw new Error('a model with tensors in external files, and no stager to write it for onnxruntime'); // only Node's loader makes such tensors, and it brings one
+  return stager(model, add);
 }
 
 export class Runner {
@@ -32,7 +39,8 @@ export class Runner {
   static async create(model: ModelProto | Uint8Array | string, options: RunnerOptions = {}): Promise<Runner> {
     const ort = getRuntime();
     const label = options.label ?? 'the model';
-    const source = typeof model === 'string' || model instanceof Uint8Array ? model : encodeAugmented(model, options.add ?? {});
+    const file = typeof model === 'string' || model instanceof Uint8Array || !staged(model) ? undefined : stage(model, options.add ?? {});
+    const source = typeof model === 'string' || model instanceof Uint8Array ? model : (file?.path ?? encodeAugmented(model, options.add ?? {}));
     const sessionOptions: InferenceSession.SessionOptions = {
       graphOptimizationLevel: options.optimization ?? 'all',
       // Fatal only: onnxruntime's own log lines (C++ file paths) must not reach the user; its errors
@@ -40,12 +48,15 @@ export class Runner {
       logSeverityLevel: 4,
     };
     if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
+    let session: InferenceSession;
     try {
-      const session = await ort.InferenceSession.create(source, sessionOptions);
-      return new Runner(session, ort.Tensor, label);
+      session = await ort.InferenceSession.create(source, sessionOptions);
     } catch (e) {
       fail('RUNTIME', `onnxruntime could not load ${label}: ${firstLine(e)}`, e);
+    } finally {
+      file?.remove(); // onnxruntime has read the file
     }
+    return new Runner(session, ort.Tensor, label);
   }
 
   get inputNames(): readonly string[] {
@@ -94,6 +105,11 @@ export interface Augmentation {
 
 /** The model's bytes with the additions; the model itself is left unchanged. */
 export function encodeAugmented(model: ModelProto, add: Augmentation): Uint8Array {
+  return withAugmentation(model, add, (m) => toBinary(ModelProtoSchema, m));
+}
+
+/** Runs `encode` on the model with the additions in place, and takes them out again. */
+export function withAugmentation<T>(model: ModelProto, add: Augmentation, encode: (model: ModelProto) => T): T {
   const graph = model.graph!;
   const saved = { node: graph.node, initializer: graph.initializer, input: graph.input, output: graph.output };
   const existing = new Set(saved.output.map((o) => o.name));
@@ -103,10 +119,40 @@ export function encodeAugmented(model: ModelProto, add: Augmentation): Uint8Arra
   graph.input = [...saved.input, ...(add.inputs ?? [])];
   graph.output = [...saved.output, ...extra];
   try {
-    return toBinary(ModelProtoSchema, model);
+    return encode(model);
   } finally {
     Object.assign(graph, saved);
   }
+}
+
+/**
+ * A model whose weights are still in their external files (onnx/external.ts) goes to onnxruntime as a
+ * file beside those files, never as bytes: it may be past protobuf's 2 GiB, and onnxruntime then reads
+ * the weights itself — one copy of them, in onnxruntime. A large model held in memory goes as a file
+ * too, its weights in a data file beside: encoded into one buffer it would be a third copy. Writing
+ * files takes a file system, which the core has not: the Node side gives a stager (src/node/stage.ts);
+ * without one (a browser), a model in memory goes as bytes.
+ */
+export type ModelStager = (model: ModelProto, add: Augmentation) => { path: string; remove(): void };
+
+let stager: ModelStager | undefined;
+
+export function useStager(s: ModelStager): void {
+  stager = s;
+}
+
+/** Weights in memory from this many bytes on go to onnxruntime through a file, where a stager is given. */
+const STAGE_FROM_BYTES = 256 * 2 ** 20;
+
+/** Whether a model goes to onnxruntime as a file: its weights are in external files, or many in memory. */
+function staged(model: ModelProto): boolean {
+  let external = false;
+  let inline = 0;
+  forEachTensor(model.graph!, (t) => {
+    external ||= externalOf(t) !== undefined;
+    inline += t.rawData.length;
+  });
+  return external || (stager !== undefined && inline >= STAGE_FROM_BYTES);
 }
 
 function firstLine(e: unknown): string {

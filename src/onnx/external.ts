@@ -1,0 +1,30 @@
+/**
+ * Tensors whose bytes stay in their external data file until something reads them. A model loaded
+ * from a file with external data keeps its weights on disk: a pass reads one weight at a time and lets
+ * it go, and onnxruntime is handed the file to read itself — so a model of gigabytes is never held
+ * twice. The reading is done by whoever loaded the model (node/files.ts), so this file needs no file
+ * system; a tensor's own `external_data` entries still say where its bytes are, as in the file.
+ */
+import { TensorProto_DataLocation, type TensorProto } from 'onnx-buf';
+
+export interface ExternalBytes {
+  /** The folder the tensor's location is relative to: its model's. */
+  folder: string;
+  /** The data file (absolute) and the tensor's bytes in it. */
+  file: string;
+  offset: number;
+  length: number;
+  /** Reads the bytes (a fresh copy each call: callers let it go when done). */
+  read(): Uint8Array;
+}
+
+const sources = new WeakMap<TensorProto, ExternalBytes>();
+
+export function setExternal(t: TensorProto, bytes: ExternalBytes): void {
+  sources.set(t, bytes);
+}
+
+/** Where a tensor's bytes are, when they are still in an external file. */
+export function externalOf(t: TensorProto): ExternalBytes | undefined {
+  return t.dataLocation === TensorProto_DataLocation.EXTERNAL ? sources.get(t) : undefined;
+}
