@@ -312,7 +312,7 @@ describe('Graph index under random edits', () => {
       for (let step = 0; step < 400; step++) {
         const live = g.nodes.filter((n) => n.opType !== 'If');
         const valuesNow = ['x', 'w0', 'w1', ...live.flatMap((n) => n.output)];
-        switch (live.length < 5 ? 0 : rng.nextBelow(9)) {
+        switch (live.length < 5 ? 0 : rng.nextBelow(10)) {
           case 0:
             g.insertNodes([makeNode({ name: fresh(), opType: 'Relu', inputs: [pick(valuesNow)], outputs: [fresh()] })], rng.nextBelow(4) ? pick(live) : undefined);
             break;
@@ -355,6 +355,14 @@ describe('Graph index under random edits', () => {
               expect(g.nodes.every((n) => n.output.some((o) => o && (g.consumers(o).length || g.isGraphOutput(o))))).toBe(true);
             } else g.setName(pick(live), fresh());
             break;
+          case 9: {
+            // Edited behind the graph's back (as the opset upgrade's adapters do), then refreshed.
+            const n = pick(live);
+            n.input[0] = pick(valuesNow);
+            n.output[0] = fresh();
+            g.refresh(n);
+            break;
+          }
         }
         g.commit();
         const universe = new Set([...valuesNow, ...g.nodes.flatMap((n) => [n.name, ...n.input, ...n.output]), 'w0', 'w1', 'y', 't']);

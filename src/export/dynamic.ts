@@ -83,7 +83,7 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, options: Dyn
         if (a.g) rewriteGraph(a.g, scope, options, report, ctx);
         for (const g of a.graphs) rewriteGraph(g, scope, options, report, ctx);
       }
-      graph.subgraphsEdited(node);
+      graph.refresh(node);
     }
     const rule = isStandard(node) ? DYNAMIC_RULES[node.opType] : undefined;
     if (!rule) continue;

@@ -113,10 +113,11 @@ interface NodeInfo {
   touchesFloat: boolean;
 }
 
-class Scope {
+/** A graph's environment in the conversion, what its names stand for: each one's element type, and its Def when float32; a subgraph sees its enclosing graphs' names. */
+class Env {
   readonly types = new Map<string, Elem>();
   readonly defs = new Map<string, Def>();
-  constructor(readonly parent?: Scope) {}
+  constructor(readonly parent?: Env) {}
   type(name: string): Elem {
     return this.types.has(name) ? this.types.get(name) : this.parent?.type(name);
   }
@@ -128,7 +129,7 @@ class Scope {
 class Converter {
   readonly defs: Def[] = [];
   readonly info = new Map<NodeProto, NodeInfo>();
-  readonly scopes = new Map<GraphProto, Scope>();
+  readonly scopes = new Map<GraphProto, Env>();
   readonly wrappers = new Map<GraphProto, Graph>();
   readonly names: NameSet;
   readonly report: Float16Report = { converted: 0, clamped: [], tiny: [], float32Nodes: [], float32Tensors: [], duplicated: [], casts: 0, bytes: { before: 0, after: 0 } };
@@ -161,8 +162,8 @@ class Converter {
 
   // ---- 1. element types, float32 values and their readers, through every scope ----
 
-  walk(g: GraphProto, parent: Scope | undefined, inputTypes: Elem[] = []): Scope {
-    const scope = new Scope(parent);
+  walk(g: GraphProto, parent: Env | undefined, inputTypes: Elem[] = []): Env {
+    const scope = new Env(parent);
     this.scopes.set(g, scope);
     const declared = new Map<string, Elem>();
     for (const v of [...g.input, ...g.output, ...g.valueInfo]) {
@@ -197,7 +198,7 @@ class Converter {
     return scope;
   }
 
-  define(scope: Scope, g: GraphProto, name: string, type: Elem, kind: Def['kind'], producer: NodeProto | undefined, slot: number, tensor?: TensorProto): Def | undefined {
+  define(scope: Env, g: GraphProto, name: string, type: Elem, kind: Def['kind'], producer: NodeProto | undefined, slot: number, tensor?: TensorProto): Def | undefined {
     scope.types.set(name, type);
     if (type !== DT.FLOAT) return undefined;
     const def: Def = { name, graph: g, kind, producer, slot, tensor, readers: [], orig: 16, natural: 16, versions: new Map() };
@@ -442,7 +443,7 @@ export function exportFloat16(model: ModelProto, options: Float16Options = {}): 
   // graph around it see what the node reads before it is sorted.
   forEachGraph(main, (g) => c.graph(g).commit());
   forEachGraph(main, (g) => {
-    for (const n of g.node) if (hasSubgraphs(n)) c.graph(g).subgraphsEdited(n);
+    for (const n of g.node) if (hasSubgraphs(n)) c.graph(g).refresh(n);
   });
   forEachGraph(main, (g) => c.graph(g).sort());
   forEachTensor(main, (t) => (c.report.bytes.after += tensorByteSize(t)));

@@ -165,7 +165,7 @@ function rewriteGraph(proto: GraphProto, parent: Scope | undefined, state: State
         if (a.g) rewriteGraph(a.g, scope, state, report);
         for (const g of a.graphs) rewriteGraph(g, scope, state, report);
       }
-      graph.subgraphsEdited(node);
+      graph.refresh(node);
     }
     const rule = isStandard(node) ? WEIGHT_ONLY_RULES[node.opType] : undefined;
     if (!rule) continue;

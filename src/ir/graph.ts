@@ -31,6 +31,8 @@ export class Graph {
   private readonly readers = new Map<string, Set<NodeProto>>();
   /** Node → the values it reads as indexed: its inputs and what its subgraphs read from this scope. */
   private readonly reads = new Map<NodeProto, Set<string>>();
+  /** Node → the values it writes as indexed. */
+  private readonly writes = new Map<NodeProto, string[]>();
   /** Node name → the nodes of that name (one, but for a moment during an edit that replaces a node by a namesake). */
   private readonly byName = new Map<string, Set<NodeProto>>();
   private readonly inits = new Map<string, TensorProto>();
@@ -202,7 +204,7 @@ export class Graph {
     else this.last = link.prev;
     this.links.delete(node);
     this.stale.order = true;
-    for (const o of node.output) if (this.producers.get(o) === node) this.producers.delete(o);
+    this.unwrite(node);
     for (const r of this.reads.get(node)!) this.readers.get(r)!.delete(node);
     this.reads.delete(node);
     this.unname(node);
@@ -221,8 +223,11 @@ export class Graph {
     this.reindexReads(node);
   }
 
-  /** Call after editing what `node` reads behind the graph's back: the bodies of its subgraphs. */
-  subgraphsEdited(node: NodeProto): void {
+  /** Call after editing a node behind the graph's back: its inputs or outputs in place, or its subgraphs' bodies. */
+  refresh(node: NodeProto): void {
+    if (!this.links.has(node)) return;
+    this.unwrite(node);
+    this.write(node);
     this.reindexReads(node);
   }
 
@@ -234,21 +239,16 @@ export class Graph {
 
   /** Renames output `index` of `node`: it now writes `name`. */
   setOutput(node: NodeProto, index: number, name: string): void {
-    const old = node.output[index];
-    if (old === name) return;
-    if (old && this.producers.get(old) === node) this.producers.delete(old);
+    if (node.output[index] === name) return;
+    this.unwrite(node);
     node.output[index] = name;
-    if (name) this.producers.set(name, node);
-    this.names.add(name);
+    this.write(node);
   }
 
   setOutputs(node: NodeProto, names: readonly string[]): void {
-    for (const o of node.output) if (this.producers.get(o) === node) this.producers.delete(o);
+    this.unwrite(node);
     node.output = [...names];
-    for (const o of node.output) {
-      if (o) this.producers.set(o, node);
-      this.names.add(o);
-    }
+    this.write(node);
   }
 
   /** Points every reader of `from` (except `skip`) at `to`, inside their subgraphs too. Graph outputs are not renamed. */
@@ -332,14 +332,26 @@ export class Graph {
   }
 
   private register(node: NodeProto): void {
-    for (const o of node.output) {
-      if (o) this.producers.set(o, node);
-      this.names.add(o);
-    }
+    this.write(node);
     this.nameIndex(node);
     const reads = readsOf(node);
     this.reads.set(node, reads);
     for (const r of reads) this.readerSet(r).add(node);
+  }
+
+  /** Indexes what a node writes, as it is now. */
+  private write(node: NodeProto): void {
+    this.writes.set(node, [...node.output]);
+    for (const o of node.output) {
+      if (o) this.producers.set(o, node);
+      this.names.add(o);
+    }
+  }
+
+  /** Forgets what a node wrote when it was last indexed. */
+  private unwrite(node: NodeProto): void {
+    for (const o of this.writes.get(node) ?? []) if (this.producers.get(o) === node) this.producers.delete(o);
+    this.writes.delete(node);
   }
 
   private nameIndex(node: NodeProto): void {

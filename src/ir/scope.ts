@@ -1,8 +1,8 @@
 /**
- * Constants visible from a graph: its own, then those of the graphs that enclose it, as ONNX scoping
- * rules say (an If/Loop body reads outer initializers by name; a name it defines itself shadows them).
+ * Names as a graph sees them: its own values, then those of the graphs that enclose it, as ONNX scoping
+ * rules say (an If/Loop body reads outer values by name; a name it defines itself shadows them).
  */
-import type { NodeProto, TensorProto } from 'onnx-buf';
+import type { NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
 import type { Graph } from './graph.js';
 import { isStandard } from './node.js';
 
@@ -26,12 +26,27 @@ export class Scope {
     if (own) return { tensor: own, scope: this, name };
     const producer = this.graph.producer(name);
     if (producer?.opType === 'Identity' && isStandard(producer) && producer.input[0]) return this.lookup(producer.input[0]);
-    if (this.graph.isGraphInput(name) || producer || this.graph.initializer(name)) return undefined;
+    if (this.defines(name)) return undefined;
     return this.parent?.lookup(name);
   }
 
   constant(name: string): TensorProto | undefined {
     return this.lookup(name)?.tensor;
+  }
+
+  /** The node that computes `name`, in this graph or an enclosing one. */
+  producer(name: string): NodeProto | undefined {
+    return this.defines(name) ? this.graph.producer(name) : this.parent?.producer(name);
+  }
+
+  /** The declaration (input, output, value_info) of `name`, in this graph or an enclosing one. */
+  declared(name: string): ValueInfoProto | undefined {
+    return this.graph.declared(name) ?? (this.defines(name) ? undefined : this.parent?.declared(name));
+  }
+
+  /** Whether this graph defines `name` itself (an input, an initializer or a node's output), hiding outer ones. */
+  private defines(name: string): boolean {
+    return this.graph.isGraphInput(name) || !!this.graph.initializer(name) || !!this.graph.producer(name);
   }
 }
 

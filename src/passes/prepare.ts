@@ -72,21 +72,14 @@ export interface Prepared {
 /** Prepares `model` in place (pass a copy) and returns its indexed graph. */
 export function prepareGraph(model: ModelProto, options: PrepareOptions = {}): Prepared {
   const minOpset = options.minOpset ?? MIN_QUANT_OPSET;
-  let graph = new Graph(model.graph!);
+  const graph = new Graph(model.graph!);
   const from = opsetVersion(model);
   const initializerInputsDropped = initializersNotInputs(graph);
   // IR 3 wanted every initializer listed among the inputs; IR 4 (any opset) lets constants be constants.
   if (model.irVersion < 4n) model.irVersion = 4n;
   const constantsMoved = constantsToInitializers(graph);
   const constantReshapesFolded = foldConstantReshapes(graph);
-  // The opset upgrade rewrites the node list as a whole; the graph is indexed again after it.
-  const upgraded = (target: number) => {
-    graph.commit();
-    const report = upgradeOpset(model, target, graph.names);
-    graph = new Graph(model.graph!, graph.names);
-    return report;
-  };
-  const upgrade = from < minOpset ? upgraded(minOpset) : undefined;
+  const upgrade = from < minOpset ? upgradeOpset(model, minOpset, graph) : undefined;
   nameNodes(graph);
   const reference = options.keepReference ? snapshot(graph) : undefined;
   const rewrite = options.rewrite ?? true;
@@ -97,7 +90,7 @@ export function prepareGraph(model: ModelProto, options: PrepareOptions = {}): P
   const affinesFolded = rewrite ? foldConvAffine(graph) : 0;
   // HardSwish exists from opset 14: upgrade when the model spells it out by hand.
   const hardSwish = rewrite ? findHardSwish(graph) : [];
-  if (hardSwish.length && opsetVersion(model) < 14) upgraded(14);
+  if (hardSwish.length && opsetVersion(model) < 14) upgradeOpset(model, 14, graph);
   const hardSwishFused = fuseHardSwish(graph, hardSwish.length ? findHardSwish(graph) : []);
   const nodesRemoved = graph.removeUnused();
   graph.sort();

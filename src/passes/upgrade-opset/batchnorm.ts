@@ -30,7 +30,7 @@ export function batchnorm9(node: NodeProto, cx: Cx): AdapterResult {
     const t = cx.constant(p);
     if (t) {
       const { dtype, data } = readTensor(t);
-      return cx.scope.addConstant(`${p}_flat`, dtype, [data.length], data);
+      return cx.addConstant(`${p}_flat`, dtype, [data.length], data);
     }
     const out = cx.fresh(`${p}_flat`);
     before.push(cx.node(`${stem}_param${i}_flat`, { opType: 'Reshape', inputs: [p, cx.int64s('minus_one', [-1])], outputs: [out] }));

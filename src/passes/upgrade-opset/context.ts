@@ -1,11 +1,12 @@
 /**
- * What an opset adapter works with: the graph it edits (a Scope, chained to the graphs around a
+ * What an opset adapter works with: the graph it edits (an ir Scope, chained to the graphs around a
  * subgraph), model-wide unique names, constant lookup, new initializers (deduplicated by content),
  * and what is known about a value's rank and element type (infer.ts).
  */
-import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
-import { constantNodeValue, getAttr, isStandard, makeNode, type NodeSpec } from '../../ir/node.js';
-import { subgraphOuterInputs } from '../../ir/graph.js';
+import type { NodeProto, TensorProto } from 'onnx-buf';
+import { getAttr, makeNode, type NodeSpec } from '../../ir/node.js';
+import type { Graph } from '../../ir/graph.js';
+import type { Scope } from '../../ir/scope.js';
 import { typeOf, type Dim } from '../../ir/types.js';
 import { DT, floatToBfloat16, floatToHalf, type TypedArray } from '../../onnx/dtype.js';
 import { makeTensor } from '../../onnx/tensor.js';
@@ -24,81 +25,25 @@ export type Adapter = (node: NodeProto, cx: Cx) => AdapterResult;
 /** Thrown by an adapter that meets a node it cannot convert; the driver collects these. */
 export class Refusal extends Error {}
 
-/** One graph being converted, with an index kept up to date by the driver as nodes are replaced. */
-export class Scope {
-  readonly graph: GraphProto;
-  readonly parent?: Scope;
-  readonly names: NameSet;
-  private readonly producers = new Map<string, NodeProto>();
-  private readonly inits = new Map<string, TensorProto>();
-  private readonly infos = new Map<string, ValueInfoProto>();
-  private readonly inputs = new Set<string>();
-  private readonly reads = new Set<string>();
+/**
+ * New initializers of a conversion, in the main graph — whose values every subgraph sees (a Loop
+ * body's inputs are positional) — and one initializer per distinct small constant.
+ */
+export class Constants {
   private readonly byContent = new Map<string, string>();
-  readonly rankMemo = new Map<string, number | null>();
-  readonly typeMemo = new Map<string, number | null>();
 
-  constructor(graph: GraphProto, names: NameSet, parent?: Scope) {
-    this.graph = graph;
-    this.names = names;
-    this.parent = parent;
-    for (const v of graph.input) this.inputs.add(v.name);
-    for (const v of [...graph.valueInfo, ...graph.output, ...graph.input]) this.infos.set(v.name, v);
-    for (const t of graph.initializer) this.inits.set(t.name, t);
-    for (const n of graph.node) {
-      this.indexNode(n);
-      for (const i of [...n.input, ...subgraphOuterInputs(n)]) if (i) this.reads.add(i);
-    }
-    for (const o of graph.output) this.reads.add(o.name);
-  }
+  constructor(
+    private readonly main: Graph,
+    private readonly names: NameSet,
+  ) {}
 
-  indexNode(n: NodeProto): void {
-    for (const o of n.output) if (o) this.producers.set(o, n);
-  }
-
-  private defines(name: string): boolean {
-    return this.inputs.has(name) || this.inits.has(name) || this.producers.has(name);
-  }
-
-  /** The node producing `name`, looked up through the enclosing graphs. */
-  producer(name: string): NodeProto | undefined {
-    if (this.defines(name)) return this.producers.get(name);
-    return this.parent?.producer(name);
-  }
-
-  valueInfo(name: string): ValueInfoProto | undefined {
-    return this.infos.get(name) ?? (this.defines(name) ? undefined : this.parent?.valueInfo(name));
-  }
-
-  /** A value known when the model is built: an initializer no input overrides, or a Constant's output. */
-  constant(name: string): TensorProto | undefined {
-    if (!name) return undefined;
-    if (!this.defines(name)) return this.parent?.constant(name);
-    if (this.inputs.has(name)) return undefined;
-    const init = this.inits.get(name);
-    if (init) return init;
-    const p = this.producers.get(name);
-    return p && p.opType === 'Constant' && isStandard(p) ? constantNodeValue(p) : undefined;
-  }
-
-  /** Whether a node of this graph (or of a subgraph reading the outer scope) reads `name`, or it is an output. */
-  isRead(name: string): boolean {
-    return this.reads.has(name);
-  }
-
-  /**
-   * Adds an initializer, reusing an earlier one with the same type, shape and bytes. New constants
-   * go to the main graph, whose values every subgraph sees (a Loop body's inputs are positional).
-   */
-  addConstant(base: string, dtype: number, dims: readonly number[], data: TypedArray): string {
-    if (this.parent) return this.parent.addConstant(base, dtype, dims, data);
+  add(base: string, dtype: number, dims: readonly number[], data: TypedArray): string {
     const probe = makeTensor('', dtype, dims, data);
     const key = probe.rawData.length <= 4096 ? `${dtype}|${dims.join(',')}|${hex(probe.rawData)}` : undefined;
     const known = key && this.byContent.get(key);
     if (known) return known;
     probe.name = this.names.fresh(base);
-    this.graph.initializer.push(probe);
-    this.inits.set(probe.name, probe);
+    this.main.addInitializer(probe);
     if (key) this.byContent.set(key, probe.name);
     return probe.name;
   }
@@ -107,7 +52,10 @@ export class Scope {
 /** An adapter's view of one conversion step: the scope, the version it converts to, and helpers. */
 export class Cx {
   constructor(
+    /** The graph of the node (and those around it, for a subgraph). */
     readonly scope: Scope,
+    private readonly constants: Constants,
+    private readonly names: NameSet,
     /** The opset version this step converts the node to. */
     readonly version: number,
     readonly target: number,
@@ -118,7 +66,12 @@ export class Cx {
   }
 
   fresh(base: string): string {
-    return this.scope.names.fresh(base);
+    return this.names.fresh(base);
+  }
+
+  /** An initializer of the main graph holding `data` (an existing one when one holds the same small constant). */
+  addConstant(base: string, dtype: number, dims: readonly number[], data: TypedArray): string {
+    return this.constants.add(base, dtype, dims, data);
   }
 
   /** A readable stem for names derived from a node. */
@@ -127,7 +80,7 @@ export class Cx {
   }
 
   constant(name: string): TensorProto | undefined {
-    return this.scope.constant(name);
+    return name ? this.scope.constant(name) : undefined;
   }
 
   rank(name: string): number | undefined {
@@ -141,35 +94,36 @@ export class Cx {
 
   /** Static shape from value_info, when the model carries one. */
   shape(name: string): Dim[] | undefined {
-    return typeOf(this.scope.valueInfo(name))?.shape;
+    return typeOf(this.scope.declared(name))?.shape;
   }
 
+  /** Whether a node of this graph (or a subgraph of one) reads `name`, or the graph returns it. */
   isRead(name: string): boolean {
-    return this.scope.isRead(name);
+    return this.scope.graph.consumers(name).length > 0 || this.scope.graph.isGraphOutput(name);
   }
 
   /** An int64 initializer holding `values` (1-D, or a scalar when `scalar`). */
   int64s(base: string, values: readonly (number | bigint)[], scalar = false): string {
     const data = BigInt64Array.from(values, (v) => BigInt(v));
-    return this.scope.addConstant(base, DT.INT64, scalar ? [] : [values.length], data);
+    return this.addConstant(base, DT.INT64, scalar ? [] : [values.length], data);
   }
 
   /** A scalar initializer of a float element type (float32 when the type is not known). */
   floatScalar(base: string, value: number, dtype: number = DT.FLOAT): string {
-    if (dtype === DT.DOUBLE) return this.scope.addConstant(base, dtype, [], Float64Array.of(value));
-    if (dtype === DT.FLOAT16) return this.scope.addConstant(base, dtype, [], Uint16Array.of(floatToHalf(value)));
-    if (dtype === DT.BFLOAT16) return this.scope.addConstant(base, dtype, [], Uint16Array.of(floatToBfloat16(value)));
+    if (dtype === DT.DOUBLE) return this.addConstant(base, dtype, [], Float64Array.of(value));
+    if (dtype === DT.FLOAT16) return this.addConstant(base, dtype, [], Uint16Array.of(floatToHalf(value)));
+    if (dtype === DT.BFLOAT16) return this.addConstant(base, dtype, [], Uint16Array.of(floatToBfloat16(value)));
     if (dtype !== DT.FLOAT) this.refuse(`needs a constant of element type ${dtype}, which is not a float type`);
-    return this.scope.addConstant(base, dtype, [], Float32Array.of(value));
+    return this.addConstant(base, dtype, [], Float32Array.of(value));
   }
 
   floats(base: string, values: readonly number[]): string {
-    return this.scope.addConstant(base, DT.FLOAT, [values.length], Float32Array.from(values));
+    return this.addConstant(base, DT.FLOAT, [values.length], Float32Array.from(values));
   }
 
   /** A node with a unique name derived from `base`, in the default domain. */
   node(base: string, spec: Omit<NodeSpec, 'name'>): NodeProto {
-    return makeNode({ ...spec, name: this.scope.names.fresh(base) });
+    return makeNode({ ...spec, name: this.names.fresh(base) });
   }
 }
 

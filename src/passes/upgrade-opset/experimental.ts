@@ -27,7 +27,7 @@ function imageScaler(node: NodeProto, cx: Cx): NodeProto[] {
   const bias = attrFloats(node, 'bias');
   if (!bias?.length) return [cx.node(stem, { opType: 'Mul', inputs: [x, cx.floatScalar(`${stem}_scale`, scale)], outputs: [y] })];
   const scaled = cx.fresh(`${stem}_scaled`);
-  const biasName = cx.scope.addConstant(`${stem}_bias`, DT.FLOAT, [1, bias.length, 1, 1], Float32Array.from(bias));
+  const biasName = cx.addConstant(`${stem}_bias`, DT.FLOAT, [1, bias.length, 1, 1], Float32Array.from(bias));
   return [
     cx.node(`${stem}_mul`, { opType: 'Mul', inputs: [x, cx.floatScalar(`${stem}_scale`, scale)], outputs: [scaled] }),
     cx.node(stem, { opType: 'Add', inputs: [scaled, biasName], outputs: [y] }),

@@ -6,13 +6,13 @@
  * in the main graph and in every If/Loop/Scan body. Ops that cannot be converted are all named in
  * one UNSUPPORTED_OP error.
  */
-import type { GraphProto, ModelProto, NodeProto } from 'onnx-buf';
+import type { ModelProto, NodeProto } from 'onnx-buf';
 import { fail } from '../../errors.js';
 import { irVersionForOpset, normalDomain, opsetVersion } from '../../ir/model.js';
-import { subgraphOuterInputs } from '../../ir/graph.js';
-import { describeNode } from '../../ir/node.js';
-import { Cx, Refusal, Scope } from './context.js';
-import { NameSet } from '../../ir/names.js';
+import { describeNode, hasSubgraphs, isStandard } from '../../ir/node.js';
+import { Constants, Cx, Refusal } from './context.js';
+import { Graph } from '../../ir/graph.js';
+import { Scope } from '../../ir/scope.js';
 import { EXPERIMENTAL_REPLACEMENTS } from './experimental.js';
 import { EXPERIMENTAL, HISTORY, LEGACY_ATTRIBUTES, MAX_TARGET_OPSET, MIN_SOURCE_OPSET, REWRITES } from './table.js';
 
@@ -36,11 +36,10 @@ const LISTED = 25;
  * target is returned as it is. On an UNSUPPORTED_OP error the model may be partly converted, so
  * callers pass a copy.
  */
-export function upgradeOpset(model: ModelProto, target: number, names?: NameSet): UpgradeReport {
+export function upgradeOpset(model: ModelProto, target: number, graph?: Graph): UpgradeReport {
   if (!Number.isInteger(target) || target < 1)
     fail('BAD_OPTION', `the target opset must be a positive integer, not ${target}.`);
-  const graph = model.graph;
-  if (!graph) fail('BAD_MODEL', 'the model has no graph, so there is nothing to upgrade.');
+  if (!model.graph) fail('BAD_MODEL', 'the model has no graph, so there is nothing to upgrade.');
   const from = opsetVersion(model, '');
   if (from === 0 || from >= target) return { from, to: from, changed: [] };
   if (target > MAX_TARGET_OPSET)
@@ -56,8 +55,9 @@ export function upgradeOpset(model: ModelProto, target: number, names?: NameSet)
         `Re-export the model with a newer exporter at opset ${target} or later.`,
     );
 
-  const run = new Upgrade(from, target, names ?? NameSet.of(graph));
-  run.convertGraph(graph);
+  const main = graph ?? new Graph(model.graph);
+  const run = new Upgrade(from, target, main);
+  run.convertGraph(main);
   if (run.problems.length) {
     const shown = run.problems.slice(0, LISTED).map((p) => `  - ${p}`);
     if (run.problems.length > LISTED) shown.push(`  - … and ${run.problems.length - LISTED} more`);
@@ -84,59 +84,60 @@ class Upgrade {
   readonly problems: string[] = [];
   readonly counts = new Map<string, number>();
   private where = '';
+  private readonly constants: Constants;
 
   constructor(
     readonly from: number,
     readonly target: number,
-    private readonly names: NameSet,
-  ) {}
-
-  convertGraph(g: GraphProto, parent?: Scope): Scope {
-    const scope = new Scope(g, this.names, parent);
-    const saved = this.where;
-    this.where = parent ? ` (in subgraph '${g.name || '?'}')` : '';
-    const out: NodeProto[] = [];
-    for (const node of g.node) {
-      if (normalDomain(node.domain) !== '') {
-        out.push(node);
-        continue;
-      }
-      const op = node.opType;
-      const { nodes, changed } = this.upgradeNode(node, this.from, scope);
-      if (changed) this.counts.set(op, (this.counts.get(op) ?? 0) + 1);
-      out.push(...nodes);
-    }
-    g.node = out;
-    for (const n of out)
-      for (const a of n.attribute) {
-        if (a.g) this.convertGraph(a.g, scope);
-        for (const sub of a.graphs) this.convertGraph(sub, scope);
-      }
-    pruneOrphans(scope);
-    this.where = saved;
-    return scope;
+    private readonly main: Graph,
+  ) {
+    this.constants = new Constants(main, main.names);
   }
 
-  /** Brings one node written at opset `at` to the target; returns it or the nodes that replace it. */
-  private upgradeNode(node: NodeProto, at: number, scope: Scope): { nodes: NodeProto[]; changed: boolean } {
+  /** Converts every default-domain node of a graph, then the graphs its nodes hold. */
+  convertGraph(graph: Graph, parent?: Scope): void {
+    const scope = new Scope(graph, parent);
+    const saved = this.where;
+    this.where = parent ? ` (in subgraph '${graph.proto.name || '?'}')` : '';
+    // Initializers read before the conversion: those no node reads after it were replaced by rewritten copies.
+    const read = new Set(graph.proto.initializer.filter((t) => graph.consumers(t.name).length > 0 || graph.isGraphOutput(t.name)).map((t) => t.name));
+    for (const node of [...graph.nodes]) {
+      if (!isStandard(node)) continue;
+      if (this.upgradeNode(node, this.from, scope)) this.counts.set(node.opType, (this.counts.get(node.opType) ?? 0) + 1);
+    }
+    for (const n of [...graph.nodes]) {
+      if (!hasSubgraphs(n)) continue;
+      for (const a of n.attribute) {
+        if (a.g) this.convertGraph(new Graph(a.g, this.main.names), scope);
+        for (const sub of a.graphs) this.convertGraph(new Graph(sub, this.main.names), scope);
+      }
+      graph.refresh(n);
+    }
+    for (const name of read) if (graph.consumers(name).length === 0 && !graph.isGraphOutput(name)) graph.removeInitializer(name);
+    graph.commit();
+    this.where = saved;
+  }
+
+  /** Brings one node written at opset `at` to the target, in place or by nodes put where it was; true if it changed. */
+  private upgradeNode(node: NodeProto, at: number, scope: Scope): boolean {
     const op = node.opType;
     const versions = HISTORY[op];
     const replace = EXPERIMENTAL_REPLACEMENTS[op];
     if (replace && !versions) {
       let nodes: NodeProto[];
       try {
-        nodes = replace(node, new Cx(scope, at, this.target));
+        nodes = replace(node, this.cx(scope, at));
       } catch (e) {
         if (!(e instanceof Refusal)) throw e;
         this.problem(node, e.message);
-        return { nodes: [node], changed: false };
+        return false;
       }
-      for (const n of nodes) scope.indexNode(n);
-      return { nodes: nodes.flatMap((n) => this.upgradeNode(n, at, scope).nodes), changed: true };
+      this.replaceBy(node, nodes, at, scope);
+      return true;
     }
     if (!versions || versions[0]! > at) {
       this.problem(node, unknownOp(op, at, versions));
-      return { nodes: [node], changed: false };
+      return false;
     }
     const rewrites = REWRITES[op] ?? {};
     let current = versions.filter((v) => v <= at).pop()!;
@@ -149,24 +150,35 @@ class Upgrade {
       if (step === undefined) continue;
       if (typeof step === 'string') {
         this.problem(node, `${change}: ${step}; onnxq has no rewrite for it`);
-        return { nodes: [node], changed };
+        return changed;
       }
       let result;
       try {
-        result = step(node, new Cx(scope, v, this.target));
+        result = step(node, this.cx(scope, v));
       } catch (e) {
         if (!(e instanceof Refusal)) throw e;
         this.problem(node, `${change}: ${e.message}`);
-        return { nodes: [node], changed };
+        return changed;
       }
       if (result === 'same') continue;
       changed = true;
       if (Array.isArray(result)) {
-        for (const n of result) scope.indexNode(n);
-        return { nodes: result.flatMap((n) => this.upgradeNode(n, v, scope).nodes), changed };
+        this.replaceBy(node, result, v, scope);
+        return changed;
       }
+      scope.graph.refresh(node); // the adapter edited it in place
     }
-    return { nodes: [node], changed: dropLegacyAttributes(node, current) || changed };
+    return dropLegacyAttributes(node, current) || changed;
+  }
+
+  /** Puts an adapter's nodes where `node` was, and brings each (written at opset `at`) on to the target. */
+  private replaceBy(node: NodeProto, nodes: NodeProto[], at: number, scope: Scope): void {
+    scope.graph.replaceNode(node, nodes);
+    for (const n of nodes) this.upgradeNode(n, at, scope);
+  }
+
+  private cx(scope: Scope, version: number): Cx {
+    return new Cx(scope, this.constants, this.main.names, version, this.target);
   }
 
   private problem(node: NodeProto, text: string): void {
@@ -182,18 +194,6 @@ function dropLegacyAttributes(node: NodeProto, version: number): boolean {
   if (drop.length === 0) return false;
   node.attribute = node.attribute.filter((a) => !drop.some((l) => l.attr === a.name));
   return true;
-}
-
-/** Removes initializers that were read before the upgrade and no longer are (replaced by rewritten copies). */
-function pruneOrphans(scope: Scope): void {
-  const g = scope.graph;
-  const read = new Set<string>(g.output.map((o) => o.name));
-  for (const n of g.node) for (const i of [...n.input, ...subgraphOuterInputs(n)]) read.add(i);
-  const orphans = new Set(g.initializer.filter((t) => scope.isRead(t.name) && !read.has(t.name)).map((t) => t.name));
-  if (orphans.size === 0) return;
-  g.initializer = g.initializer.filter((t) => !orphans.has(t.name));
-  g.input = g.input.filter((v) => !orphans.has(v.name));
-  g.valueInfo = g.valueInfo.filter((v) => !orphans.has(v.name));
 }
 
 function unknownOp(op: string, at: number, versions: readonly number[] | undefined): string {

@@ -9,7 +9,7 @@ import type { NodeProto } from 'onnx-buf';
 import { attrInt, attrInts, getAttr, isStandard } from '../../ir/node.js';
 import { typeOf } from '../../ir/types.js';
 import { numel, readInts, tensorDims } from '../../onnx/tensor.js';
-import type { Scope } from './context.js';
+import type { Scope } from '../../ir/scope.js';
 import { outputTypes } from '../../ir/elem-types.js';
 
 /** Deep enough for any real network; beyond it the answer is "unknown", never a stack overflow. */
@@ -44,6 +44,16 @@ const REDUCE = new Set(
 );
 
 
+/** What is known per graph scope (null: known to be unknown). */
+const ranks = new WeakMap<Scope, Map<string, number | null>>();
+const types = new WeakMap<Scope, Map<string, number | null>>();
+
+function memo(of: WeakMap<Scope, Map<string, number | null>>, scope: Scope): Map<string, number | null> {
+  let m = of.get(scope);
+  if (!m) of.set(scope, (m = new Map()));
+  return m;
+}
+
 /** Set when an inference gave up at MAX_DEPTH: its "unknown" is not a fact to remember. */
 let cutOff = false;
 
@@ -71,13 +81,13 @@ function producerToRead(scope: Scope, name: string, depth: number): NodeProto | 
 }
 
 export function rankOf(scope: Scope, name: string, depth = 0): number | undefined {
-  return memoized(scope.rankMemo, name, () => computeRank(scope, name, depth));
+  return memoized(memo(ranks, scope), name, () => computeRank(scope, name, depth));
 }
 
 type Rank = (input: number) => number | undefined;
 
 function computeRank(scope: Scope, name: string, depth: number): number | undefined {
-  const shape = typeOf(scope.valueInfo(name))?.shape;
+  const shape = typeOf(scope.declared(name))?.shape;
   if (shape) return shape.length;
   const c = scope.constant(name);
   if (c) return c.dims.length;
@@ -180,11 +190,11 @@ function intsOf(scope: Scope, node: NodeProto, attr: string, input: number): num
 }
 
 export function elemTypeOf(scope: Scope, name: string, depth = 0): number | undefined {
-  return memoized(scope.typeMemo, name, () => computeType(scope, name, depth));
+  return memoized(memo(types, scope), name, () => computeType(scope, name, depth));
 }
 
 function computeType(scope: Scope, name: string, depth: number): number | undefined {
-  const declared = typeOf(scope.valueInfo(name))?.dtype;
+  const declared = typeOf(scope.declared(name))?.dtype;
   if (declared) return declared;
   const c = scope.constant(name);
   if (c) return c.dataType;

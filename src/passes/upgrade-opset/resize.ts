@@ -33,7 +33,7 @@ export function upsampleToResize(node: NodeProto): AdapterResult {
 export function resize11(node: NodeProto, cx: Cx): AdapterResult {
   const [x = '', scales = ''] = node.input;
   const mode = attrString(node, 'mode', 'nearest');
-  const roi = cx.scope.addConstant('roi_empty', DT.FLOAT, [0], new Float32Array(0));
+  const roi = cx.addConstant('roi_empty', DT.FLOAT, [0], new Float32Array(0));
   node.input = [x, roi, scales];
   setAttr(node, 'coordinate_transformation_mode', 'asymmetric');
   if (mode === 'nearest') setAttr(node, 'nearest_mode', nearestMode(scales, cx));
