@@ -13,7 +13,7 @@ import { fail } from '../errors.js';
 import { Graph } from '../ir/graph.js';
 import { NameSet } from '../ir/names.js';
 import { normalDomain, opsetVersion } from '../ir/model.js';
-import { attrInt, attrTensor, constantNodeValue, describeNode, getAttr, hasSubgraphs, makeAttr, makeNode, setAttr } from '../ir/node.js';
+import { attrInt, attrTensor, constantNodeValue, describeNode, getAttr, hasSubgraphs, isStandard, makeAttr, makeNode, setAttr } from '../ir/node.js';
 import { DT, floatToHalf } from '../onnx/dtype.js';
 import { makeTensor, readFloat32, setRawData, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { forEachGraph, forEachTensor } from '../onnx/walk.js';
@@ -182,7 +182,7 @@ class Converter {
           const s = this.walk(sub, scope, subgraphInputTypes(node, ins, this.opset));
           subOuts.push(sub.output.map((o) => s.type(o.name)));
         }
-      const isConst = node.opType === 'Constant' && normalDomain(node.domain) === '';
+      const isConst = node.opType === 'Constant' && isStandard(node);
       const value = isConst ? constantNodeValue(node) : undefined;
       const outs = outputTypes(node, ins, subOuts);
       const info: NodeInfo = { graph: g, kind: 'float16', outs: [], touchesFloat: node.input.some((i) => i && scope.def(i)) };
@@ -227,7 +227,7 @@ class Converter {
       for (let i = g.node.length - 1; i >= 0; i--) {
         const node = g.node[i]!;
         const info = this.info.get(node)!;
-        if (info.kind !== 'float16' || !SHAPE_OPS.has(node.opType) || normalDomain(node.domain) !== '' || info.outs.length === 0) continue;
+        if (info.kind !== 'float16' || !SHAPE_OPS.has(node.opType) || !isStandard(node) || info.outs.length === 0) continue;
         if (info.outs.every((d) => this.shapeOnly(d)))
           Object.assign(info, { kind: 'shape', reason: 'its float outputs only feed integer Casts, Resize scales or Range (sizes, indices): kept exact in float32' });
       }
@@ -271,7 +271,7 @@ class Converter {
     if (r.output) return r.graph === this.main ? this.io : 16;
     const n = r.node!;
     if (this.info.get(n)!.kind !== 'float16') return 32;
-    if (normalDomain(n.domain) === '') {
+    if (isStandard(n)) {
       if (n.opType === 'Cast' || n.opType === 'Shape' || n.opType === 'Size' || (n.opType === 'CastLike' && r.slot === 0)) return 'any';
       if (nonDataInput(n, r.slot, this.opset) && (n.opType === 'Resize' || n.opType === 'Upsample')) return 32;
     } else if (normalDomain(n.domain) === 'com.microsoft' && (n.opType === 'GroupNorm' || n.opType === 'SkipGroupNorm') && (r.slot === 1 || r.slot === 2)) return 32;
@@ -362,10 +362,10 @@ class Converter {
 
   /** Attributes that fix a float16 node's output type: Cast `to`, `dtype`, float tensors (ConstantOfShape's value). */
   convertAttributes(node: NodeProto): void {
-    if (normalDomain(node.domain) === '' && node.opType === 'Constant') return;
+    if (isStandard(node) && node.opType === 'Constant') return;
     const info = this.info.get(node)!;
     if (info.outs.length === 0) return;
-    const std = normalDomain(node.domain) === '';
+    const std = isStandard(node);
     const dtype = std ? DTYPE_OUT[node.opType] : undefined;
     if (std && node.opType === 'Cast' && attrInt(node, 'to') === DT.FLOAT) setAttr(node, 'to', DT.FLOAT16);
     if (dtype && (attrInt(node, dtype[0]) ?? dtype[1]) === DT.FLOAT) setAttr(node, dtype[0], DT.FLOAT16);
@@ -459,7 +459,7 @@ const SHAPE_OPS = new Set([
 
 /** Float inputs that are parameters, not data: Resize's roi and scales, Upsample's scales, Range's bounds, NMS thresholds. */
 function nonDataInput(n: NodeProto, slot: number, opset: number): boolean {
-  if (normalDomain(n.domain) !== '') return false;
+  if (!isStandard(n)) return false;
   switch (n.opType) {
     case 'Resize':
       return opset >= 11 ? slot === 1 || slot === 2 : slot === 1;
@@ -476,7 +476,7 @@ function nonDataInput(n: NodeProto, slot: number, opset: number): boolean {
 
 /** Inputs where a large value makes a small result: BatchNormalization's variance, a Div's divisor. */
 function shrinkingInput(n: NodeProto, slot: number): boolean {
-  if (normalDomain(n.domain) !== '') return false;
+  if (!isStandard(n)) return false;
   return (n.opType === 'BatchNormalization' && slot === 4) || (n.opType === 'Div' && slot === 1);
 }
 

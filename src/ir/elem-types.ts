@@ -5,7 +5,7 @@
  */
 import type { NodeProto } from 'onnx-buf';
 import { normalDomain } from './model.js';
-import { attrInt, attrTensor, constantNodeValue, getAttr } from './node.js';
+import { attrInt, attrTensor, constantNodeValue, getAttr, isStandard } from './node.js';
 import { DT } from '../onnx/dtype.js';
 
 /** An ONNX element type, or undefined when unknown or not a tensor. */
@@ -98,7 +98,7 @@ export function outputTypes(node: NodeProto, ins: Elem[], subOuts: Elem[][]): El
 
 /** Types of a subgraph's inputs when its value_info leaves them out. */
 export function subgraphInputTypes(node: NodeProto, ins: Elem[], opset: number): Elem[] {
-  if (normalDomain(node.domain) !== '') return [];
+  if (!isStandard(node)) return [];
   if (node.opType === 'Loop') return [DT.INT64, DT.BOOL, ...ins.slice(2)];
   if (node.opType === 'Scan') return opset >= 9 ? ins : ins.slice(1);
   return [];
