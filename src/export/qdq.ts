@@ -30,22 +30,42 @@ export interface ExportReport {
 
 const MS_DOMAIN = 'com.microsoft';
 
+type ParamsByName = Map<string, QuantParams>;
+
 /** Writes a resolved plan into `graph`, the graph of `model` (pass a copy: both are edited in place). */
 export function exportQdq(graph: Graph, model: ModelProto, plan: QuantPlan): ExportReport {
-  const opset = opsetVersion(model);
   const report: ExportReport = { quantizedActivations: 0, quantizedWeights: 0, quantizedBiases: 0, foldedActivations: [], keptActivations: [] };
-  const weights = new Map(Object.entries(plan.weights).flatMap(([name, e]) => (isQuantized(e) ? [[name, weightParams(e)] as const] : [])));
+  const weights: ParamsByName = new Map(Object.entries(plan.weights).flatMap(([name, e]) => (isQuantized(e) ? [[name, weightParams(e)] as const] : [])));
   // Each tensor that shares its parameters comes after the one it shares them with, as they were resolved.
-  const activations = new Map(activationOrder(plan).flatMap((name) => (isQuantized(plan.activations[name]!) ? [[name, activationParams(plan.activations[name]!)] as const] : [])));
-  if ([...weights.values()].some((p) => p.spec.axis !== undefined) && opset < 13)
-    fail('BAD_MODEL', `per-channel QuantizeLinear/DequantizeLinear needs opset 13, the model is at opset ${opset}; upgrade the model first.`);
-  // 16-bit Q/DQ are standard from opset 21; below it onnxruntime offers them in its own domain.
-  const wide = [...activations.values(), ...weights.values()].some((p) => bitsOf(p.spec.dtype) === 16);
-  const qdqDomain = wide && opset < 21 ? MS_DOMAIN : '';
-  if (qdqDomain && !model.opsetImport.some((o) => o.domain === MS_DOMAIN)) setOpsetVersion(model, MS_DOMAIN, 1);
+  const activations: ParamsByName = new Map(activationOrder(plan).flatMap((name) => (isQuantized(plan.activations[name]!) ? [[name, activationParams(plan.activations[name]!)] as const] : [])));
+  const qdq = new QdqWriter(graph, qdqDomain(model, [...activations.values(), ...weights.values()]));
+  applyFolds(graph, plan.folded, activations, report);
+  writeBiases(graph, qdq, plan, activations, weights, report);
+  writeWeights(graph, qdq, weights, report);
+  for (const [name, p] of activations) {
+    const at = plan.activations[name]?.at;
+    if (at) for (const use of at) qdq.quantizeUse(name, use.node, use.input, p);
+    else qdq.quantizeEverywhere(name, p);
+    report.quantizedActivations++;
+  }
+  graph.removeUnused();
+  graph.sort();
+  return report;
+}
 
-  /** A folded Relu's output that is not a graph output disappears; its input carries its parameters. */
-  for (const fold of plan.folded) {
+/** The domain of the Q/DQ nodes: standard, except 16-bit ones below opset 21, which onnxruntime offers in its own. */
+function qdqDomain(model: ModelProto, params: QuantParams[]): string {
+  const opset = opsetVersion(model);
+  if (params.some((p) => p.spec.axis !== undefined) && opset < 13)
+    fail('BAD_MODEL', `per-channel QuantizeLinear/DequantizeLinear needs opset 13, the model is at opset ${opset}; upgrade the model first.`);
+  if (!params.some((p) => bitsOf(p.spec.dtype) === 16) || opset >= 21) return '';
+  if (!model.opsetImport.some((o) => o.domain === MS_DOMAIN)) setOpsetVersion(model, MS_DOMAIN, 1);
+  return MS_DOMAIN;
+}
+
+/** A folded Relu's output that is not a graph output disappears; its input carries its parameters. */
+function applyFolds(graph: Graph, folds: FoldEntry[], activations: ParamsByName, report: ExportReport): void {
+  for (const fold of folds) {
     const p = activations.get(fold.output);
     if (p && foldIsExact(graph, fold, p)) {
       removeFolded(graph, fold);
@@ -61,8 +81,10 @@ export function exportQdq(graph: Graph, model: ModelProto, plan: QuantPlan): Exp
       report.keptActivations.push(fold.node);
     }
   }
+}
 
-  const qdq = new QdqWriter(graph, qdqDomain);
+/** Biases as int32 with scale s_input·s_weight(·β), where both the input and the weight are quantized. */
+function writeBiases(graph: Graph, qdq: QdqWriter, plan: QuantPlan, activations: ParamsByName, weights: ParamsByName, report: ExportReport): void {
   // A folded Relu's output shares its producer's parameters: a bias finds them under either name.
   const foldedFrom = new Map(plan.folded.map((f) => [f.output, f.input]));
   for (const [biasName, bias] of Object.entries(plan.biases)) {
@@ -77,7 +99,10 @@ export function exportQdq(graph: Graph, model: ModelProto, plan: QuantPlan): Exp
     node.input.forEach((i, k) => i === biasName && graph.setInput(node, k, out));
     report.quantizedBiases++;
   }
+}
 
+/** Weights stored quantized, read through a DequantizeLinear (no float copy left). */
+function writeWeights(graph: Graph, qdq: QdqWriter, weights: ParamsByName, report: ExportReport): void {
   for (const [name, p] of weights) {
     const tensor = graph.constant(name);
     if (!tensor) continue;
@@ -88,17 +113,6 @@ export function exportQdq(graph: Graph, model: ModelProto, plan: QuantPlan): Exp
     graph.replaceUses(name, out);
     report.quantizedWeights++;
   }
-
-  for (const [name, p] of activations) {
-    const at = plan.activations[name]?.at;
-    if (at) for (const use of at) qdq.quantizeUse(name, use.node, use.input, p);
-    else qdq.quantizeEverywhere(name, p);
-    report.quantizedActivations++;
-  }
-
-  graph.removeUnused();
-  graph.sort();
-  return report;
 }
 
 /**
