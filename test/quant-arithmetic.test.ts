@@ -42,6 +42,20 @@ describe('roundHalfEven', () => {
     expect(roundHalfEven(2 ** 52 - 1.5)).toBe(2 ** 52 - 2);
     expect(roundHalfEven(2 ** 53 + 2)).toBe(2 ** 53 + 2);
   });
+
+  it('agrees with floor and the tie rule on every kind of value, either side of 2^51', () => {
+    const byFloor = (v: number) => {
+      const f = Math.floor(v);
+      return v - f > 0.5 ? f + 1 : v - f < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+    };
+    const values = [NaN, Infinity, -Infinity, -0, 2 ** 51 - 0.5, 2 ** 51 + 0.5, -(2 ** 51) - 0.5, 2 ** 51 - 1.5];
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2 ** (seed % 40);
+    for (let i = 0; i < 100000; i++) values.push(next(), Math.round(next()) + 0.5, Math.fround(next()));
+    // === rather than Object.is: −0 comes out +0, which no integer type tells apart.
+    const same = (a: number, b: number) => a === b || (Number.isNaN(a) && Number.isNaN(b));
+    expect(values.filter((v) => !same(roundHalfEven(v), byFloor(v)))).toEqual([]);
+  });
 });
 
 describe('integer ranges (ORT quant_utils.py get_qmin_qmax_for_qType)', () => {

@@ -52,17 +52,25 @@ export function channelMinMax(data: Float32Array, dims: readonly number[], axis:
   const max = new Float64Array(channels).fill(-Infinity);
   let i = 0;
   for (let o = 0; o < outer; o++)
-    for (let c = 0; c < channels; c++) {
-      let lo = min[c]!;
-      let hi = max[c]!;
-      for (const end = i + inner; i < end; i++) {
+    if (inner === 1)
+      // Along the last axis (MatMul's columns): the channel changes with every value.
+      for (let c = 0; c < channels; c++, i++) {
         const v = data[i]!;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
+        if (v < min[c]!) min[c] = v;
+        if (v > max[c]!) max[c] = v;
       }
-      min[c] = lo;
-      max[c] = hi;
-    }
+    else
+      for (let c = 0; c < channels; c++) {
+        let lo = min[c]!;
+        let hi = max[c]!;
+        for (const end = i + inner; i < end; i++) {
+          const v = data[i]!;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+        min[c] = lo;
+        max[c] = hi;
+      }
   for (let c = 0; c < channels; c++) if (min[c] === Infinity) min[c] = max[c] = 0;
   return { min, max };
 }
@@ -71,16 +79,24 @@ export function quantizeArray(data: Float32Array, dims: readonly number[], param
   const { qmin, qmax } = typeRange(params.spec.dtype);
   const out = allocate(onnxType(params.spec.dtype), data.length) as Int8Array;
   const { channels, inner, outer } = layout(dims, params.spec.axis, data.length);
+  const { scale, zeroPoint } = params;
   let i = 0;
   for (let o = 0; o < outer; o++)
-    for (let c = 0; c < channels; c++) {
-      const s = params.scale[c]!;
-      const z = params.zeroPoint[c]!;
-      for (const end = i + inner; i < end; i++) {
-        const q = roundHalfEven(Math.fround(data[i]! / s)) + z;
+    if (inner === 1)
+      // Along the last axis (MatMul's columns): the channel changes with every value.
+      for (let c = 0; c < channels; c++, i++) {
+        const q = roundHalfEven(Math.fround(data[i]! / scale[c]!)) + zeroPoint[c]!;
         out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
       }
-    }
+    else
+      for (let c = 0; c < channels; c++) {
+        const s = scale[c]!;
+        const z = zeroPoint[c]!;
+        for (const end = i + inner; i < end; i++) {
+          const q = roundHalfEven(Math.fround(data[i]! / s)) + z;
+          out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+        }
+      }
   return out;
 }
 
