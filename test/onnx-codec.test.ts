@@ -8,6 +8,10 @@ import { PADDLE_MODELS as PADDLE } from '../demo/paddle-models.js';
 import { tempDir } from './helpers/temp.js';
 import { externalOf } from '../src/onnx/external.js';
 import { forEachTensor } from '../src/onnx/walk.js';
+import { sessionBytes } from '../src/onnx/session-bytes.js';
+import { Runner } from '../src/runtime/runner.js';
+import { clone, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, TensorProtoSchema } from 'onnx-buf';
 
 describe('ONNX codec', () => {
   it('round-trips the PaddleOCR recognition model byte for byte', () => {
@@ -127,5 +131,38 @@ describe('external data stays on disk', () => {
     expect(Buffer.compare(Buffer.from(encodeModel(loadModelFile(out).model).model), fs.readFileSync(PADDLE.cls))).toBe(0);
     // Still not read into the model: encoding read each tensor and let it go.
     forEachTensor(model.graph!, (t) => expect(t.rawData.length === 0 || !externalOf(t)).toBe(true));
+  });
+});
+
+describe('bytes for onnxruntime (sessionBytes)', () => {
+  it('splices large initializers in as a second graph field: the same model, and onnxruntime runs it alike', async () => {
+    const model = decodeModel(fs.readFileSync(PADDLE.rec), PADDLE.rec);
+    const bytes = sessionBytes(model);
+    const plain = encodeModel(model).model;
+    expect(bytes.length).toBeLessThan(plain.length + 16); // one more graph key, and each tensor's raw_data key moved
+    // Parsed back (protobuf merges the two graph fields), it is the model, with its initializers reordered.
+    const parsed = fromBinary(ModelProtoSchema, bytes);
+    const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+    const encoded = new Map(model.graph!.initializer.map((t) => [t.name, toBinary(TensorProtoSchema, t)]));
+    expect(parsed.graph!.initializer.length).toBe(encoded.size);
+    expect(parsed.graph!.initializer.filter((t) => !same(toBinary(TensorProtoSchema, t), encoded.get(t.name)!)).map((t) => t.name)).toEqual([]);
+    parsed.graph!.initializer = [];
+    const rest = clone(ModelProtoSchema, model);
+    rest.graph!.initializer = [];
+    expect(same(toBinary(ModelProtoSchema, parsed), toBinary(ModelProtoSchema, rest))).toBe(true);
+    // The model in memory is left as it was.
+    expect(same(encodeModel(model).model, plain)).toBe(true);
+    const x = { dtype: 'float32', dims: [1, 3, 48, 320], data: Float32Array.from({ length: 3 * 48 * 320 }, (_, i) => Math.sin(i)) };
+    const [a, b] = await Promise.all(
+      [plain, bytes].map(async (m) => {
+        const runner = await Runner.create(m, { threads: 1 });
+        const out = await runner.run({ [runner.inputNames[0]!]: x });
+        await runner.release();
+        return out;
+      }),
+    );
+    const [ya, yb] = [a, b].map((r) => Object.values(r!)[0]!.data as Float32Array);
+    expect(ya!.length).toBeGreaterThan(0);
+    expect(same(new Uint8Array(yb!.buffer, yb!.byteOffset, yb!.byteLength), new Uint8Array(ya!.buffer, ya!.byteOffset, ya!.byteLength))).toBe(true);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Value types: declared ones (value_info, outputs) are taken when complete and consistent with the
- * sample; every other value is measured by one onnxruntime run, which exposes only those values.
+ * sample; every other value is taken from onnxruntime's shape inference on a session that exposes
+ * it, or, where that leaves a shape open, measured by one run.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DT } from '../src/onnx/dtype.js';
 import { makeValueInfo } from '../src/ir/types.js';
 import { measureValueTypes } from '../src/runtime/value-types.js';
+import { Runner } from '../src/runtime/runner.js';
 import { buildModel, randomSamples, randomWeight } from './helpers/build.js';
 
 const spec = {
@@ -21,7 +23,34 @@ const spec = {
 const sample = randomSamples('x', [1, 4], 1)[0]!;
 
 describe('measureValueTypes', () => {
-  it('measures what the model does not declare, in one run', async () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('takes what the model does not declare from onnxruntime\'s inference, for the sample\'s shapes, without a run', async () => {
+    const run = vi.spyOn(Runner.prototype, 'run');
+    // x declared [batch, 4]: redeclared [1, 4] for the session, so that every shape is settled.
+    const model = buildModel({ ...spec, inputs: [{ name: 'x', dims: ['batch', 4] }], outputs: [{ name: 'y', dims: ['batch', 3] }] });
+    const types = await measureValueTypes(model, sample);
+    expect(run).not.toHaveBeenCalled();
+    expect(types.get('h')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+    expect(types.get('s')).toEqual({ dtype: DT.INT64, shape: [2] });
+    expect(types.get('y')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+  });
+
+  it('runs the model once for the values whose shape depends on the data, fetching only those', async () => {
+    const run = vi.spyOn(Runner.prototype, 'run');
+    const model = buildModel({ ...spec, outputs: [{ name: 'nz', dims: [2, 'n'], dtype: DT.INT64 }], nodes: [...spec.nodes, { opType: 'NonZero', inputs: ['y'], outputs: ['nz'] }] });
+    const types = await measureValueTypes(model, sample);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(run.mock.calls[0]![1]).toEqual(['nz']);
+    // y = Relu(x·w) is [1, 3]: NonZero gives [2, k], k the count of positive values of y.
+    const k = types.get('nz')!.shape[1] as number;
+    expect(types.get('nz')).toEqual({ dtype: DT.INT64, shape: [2, k] });
+    expect(k).toBeGreaterThanOrEqual(0);
+    expect(k).toBeLessThanOrEqual(3);
+    expect(types.get('h')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
+  });
+
+  it('measures what the model does not declare', async () => {
     const types = await measureValueTypes(buildModel(spec), sample);
     expect(types.get('h')).toEqual({ dtype: DT.FLOAT, shape: [1, 3] });
     expect(types.get('s')).toEqual({ dtype: DT.INT64, shape: [2] });

@@ -95,8 +95,8 @@ export class Probes {
   }
 
   /** What the probes add to the model: min and max of every tensor (`reductions`), and its subsample (`values`). */
-  augmentation(reductions: boolean, values: boolean): Required<Augmentation> {
-    const add: Required<Augmentation> = { nodes: [...(this.base.nodes ?? [])], initializers: [...(this.base.initializers ?? [])], inputs: [], outputs: [] };
+  augmentation(reductions: boolean, values: boolean): Required<Omit<Augmentation, 'withoutValueInfo'>> {
+    const add: Required<Omit<Augmentation, 'withoutValueInfo'>> = { nodes: [...(this.base.nodes ?? [])], initializers: [...(this.base.initializers ?? [])], inputs: [], outputs: [] };
     add.initializers.push(int64Tensor('onnxq_row', [2], [1, -1]));
     for (const s of this.stacks) {
       // A stack of one row is that row.

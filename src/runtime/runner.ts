@@ -3,12 +3,15 @@
  * values (by adding them as graph outputs), batches samples where the model's batch dimension is
  * free, and turns onnxruntime's failures into errors that say which model and what to try.
  */
-import { create, toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, ValueInfoProtoSchema, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from 'onnx-buf';
+import { create } from '@bufbuild/protobuf';
+import { ValueInfoProtoSchema, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from 'onnx-buf';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { fail } from '../errors.js';
 import type { HostTensor, Sample } from '../data/source.js';
 import { externalOf } from '../onnx/external.js';
+import { onnxTypeFromOrt } from '../onnx/dtype.js';
+import type { ValueType } from '../ir/types.js';
+import { sessionBytes } from '../onnx/session-bytes.js';
 import { forEachTensor } from '../onnx/walk.js';
 import { getRuntime } from './ort.js';
 
@@ -67,6 +70,19 @@ export class Runner {
     return this.session.outputNames;
   }
 
+  /**
+   * Element type and shape of each tensor output as onnxruntime's own inference found them when it
+   * loaded the model, where the shape is wholly static; outputs it could not settle are left out, and
+   * so are scalars: onnxruntime reports a shape it does not know as [], as it does a scalar's.
+   */
+  get inferredOutputTypes(): Map<string, ValueType> {
+    const out = new Map<string, ValueType>();
+    for (const m of this.session.outputMetadata ?? [])
+      if (m.isTensor && m.shape.length > 0 && m.shape.every((d) => typeof d === 'number' && d >= 0))
+        out.set(m.name, { dtype: onnxTypeFromOrt(m.type), shape: m.shape as number[] });
+    return out;
+  }
+
   /** onnxruntime's element type of each tensor input ('float32', 'float16', …), by name. */
   get inputTypes(): ReadonlyMap<string, string> {
     return new Map(this.session.inputMetadata.flatMap((m) => (m.isTensor ? [[m.name, m.type] as const] : [])));
@@ -99,25 +115,31 @@ export class Runner {
 export interface Augmentation {
   nodes?: NodeProto[];
   initializers?: TensorProto[];
+  /** Inputs to add; one named like a graph input replaces that input's declaration. */
   inputs?: ValueInfoProto[];
   outputs?: string[];
+  /** Leave the graph's value_info out: hints that could contradict redeclared inputs. */
+  withoutValueInfo?: true;
 }
 
-/** The model's bytes with the additions; the model itself is left unchanged. */
+/** The model's bytes with the additions, for onnxruntime; the model itself is left unchanged. */
 export function encodeAugmented(model: ModelProto, add: Augmentation): Uint8Array {
-  return withAugmentation(model, add, (m) => toBinary(ModelProtoSchema, m));
+  return withAugmentation(model, add, sessionBytes);
 }
 
 /** Runs `encode` on the model with the additions in place, and takes them out again. */
 export function withAugmentation<T>(model: ModelProto, add: Augmentation, encode: (model: ModelProto) => T): T {
   const graph = model.graph!;
-  const saved = { node: graph.node, initializer: graph.initializer, input: graph.input, output: graph.output };
+  const saved = { node: graph.node, initializer: graph.initializer, input: graph.input, output: graph.output, valueInfo: graph.valueInfo };
   const existing = new Set(saved.output.map((o) => o.name));
   const extra = (add.outputs ?? []).filter((n) => !existing.has(n)).map((name) => create(ValueInfoProtoSchema, { name }));
+  const inputs = new Map((add.inputs ?? []).map((i) => [i.name, i]));
   graph.node = [...saved.node, ...(add.nodes ?? [])];
   graph.initializer = [...saved.initializer, ...(add.initializers ?? [])];
-  graph.input = [...saved.input, ...(add.inputs ?? [])];
+  const declared = new Set(saved.input.map((i) => i.name));
+  graph.input = [...saved.input.map((i) => inputs.get(i.name) ?? i), ...[...inputs.values()].filter((i) => !declared.has(i.name))];
   graph.output = [...saved.output, ...extra];
+  if (add.withoutValueInfo) graph.valueInfo = [];
   try {
     return encode(model);
   } finally {
