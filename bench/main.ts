@@ -6,7 +6,7 @@
  * the aims from the issue are printed next to the measurements.
  *
  *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel] [--threads N] [--samples 128] [--memory-samples 128,1024]
- *                    [--scale-layers 25,50,100,200] [--scale-timeout 240] [--bigmodel-no-validate] [--bigmodel-timeout 1800]
+ *                    [--scale-layers 25,50,100,200] [--scale-shape hidden=64,seq=16,ffn=256,heads=4,activation=relu] [--scale-timeout 240] [--bigmodel-no-validate] [--bigmodel-timeout 1800]
  *
  * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
  * the accuracy runs (default 1: steadier on a small shared machine; 0 = onnxruntime's default).
@@ -26,7 +26,7 @@ import { memoryRuns, printMemory, type MemoryRun } from './memory.js';
 import { OCR_KINDS } from './ocr-data.js';
 import { codeState, environment, errorLine, heading, writeResults } from './report.js';
 import { bigModelRuns, printBigModel } from './bigmodel.js';
-import { printScale, scaleRuns } from './scale.js';
+import { parseScaleShape, printScale, SCALE_SHAPE, scaleRuns, type ScaleShape } from './scale.js';
 import { printSharedQuality, sharedModels } from './shared-models.js';
 import { VERSION } from '../src/index.js';
 
@@ -42,6 +42,7 @@ interface Args {
   samples: number;
   memorySamples: number[];
   scaleLayers: number[];
+  scaleShape: ScaleShape;
   scaleTimeoutS: number;
   bigModelValidate: boolean;
   bigModelTimeoutS: number;
@@ -62,6 +63,7 @@ function parseArgs(argv: string[]): Args {
     samples: Number(get('--samples') ?? 128),
     memorySamples: (get('--memory-samples') ?? '128,1024').split(',').map(Number),
     scaleLayers: (get('--scale-layers') ?? '25,50,100,200').split(',').map(Number),
+    scaleShape: get('--scale-shape') ? parseScaleShape(get('--scale-shape')!) : SCALE_SHAPE,
     scaleTimeoutS: Number(get('--scale-timeout') ?? 240),
     bigModelValidate: !argv.includes('--bigmodel-no-validate'),
     bigModelTimeoutS: Number(get('--bigmodel-timeout') ?? 1800),
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
   // 6. Quantization time as the graph grows, the CLI against onnxruntime's own load-and-run.
   if (args.only.has('scale')) {
     heading('6. Quantization time vs graph size (generated encoders, the CLI in every mode)');
-    const scale = await scaleRuns(args.scaleLayers, args.scaleTimeoutS * 1000, log);
+    const scale = await scaleRuns(args.scaleLayers, args.scaleTimeoutS * 1000, log, args.scaleShape);
     printScale(scale);
     results.scale = scale;
     save();

@@ -1,7 +1,7 @@
 /**
  * How quantization time grows with the size of the graph: generated BERT-like encoders
- * (bench/encoder.ts: hidden 64, sequence 16, 4 heads, 29 nodes per layer) of 25, 50, 100 and 200
- * layers, each quantized in every mode by the real CLI in its own process, as a user runs it
+ * (bench/encoder.ts: hidden 64, sequence 16, 4 heads, 29 nodes per layer, or --scale-shape) of 25, 50,
+ * 100 and 200 layers, each quantized in every mode by the real CLI in its own process, as a user runs it
  * (`onnxq quantize … --calib <8 samples>.npy --no-validate --threads 1 --json`). The models are tiny
  * (hidden 64), so any time beyond onnxruntime's own is onnxq's per-node work.
  *
@@ -29,7 +29,20 @@ import { mb, median, table, x } from './report.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./scale-baseline-child.js', import.meta.url));
-const SHAPE: Omit<EncoderShape, 'layers'> = { hidden: 64, seq: 16, ffn: 256, heads: 4, activation: 'relu', seed: 11 };
+export type ScaleShape = Omit<EncoderShape, 'layers'>;
+export const SCALE_SHAPE: ScaleShape = { hidden: 64, seq: 16, ffn: 256, heads: 4, activation: 'relu', seed: 11 };
+
+/** `--scale-shape hidden=256,seq=64,ffn=1024,heads=8,activation=gelu`: the default shape with these fields changed. */
+export function parseScaleShape(text: string): ScaleShape {
+  const shape: ScaleShape = { ...SCALE_SHAPE };
+  for (const field of text.split(',')) {
+    const [key, value] = field.split('=') as [string, string | undefined];
+    if (key === 'activation' && (value === 'relu' || value === 'gelu')) shape.activation = value;
+    else if ((key === 'hidden' || key === 'seq' || key === 'ffn' || key === 'heads') && Number.isInteger(Number(value)) && Number(value) > 0) shape[key] = Number(value);
+    else throw new Error(`--scale-shape: '${field}' is not one of hidden=N, seq=N, ffn=N, heads=N, activation=relu|gelu`);
+  }
+  return shape;
+}
 const SAMPLES = 8;
 
 /** `atLeast`: a mode that does all of another mode's work and more, so is not run where that one timed out. */
@@ -78,23 +91,23 @@ export interface ScaleSize {
 }
 
 export interface ScaleResult {
-  shape: typeof SHAPE;
+  shape: ScaleShape;
   samples: number;
   timeoutMs: number;
   sizes: ScaleSize[];
   runs: ScaleRun[];
 }
 
-export async function scaleRuns(layerCounts: number[], timeoutMs: number, log: (line: string) => void): Promise<ScaleResult> {
+export async function scaleRuns(layerCounts: number[], timeoutMs: number, log: (line: string) => void, shape = SCALE_SHAPE): Promise<ScaleResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-bench-scale-'));
-  const result: ScaleResult = { shape: SHAPE, samples: SAMPLES, timeoutMs, sizes: [], runs: [] };
+  const result: ScaleResult = { shape, samples: SAMPLES, timeoutMs, sizes: [], runs: [] };
   try {
     const calib = path.join(dir, 'calib.npy');
     const rng = createRng(5);
-    writeNpy(calib, { dtype: 'float32', dims: [SAMPLES, SHAPE.seq, SHAPE.hidden], data: Float32Array.from({ length: SAMPLES * SHAPE.seq * SHAPE.hidden }, () => rng.nextNormal()) });
+    writeNpy(calib, { dtype: 'float32', dims: [SAMPLES, shape.seq, shape.hidden], data: Float32Array.from({ length: SAMPLES * shape.seq * shape.hidden }, () => rng.nextNormal()) });
     const timedOutAt = new Map<string, number>();
     for (const layers of [...layerCounts].sort((a, b) => a - b)) {
-      const model = encoderModel({ ...SHAPE, layers });
+      const model = encoderModel({ ...shape, layers });
       const file = path.join(dir, `encoder-${layers}.onnx`);
       const size: ScaleSize = { layers, nodes: model.graph!.node.length, fileBytes: saveModelFile(model, file).bytes, baselines: [] };
       result.sizes.push(size);
@@ -164,7 +177,7 @@ function growth(r: ScaleRun, prev: ScaleRun | undefined, after: number | undefin
 export function printScale(result: ScaleResult): void {
   const size = (layers: number) => result.sizes.find((s) => s.layers === layers)!;
   table(
-    `Quantization time vs graph size — generated encoders (hidden ${SHAPE.hidden}, seq ${SHAPE.seq}, ${SHAPE.heads} heads), the CLI in its own process, ${result.samples} calibration samples, --no-validate --threads 1`,
+    `Quantization time vs graph size — generated encoders (hidden ${result.shape.hidden}, seq ${result.shape.seq}, MLP ${result.shape.ffn} ${result.shape.activation ?? 'relu'}, ${result.shape.heads ?? 1} heads), the CLI in its own process, ${result.samples} calibration samples, --no-validate --threads 1`,
     ['layers', 'nodes', 'mode', 'wall', 'baseline', '÷ baseline', 'aim', 'growth (wall)', 'growth (totalMs)', 'aim', 'peak RSS'],
     result.runs.map((r) => {
       const s = size(r.layers);
