@@ -13,7 +13,7 @@
  * 2048 bins over exactly [0, max |x|] of the whole set: it takes a second pass once that range is known.
  */
 import type { ModelProto } from 'onnx-buf';
-import type { CalibrationSource } from '../data/source.js';
+import type { CalibrationSource, Sample } from '../data/source.js';
 import { Runner, type Augmentation, type RunnerOptions } from '../runtime/runner.js';
 import { Probes, type Fetched } from './probes.js';
 import { loadBatch } from '../data/batch.js';
@@ -86,90 +86,112 @@ export async function collectStats(
   // Histograms grow with the data in the one pass, unless a method needs them over the exact range.
   const growing = needs.histogram && !needs.fixedHistogram ? new Map(tensors.map((t) => [t, HistogramObserver.growing()])) : undefined;
   const batches = makeBatches(indices, options.batchable ? Math.max(1, options.batchSize ?? 1) : 1);
-  let probes = new Probes(model, options.add ?? {}, tensors, options.sizes ?? new Map(), options.valuesPerSample ?? DEFAULT_VALUES_PER_SAMPLE);
-
-  probes = await pass(source, batches, model, probes, true, !!(samples || growing), options, 'calibrating', (out, p) => {
-    for (const [i, t] of tensors.entries()) {
-      const { min, max } = p.range(i, out);
-      const pair = Float32Array.of(min, max);
-      minmax.get(t)!.observe(pair);
-      moving?.get(t)!.observe(pair);
-      if (!samples && !growing) continue;
-      const v = p.values(i, out);
-      samples?.get(t)!.observe(v);
-      const h = growing?.get(t);
-      if (h) {
-        // The exact batch range, not the subsample's, decides how far the histogram must reach.
-        h.cover(Math.max(Math.abs(min), Math.abs(max)));
-        h.observe(v);
+  const valuesFirst = !!(samples || growing);
+  // One session serves both passes: the second only fetches other probes' outputs.
+  const session = await ProbeSession.open(
+    model,
+    new Probes(model, options.add ?? {}, tensors, options.sizes ?? new Map(), options.valuesPerSample ?? DEFAULT_VALUES_PER_SAMPLE),
+    valuesFirst || !!needs.fixedHistogram,
+    options,
+  );
+  try {
+    await pass(session, source, batches, true, valuesFirst, options, 'calibrating', (out, p) => {
+      for (const [i, t] of tensors.entries()) {
+        const { min, max } = p.range(i, out);
+        const pair = Float32Array.of(min, max);
+        minmax.get(t)!.observe(pair);
+        moving?.get(t)!.observe(pair);
+        if (!valuesFirst) continue;
+        const v = p.values(i, out);
+        samples?.get(t)!.observe(v);
+        const h = growing?.get(t);
+        if (h) {
+          // The exact batch range, not the subsample's, decides how far the histogram must reach.
+          h.cover(Math.max(Math.abs(min), Math.abs(max)));
+          h.observe(v);
+        }
       }
-    }
-  });
-
-  const stats = new Map<string, TensorStats>();
-  for (const t of tensors) {
-    const m = minmax.get(t)!.range();
-    stats.set(t, {
-      min: m.min,
-      max: m.max,
-      ...(moving ? { movingAverage: moving.get(t)!.range() ?? m } : {}),
-      ...(samples ? { sample: samples.get(t)!.values() } : {}),
-      ...(growing ? { histogram: growing.get(t)! } : {}),
     });
-  }
-  if (!needs.fixedHistogram) return stats;
 
-  // A second pass: histograms over exactly ±max |x| of the whole set, TensorRT's bins.
-  const fixed = new Map(tensors.map((t) => [t, HistogramObserver.forRange(stats.get(t)!.min, stats.get(t)!.max)]));
-  await pass(source, batches, model, probes, false, true, options, 'histograms', (out, p) => {
-    for (const [i, t] of tensors.entries()) fixed.get(t)!.observe(p.values(i, out));
-  });
-  for (const t of tensors) stats.get(t)!.histogram = fixed.get(t)!;
-  return stats;
+    const stats = new Map<string, TensorStats>();
+    for (const t of tensors) {
+      const m = minmax.get(t)!.range();
+      stats.set(t, {
+        min: m.min,
+        max: m.max,
+        ...(moving ? { movingAverage: moving.get(t)!.range() ?? m } : {}),
+        ...(samples ? { sample: samples.get(t)!.values() } : {}),
+        ...(growing ? { histogram: growing.get(t)! } : {}),
+      });
+    }
+    if (!needs.fixedHistogram) return stats;
+
+    // A second pass: histograms over exactly ±max |x| of the whole set, TensorRT's bins.
+    const fixed = new Map(tensors.map((t) => [t, HistogramObserver.forRange(stats.get(t)!.min, stats.get(t)!.max)]));
+    await pass(session, source, batches, false, true, options, 'histograms', (out, p) => {
+      for (const [i, t] of tensors.entries()) fixed.get(t)!.observe(p.values(i, out));
+    });
+    for (const t of tensors) stats.get(t)!.histogram = fixed.get(t)!;
+    return stats;
+  } finally {
+    await session.release();
+  }
 }
 
 /**
- * One run over every batch with a session that has the probes asked for; returns the probes it ended
- * with. Should a run fail with tensors stacked together (a size that changed between samples breaks
- * their Concat), the pass goes on from that batch with one tensor per stack.
+ * The calibration session: the model with its probes (min and max of every watched tensor, and their
+ * subsamples when a pass needs values). Should a run fail with tensors stacked together (a size that
+ * changed between samples breaks their Concat), it reopens with one tensor per stack and runs again.
  */
+class ProbeSession {
+  private constructor(
+    public probes: Probes,
+    private runner: Runner,
+    private readonly reopen: (p: Probes) => Promise<Runner>,
+  ) {}
+
+  static async open(model: ModelProto, probes: Probes, values: boolean, options: CollectOptions): Promise<ProbeSession> {
+    const optimization = options.runner?.optimization ?? optimizationFor(model);
+    const open = (p: Probes) => Runner.create(model, { ...options.runner, optimization, label: 'the float model (calibration)', add: p.augmentation(true, values) });
+    return new ProbeSession(probes, await open(probes), open);
+  }
+
+  async run(feeds: Sample, batch: number, reductions: boolean, values: boolean): Promise<Fetched> {
+    try {
+      return await this.runner.run(this.probes.feeds(feeds, batch), this.probes.fetches(reductions, values));
+    } catch (e) {
+      if (!this.probes.stacked) throw e;
+      await this.runner.release();
+      this.probes = this.probes.unstacked();
+      this.runner = await this.reopen(this.probes);
+      return this.runner.run(this.probes.feeds(feeds, batch), this.probes.fetches(reductions, values));
+    }
+  }
+
+  release(): Promise<void> {
+    return this.runner.release();
+  }
+}
+
+/** One run over every batch, fetching the min/max (`reductions`) and/or the subsampled values. */
 async function pass(
+  session: ProbeSession,
   source: CalibrationSource,
   batches: number[][],
-  model: ModelProto,
-  probes: Probes,
   reductions: boolean,
   values: boolean,
   options: CollectOptions,
   phase: CalibrationPhase,
   fold: (out: Fetched, probes: Probes) => void,
-): Promise<Probes> {
-  const optimization = options.runner?.optimization ?? optimizationFor(model);
-  const open = (p: Probes) => Runner.create(model, { ...options.runner, optimization, label: 'the float model (calibration)', add: p.augmentation(reductions, values) });
-  let runner = await open(probes);
-  try {
-    let done = 0;
-    const total = batches.reduce((n, b) => n + b.length, 0);
-    for (const [b, batch] of batches.entries()) {
-      const feeds = await loadBatch(source, batch);
-      let out: Fetched;
-      try {
-        out = await runner.run(probes.feeds(feeds, b), probes.fetches(reductions, values));
-      } catch (e) {
-        if (!probes.stacked) throw e;
-        await runner.release();
-        probes = probes.unstacked();
-        runner = await open(probes);
-        out = await runner.run(probes.feeds(feeds, b), probes.fetches(reductions, values));
-      }
-      fold(out, probes);
-      done += batch.length;
-      options.onProgress?.(phase, done, total);
-    }
-  } finally {
-    await runner.release();
+): Promise<void> {
+  let done = 0;
+  const total = batches.reduce((n, b) => n + b.length, 0);
+  for (const [b, batch] of batches.entries()) {
+    const out = await session.run(await loadBatch(source, batch), b, reductions, values);
+    fold(out, session.probes);
+    done += batch.length;
+    options.onProgress?.(phase, done, total);
   }
-  return probes;
 }
 
 function makeBatches(indices: readonly number[], size: number): number[][] {
