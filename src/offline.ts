@@ -58,7 +58,6 @@ export interface OfflineOptions {
   inputValues?: Record<string, number>;
   threads?: number;
   seed?: number;
-  recordOptions?: Record<string, unknown>;
   /** Progress of the long step: weight-only's quantization, per MatMul/Gemm/Gather node. */
   onProgress?: (phase: 'quantizing', done: number, total: number) => void;
 }
@@ -108,7 +107,7 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
   const model = use.consume ? input : clone(ModelProtoSchema, input);
   const { prepare, report, details } = await MODES[options.mode](model, options, stages);
   refuseNothingDone(options, report, details);
-  stampModel(model, options.recordOptions ?? { ...options });
+  stampModel(model, options.mode, options);
   const warnings = [...report.warnings];
   const validated = options.validate === false ? undefined : await timed(stages, 'validation', () => validate(input, model, options, source ?? syntheticSource(inputs, { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues }), !source, use, warnings));
   return { model, mode: options.mode, prepare, report, ...details, ...validated, warnings, timings: { totalMs: performance.now() - start, stages } };

@@ -72,8 +72,6 @@ export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'pl
   plan?: QuantPlan;
   /** Compare the result with the float model on held-out samples (default true). */
   validate?: boolean;
-  /** Options recorded in the model's metadata (the CLI passes its command line). */
-  recordOptions?: Record<string, unknown>;
   /** The float model's file, for validation to let onnxruntime read it (one copy of the weights fewer than encoding `input` again). */
   floatModelFile?: string;
 }
@@ -197,7 +195,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   const { exported, resolved } = await timed(stages, 'export', () => {
     const resolved = resolvePlan(plan, cal.stats, (n) => graph.constant(n), options.percentile !== undefined ? { percentile: options.percentile } : {});
     const exported = exportQdq(graph, model, plan);
-    stampModel(model, options.recordOptions ?? recordable(options));
+    stampModel(model, 'static', options);
     return { exported, resolved };
   });
   const tensorrtAmax = options.tensorrtCache ? cacheAmax(cal, options) : undefined;
@@ -355,11 +353,6 @@ function floatTensors(graph: Graph, types: Map<string, ValueType>): string[] {
 
 function runnerOptions(threads?: number): RunnerOptions {
   return threads ? { threads } : {};
-}
-
-function recordable(options: QuantizeOptions): Record<string, unknown> {
-  const { plan: _plan, onProgress: _p, recordOptions: _r, floatModelFile: _f, ...rest } = options;
-  return rest;
 }
 
 export type { TargetName };

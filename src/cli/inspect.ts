@@ -2,13 +2,13 @@
 import { inspectModel } from '../analyze/inspect.js';
 import { formatShape } from '../ir/types.js';
 import { loadModelFile } from '../node/files.js';
-import { formatBytes } from './format.js';
+import { formatBytes, printable, printableJson } from './format.js';
 
 export function runInspect(file: string, options: { json?: boolean }): void {
   const { model } = loadModelFile(file);
   const r = inspectModel(model);
   if (options.json) {
-    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    process.stdout.write(printableJson(r));
     return;
   }
   const lines = [
@@ -23,5 +23,5 @@ export function runInspect(file: string, options: { json?: boolean }): void {
     `  parameters: ${formatBytes(r.parameters.bytes)} in ${r.parameters.tensors} tensors (${Object.entries(r.parameters.byType).map(([t, b]) => `${t} ${formatBytes(b)}`).join(', ')})`,
     `    initializers ${formatBytes(r.parameters.inInitializers)}, Constant nodes ${formatBytes(r.parameters.inConstants)}, subgraphs ${formatBytes(r.parameters.inSubgraphs)}`,
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(lines.map(printable).join('\n') + '\n');
 }

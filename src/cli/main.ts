@@ -2,6 +2,7 @@
 /** The onnxq command line: thin commands over the library. Errors print as one paragraph, no stack. */
 import { Command, Option } from 'commander';
 import { RANGE_METHOD_NAMES } from '../calibrate/observer.js';
+import { printable } from './format.js';
 import { OnnxqError } from '../errors.js';
 import { QUANT_TYPES } from '../quant/spec.js';
 import { VERSION } from '../version.js';
@@ -74,7 +75,7 @@ program
   .option('--json', 'print a machine-readable summary')
   .action((model: string, opts, command: Command) => {
     const given = command.options.map((o) => o.attributeName()).filter((k) => command.getOptionValueSource(k) === 'cli');
-    return runQuantize(model, opts, process.argv.slice(2), given);
+    return runQuantize(model, opts, given);
   });
 
 async function main(): Promise<void> {
@@ -82,11 +83,11 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
   } catch (e) {
     if (e instanceof OnnxqError) {
-      process.stderr.write(`onnxq: ${e.message}\n`);
+      process.stderr.write(`onnxq: ${printable(e.message)}\n`);
       process.exitCode = 1;
     } else {
       const msg = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`onnxq: unexpected error: ${msg}\n  This is a bug in onnxq; please report it with the command you ran. Set ONNXQ_DEBUG=1 to see where it happened.\n`);
+      process.stderr.write(`onnxq: unexpected error: ${printable(msg)}\n  This is a bug in onnxq; please report it with the command you ran. Set ONNXQ_DEBUG=1 to see where it happened.\n`);
       if (process.env.ONNXQ_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
       process.exitCode = 2;
     }

@@ -1,11 +1,11 @@
 /** `onnxq quantize --mode dynamic | weight-only | fp16`: options → quantizeFileOffline(), then a summary. */
 import type { OfflineMode } from '../offline.js';
 import { quantizeFileOffline, type OfflineFileResult } from '../node/offline-file.js';
-import { countList, formatBytes, formatMs, validationLines } from './format.js';
+import { countList, formatBytes, formatMs, printable, printableJson, validationLines } from './format.js';
 import { withProgress } from './progress.js';
 import { imageOptions, type QuantizeCliOptions } from './options.js';
 
-export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCliOptions, argv: string[]): Promise<void> {
+export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCliOptions): Promise<void> {
   const result = await withProgress(o.json, (onProgress) =>
     quantizeFileOffline(input, o.output, {
       mode,
@@ -31,11 +31,10 @@ export async function runOffline(input: string, mode: OfflineMode, o: QuantizeCl
       calib: o.calib,
       image: imageOptions(o),
       externalData: o.externalData,
-      recordOptions: { argv },
       onProgress,
     }),
   );
-  if (o.json) process.stdout.write(JSON.stringify(jsonSummary(input, result), null, 2) + '\n');
+  if (o.json) process.stdout.write(printableJson(jsonSummary(input, result)));
   else process.stdout.write(textSummary(input, result));
 }
 
@@ -94,5 +93,5 @@ function textSummary(input: string, r: OfflineFileResult): string {
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   lines.push(`  done in ${formatMs(r.timings.totalMs)}`);
-  return lines.join('\n') + '\n';
+  return lines.map(printable).join('\n') + '\n';
 }

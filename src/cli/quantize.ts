@@ -5,7 +5,7 @@ import { givenImageFlags } from '../data/open.js';
 import { fail } from '../errors.js';
 import { runOffline } from './offline.js';
 import { imageOptions, type QuantizeCliOptions } from './options.js';
-import { countList, formatBytes, formatMs, validationLines } from './format.js';
+import { countList, formatBytes, formatMs, printable, printableJson, validationLines } from './format.js';
 import { withProgress } from './progress.js';
 
 type Mode = NonNullable<QuantizeCliOptions['mode']>;
@@ -48,7 +48,7 @@ const WEIGHT_METHODS: Record<string, readonly string[]> = { static: ['minmax', '
 export const flagName = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 /** `given`: the options set on the command line (not by default). */
-export async function runQuantize(input: string, o: QuantizeCliOptions, argv: string[], given: string[] = []): Promise<void> {
+export async function runQuantize(input: string, o: QuantizeCliOptions, given: string[] = []): Promise<void> {
   const mode = o.mode ?? 'static';
   const misplaced = given.filter((k) => MODES_OF_FLAG[k] && !MODES_OF_FLAG[k]!.includes(mode));
   if (misplaced.length)
@@ -61,7 +61,7 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
   const imageFlags = givenImageFlags(imageOptions(o));
   if (!o.calib && imageFlags.length && mode !== 'static')
     fail('BAD_OPTION', `${imageFlags.join(', ')} ${imageFlags.length === 1 ? 'applies' : 'apply'} to the images given with --calib, and there is no --calib. Drop ${imageFlags.length === 1 ? 'it' : 'them'}, or add --calib <folder of images>.`);
-  if (mode !== 'static') return runOffline(input, mode, o, argv);
+  if (mode !== 'static') return runOffline(input, mode, o);
   if (given.includes('percentile') && o.method !== 'percentile' && !o.plan)
     fail('BAD_OPTION', `--percentile applies to --method percentile; the method here is ${o.method ?? 'minmax'}. Add --method percentile or drop --percentile.`);
   if (given.includes('trtVersion') && !o.calibCache) fail('BAD_OPTION', '--trt-version sets the header of the TensorRT calibration cache; add --calib-cache FILE or drop it.');
@@ -98,11 +98,10 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, argv: st
     trtVersion: o.trtVersion,
     externalData: o.externalData,
     validate: o.validate,
-    recordOptions: { argv },
   };
   const result = await withProgress(o.json, (onProgress) => quantizeFile(input, o.output, { ...options, onProgress }));
   if (ignoredWithPlan.length) result.warnings.push(`${ignoredWithPlan.map(flagName).join(', ')} had no effect: the plan from --plan decides what is quantized and how.`);
-  if (o.json) process.stdout.write(JSON.stringify(jsonSummary(input, result), null, 2) + '\n');
+  if (o.json) process.stdout.write(printableJson(jsonSummary(input, result)));
   else process.stdout.write(textSummary(input, result));
 }
 
@@ -150,5 +149,5 @@ function textSummary(input: string, r: QuantizeFileResult): string {
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   lines.push(`  done in ${formatMs(r.timings.totalMs)}`);
-  return lines.join('\n') + '\n';
+  return lines.map(printable).join('\n') + '\n';
 }

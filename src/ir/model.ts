@@ -32,12 +32,26 @@ export function irVersionForOpset(opset: number): number {
   return 3;
 }
 
-/** Marks a model as onnxq's work: producer, version, and the options that shaped it. */
-export function stampModel(model: ModelProto, options: Record<string, unknown>): void {
+/**
+ * The options that shape a model, the only ones its metadata records: never a path (of the input, the
+ * output, the data, a plan), a thread count or a switch of what is printed or checked, so that the
+ * bytes do not depend on where or how fast they were made, and disclose nothing of the user's folders.
+ */
+const SHAPING_OPTIONS = [
+  'method', 'percentile', 'weightMethod', 'target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel',
+  'reduceRange', 'exclude', 'opTypes', 'calibSamples', 'batchSize', 'seed', 'inputShapes', 'image', 'bits', 'blockSize', 'format',
+  'accuracyLevel', 'quantizeEmbeddings', 'keepIoTypes', 'overflow',
+] as const;
+
+/** Marks a model as onnxq's work: producer, version, the mode and the options that shaped it. */
+export function stampModel(model: ModelProto, mode: string, options: object): void {
   model.producerName = 'onnxq';
   model.producerVersion = VERSION;
+  const given = options as Record<string, unknown>;
+  const recorded: Record<string, unknown> = { mode };
+  for (const key of SHAPING_OPTIONS) if (given[key] !== undefined) recorded[key] = given[key];
   setMetadata(model, 'onnxq.version', VERSION);
-  setMetadata(model, 'onnxq.options', JSON.stringify(options));
+  setMetadata(model, 'onnxq.options', JSON.stringify(recorded));
 }
 
 export function setMetadata(model: ModelProto, key: string, value: string): void {

@@ -3,6 +3,7 @@
  * atomically — every file goes to a temporary name in the target folder and is renamed into place,
  * so a failure never leaves a half-written file, and an input file is never written over.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelProto } from 'onnx-buf';
@@ -11,6 +12,9 @@ import { decodeModel, encodeModel, tensorPayloadBytes, PROTOBUF_LIMIT, type Data
 
 export function readFileOrFail(file: string, what: string): Uint8Array {
   try {
+    // A FIFO or a device would block the read forever, or never end.
+    const st = fs.statSync(file);
+    if (!st.isFile() && !st.isDirectory()) fail('IO', `cannot read ${what} ${file}: it is not a regular file (a pipe, socket or device). Give the path of a file.`);
     return fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -32,24 +36,44 @@ export interface LoadedModel {
 export function loadModelFile(file: string): LoadedModel {
   const bytes = readFileOrFail(file, 'model');
   const dir = path.dirname(path.resolve(file));
+  let realDir: string | undefined;
   const sizes = new Map<string, number>();
   const model = decodeModel(bytes, file, (location, offset, length, tensor) => {
-    const full = path.join(dir, location);
+    realDir ??= fs.realpathSync(dir);
+    const full = dataFile(file, realDir, path.join(dir, location), location, tensor);
     let size = sizes.get(full);
-    if (size === undefined) {
-      try {
-        size = fs.statSync(full).size;
-      } catch (e) {
-        fail('EXTERNAL_DATA', `${file}: its external data file '${location}' is missing (looked for ${full}). Copy the data file next to the model.`, e);
-      }
-      sizes.set(full, size);
-    }
+    if (size === undefined) sizes.set(full, (size = fs.statSync(full).size));
     const n = length ?? size - offset;
     if (offset + n > size)
       fail('EXTERNAL_DATA', `${file}: external data file '${location}' is ${size} bytes, but tensor '${tensor}' needs bytes ${offset}..${offset + n}. The data file is truncated or belongs to another model.`);
     return { folder: dir, file: full, offset, length: n, read: () => readRange(full, offset, n, file) };
   });
   return { model, externalFiles: [...sizes.keys()] };
+}
+
+/**
+ * The real path of a tensor's external data file, which must be a regular file inside the model's real
+ * folder: the location's text is checked when the model is decoded, but a symbolic link in the folder
+ * could still point anywhere (/etc/passwd), and a folder or a FIFO would fail or block the read.
+ */
+function dataFile(model: string, realDir: string, full: string, location: string, tensor: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(full);
+  } catch (e) {
+    fail('EXTERNAL_DATA', `${model}: its external data file '${location}' is missing (looked for ${full}, for tensor '${tensor}'). Copy the data file next to the model.`, e);
+  }
+  const inside = path.relative(realDir, real);
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside))
+    fail(
+      'EXTERNAL_DATA',
+      `${model}: tensor '${tensor}' keeps its data in '${location}', which leads (through a symbolic link) to ${real}, outside the model's folder ${realDir}. ` +
+        'onnxq reads external data only from files inside the model\'s folder: put the data file itself there.',
+    );
+  const st = fs.statSync(real);
+  if (!st.isFile())
+    fail('EXTERNAL_DATA', `${model}: tensor '${tensor}' keeps its data in '${location}', which is ${st.isDirectory() ? 'a folder' : 'not a regular file (a pipe, socket or device)'}. Point it at the model's data file.`);
+  return real;
 }
 
 /** `length` bytes at `offset` of a data file, read when a pass asks for a tensor. */
@@ -111,9 +135,10 @@ export function writeAllAtomic(files: readonly PendingFile[]): number[] {
   try {
     for (const { file, chunks } of files) {
       current = file;
-      const s = { tmp: path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`), file, bytes: 0 };
-      staged.push(s); // before writing: a write that fails halfway leaves a temporary file to remove
-      s.bytes = writeChunks(s.tmp, chunks);
+      // A name no one can guess, created afresh: a file or link planted there makes the open fail
+      // rather than be written through.
+      const s = { tmp: path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomBytes(8).toString('hex')}.tmp`), file, bytes: 0 };
+      s.bytes = writeNewFile(s.tmp, chunks, () => staged.push(s)); // pushed once created: a write that fails halfway leaves it to remove
     }
   } catch (e) {
     undo([]);
@@ -133,9 +158,14 @@ export function writeAllAtomic(files: readonly PendingFile[]): number[] {
   return staged.map((s) => s.bytes);
 }
 
-function writeChunks(file: string, chunks: PendingFile['chunks']): number {
+/**
+ * Creates `file` — never an existing file, never through a symbolic link — and writes the chunks.
+ * `created` runs once the file exists, before any byte is written. Returns the bytes written.
+ */
+export function writeNewFile(file: string, chunks: PendingFile['chunks'], created?: () => void, mode = 0o666): number {
   let bytes = 0;
-  const fd = fs.openSync(file, 'w');
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+  created?.();
   try {
     for (const c of typeof chunks === 'string' || chunks instanceof Uint8Array ? [chunks] : chunks) {
       // A chunk read from another file is read now, written and let go before the next.
@@ -157,8 +187,18 @@ export function writeAtomic(file: string, chunks: PendingFile['chunks']): number
 
 export function assertWritable(file: string, protect: string[] = []): void {
   const full = path.resolve(file);
+  // Compared as real paths: through a linked folder, or a link in place of the output, an input is the same file.
+  const real = (p: string) => {
+    const abs = path.resolve(p);
+    try {
+      return fs.realpathSync(abs);
+    } catch {
+      return path.join(fs.existsSync(path.dirname(abs)) ? fs.realpathSync(path.dirname(abs)) : path.dirname(abs), path.basename(abs));
+    }
+  };
+  const target = real(file);
   for (const p of protect)
-    if (path.resolve(p) === full)
+    if (real(p) === target)
       fail('BAD_OPTION', `refusing to write ${file}: it is one of the input files. Choose another output path (-o).`);
   const dir = path.dirname(full);
   if (!fs.existsSync(dir)) fail('IO', `cannot write ${file}: the folder ${dir} does not exist.`);

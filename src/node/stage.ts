@@ -18,6 +18,7 @@ import { encodeModel, PROTOBUF_LIMIT, type DataChunk } from '../onnx/codec.js';
 import { externalOf } from '../onnx/external.js';
 import { forEachTensor } from '../onnx/walk.js';
 import { useStager, withAugmentation, type Augmentation } from '../runtime/runner.js';
+import { writeNewFile } from './files.js';
 
 export function stageForSession(model: ModelProto, add: Augmentation): { path: string; remove(): void } {
   let dir: string | undefined;
@@ -43,27 +44,14 @@ export function stageForSession(model: ModelProto, add: Augmentation): { path: s
     const encoded = withAugmentation(model, add, (m) =>
       spill ? encodeModel(m, { externalData: { location: path.basename(`${base}.data`), keepExternal: true } }) : { model: toBinary(ModelProtoSchema, m), data: [] },
     );
-    if (encoded.data.length) write(`${base}.data`, encoded.data, files);
-    write(`${base}.onnx`, [encoded.model], files);
+    const write = (file: string, chunks: DataChunk[]) => writeNewFile(file, chunks, () => files.push(file), 0o600);
+    if (encoded.data.length) write(`${base}.data`, encoded.data);
+    write(`${base}.onnx`, [encoded.model]);
   } catch (e) {
     remove();
     fail('IO', `onnxq writes a model for onnxruntime beside its weights, in ${dir}, and could not: ${(e as Error).message}. Make that folder writable, or copy the model and its data files to one that is.`, e);
   }
   return { path: `${base}.onnx`, remove };
-}
-
-/** Creates `file` (never an existing one, never through a link) and writes the chunks. */
-function write(file: string, chunks: DataChunk[], files: string[]): void {
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-  files.push(file);
-  try {
-    for (const c of chunks) {
-      const b = typeof c === 'function' ? c() : c;
-      for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 useStager(stageForSession);

@@ -13,7 +13,9 @@ import {
   type TensorProto,
 } from 'onnx-buf';
 import { fail } from '../errors.js';
+import { dtypeBits, dtypeName } from './dtype.js';
 import { externalOf, setExternal, type ExternalBytes } from './external.js';
+import { numel } from './tensor.js';
 import { forEachTensor } from './walk.js';
 
 /**
@@ -78,10 +80,28 @@ function resolveExternalData(model: ModelProto, source: string, locate?: Externa
     checkExternalLocation(location, source, t.name);
     if (!locate)
       fail('EXTERNAL_DATA', `${source}: tensor '${t.name}' keeps its data in '${location}'; load the model from a file path so onnxq can read it.`);
-    const offset = Number(e.get('offset') ?? 0);
-    const length = e.has('length') ? Number(e.get('length')) : undefined;
-    setExternal(t, locate(location, offset, length, t.name));
+    const offset = byteCount(e.get('offset') ?? '0', 'offset', source, t.name);
+    const length = e.has('length') ? byteCount(e.get('length')!, 'length', source, t.name) : undefined;
+    const bytes = locate(location, offset, length, t.name);
+    const bits = dtypeBits(t.dataType);
+    const dims = t.dims.map(Number);
+    const want = Math.ceil((numel(dims) * bits) / 8);
+    if (bits && dims.every((d) => Number.isSafeInteger(d) && d >= 0) && bytes.length !== want)
+      fail(
+        'EXTERNAL_DATA',
+        `${source}: tensor '${t.name}' (${dtypeName(t.dataType)} [${dims.join(', ')}]) takes ${want} bytes, but its external data in '${location}' gives ${bytes.length}. ` +
+          'The data file is truncated or belongs to another model; export the model again.',
+      );
+    setExternal(t, bytes);
   });
+}
+
+/** An external-data offset or length: decimal digits that make a safe integer. */
+function byteCount(text: string, field: string, source: string, tensor: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
+    fail('EXTERNAL_DATA', `${source}: tensor '${tensor}' gives its external data ${field} as '${text}', which is not a whole number of bytes. The model file is damaged; export it again.`);
+  return n;
 }
 
 export interface EncodeOptions {
