@@ -8,6 +8,7 @@ import { clone } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { compareModels, type ValidationReport } from './analyze/validate.js';
 import type { CalibrationSource } from './data/source.js';
+import { finiteSource } from './data/finite.js';
 import { syntheticSource } from './data/synthetic.js';
 import { fail, OnnxqError } from './errors.js';
 import { exportDynamic, type OfflineReport } from './export/dynamic.js';
@@ -109,7 +110,7 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
   refuseNothingDone(options, report, details);
   stampModel(model, options.mode, options);
   const warnings = [...report.warnings];
-  const validated = options.validate === false ? undefined : await timed(stages, 'validation', () => validate(input, model, options, source ?? syntheticSource(inputs, { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues }), !source, use, warnings));
+  const validated = options.validate === false ? undefined : await timed(stages, 'validation', () => validate(input, model, options, source ? finiteSource(source) : syntheticSource(inputs, { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues }), !source, use, warnings));
   return { model, mode: options.mode, prepare, report, ...details, ...validated, warnings, timings: { totalMs: performance.now() - start, stages } };
 }
 

@@ -11,6 +11,7 @@ import { collectStats, type CalibrationPhase, type CollectOptions } from './cali
 import { needsOf } from './calibrate/methods.js';
 import type { RangeMethodName, TensorStats } from './calibrate/observer.js';
 import { batchable } from './data/inputs.js';
+import { finiteSource } from './data/finite.js';
 import type { CalibrationSource } from './data/source.js';
 import { selectSamples, type Selection } from './data/select.js';
 import { fail } from './errors.js';
@@ -125,8 +126,9 @@ export interface QuantizeResult {
 }
 
 /** Prepares, plans and gathers statistics: everything before scales and zero points. */
-export async function calibrate(input: ModelProto, source: CalibrationSource, options: CalibrateOptions = {}, use: InputUse = {}): Promise<Calibration> {
+export async function calibrate(input: ModelProto, data: CalibrationSource, options: CalibrateOptions = {}, use: InputUse = {}): Promise<Calibration> {
   const stages: StageTimes = {};
+  const source = finiteSource(data);
   const outputs = classOutputs(input);
   const model = use.consume ? input : clone(ModelProtoSchema, input);
   // ConvTranspose → 1×1 Conv + DepthToSpace only when every plan is for onnxruntime (TensorRT has an integer

@@ -18,6 +18,11 @@ export interface OutputComparison {
   /** Share of rows (argmax over the last axis) that agree, for outputs that look like class scores. */
   top1?: number;
   rows?: number;
+  /**
+   * Values that are NaN or ±Infinity in the float and the quantized output, where there are any: the
+   * metrics are then not numbers to report (and top-1 is not computed).
+   */
+  nonFinite?: { float: number; quantized: number };
 }
 
 export interface ValidationReport {
@@ -88,6 +93,7 @@ export async function compareModels(
   }, (names) => (floatOutputs = names));
   const acc = new Map<string, ErrorAccumulator>();
   const top1 = new Map<string, { matches: number; rows: number }>();
+  const nonFinite = new Map<string, { float: number; quantized: number }>();
   const quantMs: number[] = [];
   await eachSample(quantizedModel, 'the quantized model', source, indices, options, (run, ms, k) => {
     quantMs.push(ms);
@@ -98,6 +104,11 @@ export async function compareModels(
       let a = acc.get(name);
       if (!a) acc.set(name, (a = new ErrorAccumulator()));
       a.add(ref.data, q);
+      const bad = { float: countNonFinite(ref.data), quantized: countNonFinite(q) };
+      if (bad.float || bad.quantized) {
+        const prev = nonFinite.get(name) ?? { float: 0, quantized: 0 };
+        nonFinite.set(name, { float: prev.float + bad.float, quantized: prev.quantized + bad.quantized });
+      }
       const classes = ref.dims[ref.dims.length - 1]!;
       if (options.classOutputs?.has(name) && classes > 1) {
         const m = top1Matches(ref.data, q, classes);
@@ -108,9 +119,17 @@ export async function compareModels(
   });
   const outputs: OutputComparison[] = [...acc].map(([name, a]) => {
     const t = top1.get(name);
+    const bad = nonFinite.get(name);
+    if (bad) return { name, sqnr: NaN, cosine: NaN, maxAbsError: NaN, nonFinite: bad };
     return { name, sqnr: a.sqnr, cosine: a.cosine, maxAbsError: a.maxAbsError, ...(t ? { top1: t.matches / t.rows, rows: t.rows } : {}) };
   });
   return { samples: indices.length, outputs, floatMs: median(reference.map((r) => r.ms)), quantizedMs: median(quantMs) };
+}
+
+function countNonFinite(data: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) n++;
+  return n;
 }
 
 /** Runs one model over the samples (after warm-up runs on the first), handing each run's outputs and time to `take`. */

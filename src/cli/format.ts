@@ -33,7 +33,7 @@ export function formatBytes(n: number): string {
 }
 
 export function formatDb(v: number): string {
-  return Number.isFinite(v) ? `${v.toFixed(1)} dB` : v > 0 ? '∞ dB (identical)' : '-∞ dB';
+  return Number.isFinite(v) ? `${v.toFixed(1)} dB` : v > 0 ? '∞ dB (identical)' : v < 0 ? '-∞ dB' : 'not a number';
 }
 
 export function formatMs(ms: number): string {
@@ -51,7 +51,12 @@ export function countList(items: readonly string[]): string {
 export function validationLines(v: ValidationReport): string[] {
   const lines: string[] = [];
   for (const out of v.outputs)
-    lines.push(
+    if (out.nonFinite)
+      lines.push(
+        `    ${out.name}: not compared: ${out.nonFinite.float} values of the float model's output and ${out.nonFinite.quantized} of the quantized model's are NaN or ±Infinity`,
+      );
+    else
+      lines.push(
       `    ${out.name}: SQNR ${formatDb(out.sqnr)}, cosine ${out.cosine.toFixed(5)}${out.top1 !== undefined ? `, top-1 agreement ${(out.top1 * 100).toFixed(1)} % of ${out.rows} rows` : ''}`,
     );
   lines.push(`    latency float ${formatMs(v.floatMs)} → quantized ${formatMs(v.quantizedMs)} per sample (${(v.quantizedMs / v.floatMs).toFixed(2)}×)`);
