@@ -6,9 +6,10 @@
  */
 import { clone } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
-import { compareModels, type ValidationReport } from './analyze/validate.js';
+import { checkLoads, compareModels, type ValidationReport } from './analyze/validate.js';
 import type { CalibrationSource } from './data/source.js';
 import { finiteSource } from './data/finite.js';
+import { checkModel } from './ir/check.js';
 import { syntheticSource } from './data/synthetic.js';
 import { fail, OnnxqError } from './errors.js';
 import { exportDynamic, type OfflineReport } from './export/dynamic.js';
@@ -94,6 +95,7 @@ export interface OfflineInputUse {
 }
 
 export async function quantizeOffline(input: ModelProto, options: OfflineOptions, source?: CalibrationSource, use: OfflineInputUse = {}): Promise<OfflineResult> {
+  checkModel(input, 'the model');
   const start = performance.now();
   const stages: StageTimes = {};
   if (use.consume && options.validate !== false && !use.floatModelFile) throw new Error('quantizeOffline: a consumed input needs floatModelFile to validate against'); // a caller's bug
@@ -110,6 +112,7 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
   refuseNothingDone(options, report, details);
   stampModel(model, options.mode, options);
   const warnings = [...report.warnings];
+  if (options.validate === false) await timed(stages, 'validation', () => checkLoads(model, options.threads ? { threads: options.threads } : {}));
   const validated = options.validate === false ? undefined : await timed(stages, 'validation', () => validate(input, model, options, source ? finiteSource(source) : syntheticSource(inputs, { count: VALIDATION_SAMPLES, seed: options.seed, values: options.inputValues }), !source, use, warnings));
   return { model, mode: options.mode, prepare, report, ...details, ...validated, warnings, timings: { totalMs: performance.now() - start, stages } };
 }

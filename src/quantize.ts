@@ -12,6 +12,7 @@ import { needsOf } from './calibrate/methods.js';
 import type { RangeMethodName, TensorStats } from './calibrate/observer.js';
 import { batchable } from './data/inputs.js';
 import { finiteSource } from './data/finite.js';
+import { checkModel } from './ir/check.js';
 import type { CalibrationSource } from './data/source.js';
 import { selectSamples, type Selection } from './data/select.js';
 import { fail } from './errors.js';
@@ -28,7 +29,7 @@ import { buildPlan, planKey, type PlanOptions, type PlanResult } from './plan/bu
 import { checkPlan } from './plan/json.js';
 import type { QuantPlan, TargetName } from './plan/plan.js';
 import { resolvePlan } from './plan/resolve.js';
-import { classOutputs, compareModels, type ValidationReport } from './analyze/validate.js';
+import { checkLoads, classOutputs, compareModels, type ValidationReport } from './analyze/validate.js';
 import type { Augmentation, RunnerOptions } from './runtime/runner.js';
 import { measureValueTypes } from './runtime/value-types.js';
 import { timed, type StageTimes } from './timings.js';
@@ -129,6 +130,7 @@ export interface QuantizeResult {
 export async function calibrate(input: ModelProto, data: CalibrationSource, options: CalibrateOptions = {}, use: InputUse = {}): Promise<Calibration> {
   const stages: StageTimes = {};
   const source = finiteSource(data);
+  checkModel(input, 'the model');
   const outputs = classOutputs(input);
   const model = use.consume ? input : clone(ModelProtoSchema, input);
   // ConvTranspose → 1×1 Conv + DepthToSpace only when every plan is for onnxruntime (TensorRT has an integer
@@ -203,6 +205,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   const tensorrtAmax = options.tensorrtCache ? cacheAmax(cal, options) : undefined;
 
   let validation: ValidationReport | undefined;
+  if (options.validate === false || cal.selection.heldOut.length === 0) await timed(stages, 'validation', () => checkLoads(model, runnerOptions(options.threads ?? cal.threads)));
   if (options.validate !== false && cal.selection.heldOut.length === 0)
     warnings.push('no samples were held out at calibration (holdOut: false), so the model was not validated.');
   else if (options.validate !== false)

@@ -158,6 +158,15 @@ async function eachSample(
   }
 }
 
+/**
+ * That onnxruntime loads the model: what every output must pass before it is written, even when the
+ * comparison with the float model is skipped (`validate: false`).
+ */
+export async function checkLoads(model: ModelProto, runner: RunnerOptions = {}): Promise<void> {
+  const r = await Runner.create(model, { ...runner, optimization: 'disabled', label: 'the quantized model' });
+  await r.release();
+}
+
 /** Outputs that hold class scores on their last axis: produced by (Log)Softmax, or 2-D logits. */
 export function classOutputs(model: ModelProto): Set<string> {
   const graph = model.graph!;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 // Runs models, and may be imported without index.ts (the CLI does): gives the core onnxruntime-node.
 import './runtime.js';
 import { openCalibration } from '../data/open.js';
+import { checkModel } from '../ir/check.js';
 import type { ImageOptions } from '../data/images.js';
 import { quantizeOffline, type OfflineOptions, type OfflineResult } from '../offline.js';
 import { modelInputs } from '../data/inputs.js';
@@ -27,6 +28,7 @@ export interface OfflineFileResult extends OfflineResult {
 export async function quantizeFileOffline(input: string, output: string, options: OfflineFileOptions): Promise<OfflineFileResult> {
   const loadStart = performance.now();
   const { model, externalFiles } = loadModelFile(input);
+  checkModel(model, input);
   const loadMs = performance.now() - loadStart;
   const protect = [input, ...externalFiles, ...(options.calib ? [options.calib] : [])];
   assertWritable(output, protect);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { openCalibration } from '../data/open.js';
 import type { ImageOptions } from '../data/images.js';
 import { fail } from '../errors.js';
+import { checkModel } from '../ir/check.js';
 import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../export/trt-cache.js';
 import { parsePlan } from '../plan/json.js';
 import { modelInputs } from '../data/inputs.js';
@@ -42,6 +43,7 @@ export interface QuantizeFileResult extends QuantizeResult {
 export async function quantizeFile(input: string, output: string, options: QuantizeFileOptions): Promise<QuantizeFileResult> {
   const loadStart = performance.now();
   const { model, externalFiles } = loadModelFile(input);
+  checkModel(model, input);
   const loadMs = performance.now() - loadStart;
   // Outputs must not overwrite any input: the model, its data files, the calibration data, the plan.
   const protect = [input, ...externalFiles, options.calib, ...(options.planFile ? [options.planFile] : [])];
