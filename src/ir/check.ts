@@ -34,6 +34,7 @@ function checkGraph(graph: GraphProto, outer: ReadonlySet<string>, bad: (what: s
   const defined = new Set<string>(outer);
   const here = new Set<string>();
   const define = (name: string, what: string) => {
+    notLossy(name, what, bad);
     if (here.has(name)) bad(`the name '${name}' is given to more than one value (${what}); each value must be produced once. The model file is damaged or was edited by hand.`);
     here.add(name);
     defined.add(name);
@@ -62,6 +63,16 @@ function checkGraph(graph: GraphProto, outer: ReadonlySet<string>, bad: (what: s
       for (const g of a.graphs) checkGraph(g, defined, bad);
     }
   }
+}
+
+/**
+ * Protobuf strings must be UTF-8; the decoder turns any other bytes into U+FFFD, so two names that
+ * differed only there would become one value. Refused rather than merged (a name really spelled with
+ * U+FFFD is refused too, the price of telling them apart).
+ */
+function notLossy(name: string, what: string, bad: (what: string) => never): void {
+  if (name.includes('\ufffd'))
+    bad(`the name of ${what}, '${name}', holds bytes that are not UTF-8 (shown as \ufffd); ONNX names are UTF-8 text. Rename it in the exporter.`);
 }
 
 /** Values a typed field holds per element: two for complex numbers, half for packed 4-bit types. */

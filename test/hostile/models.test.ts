@@ -80,4 +80,37 @@ describe('malformed models', () => {
     saveModelFile(m, file);
     for (const mode of ['dynamic', 'fp16']) expectCleanFailure(onnxq(['quantize', file, '-o', path.join(dir, 'o.onnx'), '--mode', mode, '--no-validate']), /node 'conv' \(Conv\) has weight 'w' of shape \[9\]; a convolution's weight has at least 3 dimensions/);
   });
+
+  it('names that are not UTF-8 are refused, not merged into one value', () => {
+    const m = buildModel({
+      inputs: [{ name: 'x', dims: [1, 16] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { opType: 'Relu', name: 'r1', inputs: ['x'], outputs: ['NAME_A'] },
+        { opType: 'Neg', name: 'r2', inputs: ['x'], outputs: ['NAME_B'] },
+        { opType: 'Add', name: 'add', inputs: ['NAME_A', 'NAME_B'], outputs: ['y'] },
+      ],
+    });
+    const file = path.join(dir, 'latin1.onnx');
+    saveModelFile(m, file);
+    // NAME_A → \xffAME_A and NAME_B → \xfeAME_B: two distinct byte strings that decode to the same U+FFFD…
+    const bytes = Buffer.from(fs.readFileSync(file));
+    for (const [from, to] of [['NAME_A', 0xff], ['NAME_B', 0xfe]] as const)
+      for (let i = bytes.indexOf(from); i >= 0; i = bytes.indexOf(from, i + 1)) bytes[i] = to;
+    fs.writeFileSync(file, bytes);
+    for (const args of [['--mode', 'dynamic', '--no-validate'], ['--calib', calib]])
+      expectCleanFailure(onnxq(['quantize', file, '-o', path.join(dir, 'o.onnx'), ...args]), /the name of an output of node 'r1', '\uFFFDAME_A', holds bytes that are not UTF-8/);
+  });
+
+  it('a chain of 10,000 Identity nodes is removed in one pass, in every mode', () => {
+    const nodes = [{ opType: 'MatMul', name: 'mm', inputs: ['x', 'w'], outputs: ['i0'] }];
+    for (let i = 0; i < 10000; i++) nodes.push({ opType: 'Identity', name: `id${i}`, inputs: [`i${i}`], outputs: [i === 9999 ? 'y' : `i${i + 1}`] });
+    const file = path.join(dir, 'identities.onnx');
+    saveModelFile(buildModel({ inputs: [{ name: 'x', dims: [1, 16] }], outputs: [{ name: 'y' }], initializers: [randomWeight('w', [16, 16], 4)], nodes }), file);
+    for (const args of [['--calib', calib], ['--mode', 'dynamic'], ['--mode', 'fp16']]) {
+      const r = onnxq(['quantize', file, '-o', path.join(dir, 'ids.out.onnx'), ...args, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { timings: { totalMs: number } }).timings.totalMs).toBeGreaterThan(0);
+    }
+  });
 });
