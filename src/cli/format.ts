@@ -1,26 +1,10 @@
 /** Small formatting helpers for the terminal summary. */
 import type { ValidationReport } from '../analyze/validate.js';
+import { printable } from '../errors.js';
 
-/**
- * Characters a terminal acts on rather than shows: C0 controls (newline and escape among them), DEL, the
- * C1 controls (U+009B is a one-character CSI), and the bidirectional overrides and isolates, which
- * reorder what follows them on the line.
- */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+export { printable };
 
-/**
- * One line of text safe for a terminal: every character of UNPRINTABLE written as an escape. Everything
- * printed that may hold text from a file (names of nodes, tensors, producers; error messages that quote
- * them) goes through it, so that a model cannot clear the screen or forge a line of output.
- */
-export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-}
-
-/** JSON for a terminal or a pipe: JSON.stringify escapes C0 in strings (its raw newlines are its layout); the rest of UNPRINTABLE is escaped too. */
+/** JSON for a terminal or a pipe: JSON.stringify escapes C0 in strings (its raw newlines are its layout); the rest of what printable() escapes is escaped too. */
 export function printableJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }

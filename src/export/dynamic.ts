@@ -12,7 +12,7 @@
  */
 import type { GraphProto, ModelProto, NodeProto, TensorProto } from 'onnx-buf';
 import { DT } from '../onnx/dtype.js';
-import { floatTensor, makeTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
+import { allFinite, floatTensor, makeTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { NameSet } from '../ir/names.js';
 import { hasConstantWeight, Scope } from '../ir/scope.js';
@@ -126,6 +126,7 @@ function rewriteNode(
   const dims = tensorDims(weight.tensor);
   if (node.opType !== 'Conv' && dims.length !== 2) return 'weight is not 2-D';
   if (node.opType === 'Gemm' && attrInt(node, 'transA', 0)) return 'transA = 1';
+  if (!allFinite(weight.tensor)) return 'weight holds NaN or infinite values';
   const transB = node.opType === 'Gemm' && attrInt(node, 'transB', 0) === 1;
   const alpha = node.opType === 'Gemm' ? attrFloat(node, 'alpha', 1) : 1;
   const key = [weight.scope.id, weight.name, node.opType === 'Conv' ? 'conv' : transB ? 'rows' : 'columns', alpha].join('\u0000');

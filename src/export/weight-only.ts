@@ -14,7 +14,7 @@
 import type { GraphProto, ModelProto, NodeProto, TensorProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { DT } from '../onnx/dtype.js';
-import { floatTensor, makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
+import { allFinite, floatTensor, makeTensor, readFloat32, tensorByteSize, tensorDims } from '../onnx/tensor.js';
 import { Graph } from '../ir/graph.js';
 import { NameSet } from '../ir/names.js';
 import { hasConstantWeight, Scope } from '../ir/scope.js';
@@ -401,10 +401,6 @@ function unpad(qb: QuantizedBlocks): Uint8Array {
   const out = new Uint8Array(qb.rows * qb.cols);
   for (let r = 0; r < qb.rows; r++) out.set(qb.q.subarray(r * padded, r * padded + qb.cols), r * qb.cols);
   return out;
-}
-
-function allFinite(t: TensorProto): boolean {
-  return readFloat32(t).every(Number.isFinite);
 }
 
 function isConstantTable(scope: Scope, node: NodeProto): boolean {

@@ -109,6 +109,13 @@ export function readFloat32(t: TensorProto): Float32Array {
 }
 
 /** Integer tensor values as plain numbers (shapes, axes, indices); int64 beyond 2^53 is clamped. */
+/** Whether every value of a float tensor is finite (no NaN, no ±Infinity): what quantization needs of a weight. */
+export function allFinite(t: TensorProto): boolean {
+  const data = readFloat32(t);
+  for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) return false;
+  return true;
+}
+
 export function readInts(t: TensorProto): number[] {
   const { data } = readTensor(t);
   return Array.from(data as ArrayLike<number | bigint>, (v) => Number(v));

@@ -20,10 +20,13 @@ export function foldBatchNorm(graph: Graph): number {
     const params = bn.input.slice(1, 5).map((n) => graph.constant(n));
     const weight = graph.constant(producer.input[1]!);
     const oldBias = producer.input[2] ? graph.constant(producer.input[2]) : undefined;
-    if (params.some((p) => !p) || !weight || (producer.input[2] && !oldBias)) continue;
+    // A BatchNormalization short of its four parameters, or with parameters of unequal lengths, is not
+    // one to fold: it stays, and onnxruntime says what is wrong with it.
+    if (params.length < 4 || params.some((p) => !p) || !weight || (producer.input[2] && !oldBias)) continue;
     const [gamma, beta, mean, variance] = params.map((p) => readFloat32(p!)) as Float32Array[];
     const eps = attrFloat(bn, 'epsilon', 1e-5);
     const channels = gamma!.length;
+    if (beta!.length !== channels || mean!.length !== channels || variance!.length !== channels) continue;
     const k = new Float64Array(channels);
     for (let c = 0; c < channels; c++) k[c] = gamma![c]! / Math.sqrt(variance![c]! + eps);
 

@@ -7,7 +7,7 @@
  */
 import type { TensorProto } from 'onnx-buf';
 import { fail } from '../errors.js';
-import { readFloat32, tensorDims } from '../onnx/tensor.js';
+import { allFinite, readFloat32, tensorDims } from '../onnx/tensor.js';
 import { adjustWeightScaleForBias } from '../quant/bias.js';
 import { paramsFromRanges } from '../quant/params.js';
 import { channelMinMax } from '../quant/quantize.js';
@@ -69,6 +69,8 @@ function weightParams(name: string, e: WeightEntry, t: TensorProto | undefined):
   const dims = tensorDims(t);
   if (e.axis !== undefined && (e.axis >= dims.length || e.axis < -dims.length))
     fail('BAD_PLAN', `weight '${name}' has ${dims.length} dimensions; axis ${e.axis} does not exist.`);
+  if (!allFinite(t))
+    fail('BAD_MODEL', `weight '${name}' holds NaN or infinite values, which cannot be quantized. The model file is damaged; to keep its node float, name the node in --exclude.`);
   const r = e.method === 'admm' ? admmWeightRanges(data, dims, e.axis, weightSpec(e)) : channelMinMax(data, dims, e.axis);
   return { ...fromRanges(r.min, r.max, weightSpec(e)), state: e.method === 'admm' ? 'searched' : 'calibrated' };
 }
