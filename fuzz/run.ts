@@ -46,17 +46,17 @@ function weights(name: string, dims: number[], seed: number) {
   return floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random() - 0.5));
 }
 
-function model(nodes: Parameters<typeof makeNode>[0][], initializers: ReturnType<typeof weights>[], input: number[], opset = 13): ModelProto {
+function model(nodes: Parameters<typeof makeNode>[0][], initializers: ReturnType<typeof weights>[], input: number[], output: number[]): ModelProto {
   return create(ModelProtoSchema, {
     irVersion: 8n,
     producerName: 'onnxq-fuzz',
-    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(opset) })],
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })],
     graph: create(GraphProtoSchema, {
       name: 'seed',
       node: nodes.map((n) => makeNode(n)),
       initializer: initializers,
       input: [makeValueInfo('x', { dtype: 1, shape: input })],
-      output: [makeValueInfo('y', { dtype: 1 })],
+      output: [makeValueInfo('y', { dtype: 1, shape: output })],
     }),
   });
 }
@@ -72,6 +72,7 @@ export function seeds(): Seed[] {
     ],
     [weights('w1', [16, 32], 1), weights('b1', [32], 2), weights('w2', [32, 8], 3)],
     [1, 16],
+    [1, 8],
   );
   const cnn = model(
     [
@@ -83,6 +84,7 @@ export function seeds(): Seed[] {
     ],
     [weights('k', [8, 3, 3, 3], 4), weights('kb', [8], 5), weights('fw', [4, 8], 6), weights('fb', [4], 7)],
     [1, 3, 8, 8],
+    [1, 4],
   );
   return [
     { name: 'mlp', bytes: encodeModel(mlp).model, input: [1, 16] },

@@ -10,7 +10,8 @@ import { create } from '@bufbuild/protobuf';
 import { StringStringEntryProtoSchema, TensorProto_DataLocation, type ModelProto } from 'onnx-buf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFile, saveModelFile, writeNewFile } from '../../src/node/files.js';
-import { buildModel, randomWeight } from '../helpers/build.js';
+import { buildModel, randomFloats, randomWeight } from '../helpers/build.js';
+import { writeNpy } from '../../src/data/npy-file.js';
 import { expectCleanFailure, onnxq } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -179,7 +180,9 @@ describe('what the output records', () => {
     const dir = tempDir('onnxq-hostile-');
     const input = path.join(dir, 'in.onnx');
     saveModelFile(matmulModel(), input);
-    for (const mode of MODES) {
+    const calib = path.join(dir, 'calib.npy');
+    writeNpy(calib, { dtype: 'float32', dims: [8, 1, 64], data: randomFloats(8 * 64, 6) });
+    for (const mode of [...MODES, ['--calib', calib, '--method', 'entropy'], ['--calib', calib]]) {
       const outs = [path.join(dir, 'a.onnx'), path.join(fs.mkdtempSync(path.join(dir, 'elsewhere-')), 'b.onnx')];
       for (const [i, out] of outs.entries()) {
         const r = onnxq(['quantize', input, '-o', out, ...mode, '--threads', String(i + 1)]);
@@ -189,7 +192,7 @@ describe('what the output records', () => {
       expect(Buffer.compare(a!, b!), mode.join(' ')).toBe(0);
       const meta = Object.fromEntries(loadModelFile(outs[0]!).model.metadataProps.map((p) => [p.key, p.value]));
       const options = JSON.parse(meta['onnxq.options']!) as Record<string, unknown>;
-      expect(options.mode).toBe(mode[1]);
+      expect(options.mode).toBe(mode[0] === '--mode' ? mode[1] : 'static');
       expect(meta['onnxq.options']).not.toContain(dir);
       expect(meta['onnxq.options']).not.toMatch(/threads|onnx"/);
     }
