@@ -13,6 +13,7 @@
  * 2048 bins over exactly [0, max |x|] of the whole set: it takes a second pass once that range is known.
  */
 import type { ModelProto } from 'onnx-buf';
+import { fail } from '../errors.js';
 import type { CalibrationSource, Sample } from '../data/source.js';
 import { Runner, type Augmentation, type RunnerOptions } from '../runtime/runner.js';
 import { Probes, type Fetched } from './probes.js';
@@ -127,6 +128,15 @@ export async function collectStats(
     if (!needs.fixedHistogram) return stats;
 
     // A second pass: histograms over exactly ±max |x| of the whole set, TensorRT's bins.
+    for (const t of tensors) {
+      const { min, max } = stats.get(t)!;
+      if (!Number.isFinite(min) || !Number.isFinite(max))
+        fail(
+          'BAD_CALIBRATION',
+          `tensor '${t}' reached ${min}…${max} on the calibration data: the float model overflows there, and infinite values cannot be quantized. ` +
+            'Check the data\'s normalisation (--scale, --mean, --std), or keep that node float with --exclude.',
+        );
+    }
     const fixed = new Map(tensors.map((t) => [t, HistogramObserver.forRange(stats.get(t)!.min, stats.get(t)!.max)]));
     await pass(session, source, batches, false, true, options, 'histograms', (out, p) => {
       for (const [i, t] of tensors.entries()) fixed.get(t)!.observe(p.values(i, out));

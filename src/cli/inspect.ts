@@ -1,11 +1,13 @@
 /** `onnxq inspect model.onnx`: what the model holds, for a person or (with --json) a program. */
 import { inspectModel } from '../analyze/inspect.js';
 import { formatShape } from '../ir/types.js';
+import { checkModel } from '../ir/check.js';
 import { loadModelFile } from '../node/files.js';
 import { formatBytes, printable, printableJson } from './format.js';
 
 export function runInspect(file: string, options: { json?: boolean }): void {
   const { model } = loadModelFile(file);
+  checkModel(model, file);
   const r = inspectModel(model);
   if (options.json) {
     process.stdout.write(printableJson(r));

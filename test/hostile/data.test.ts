@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { saveModelFile } from '../../src/node/files.js';
 import { writeNpy } from '../../src/data/npy-file.js';
 import { buildModel, randomFloats, randomWeight } from '../helpers/build.js';
+import { floatTensor } from '../../src/onnx/tensor.js';
 import { expectCleanFailure, onnxq } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -72,5 +73,25 @@ describe('non-finite data', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/y: not compared: \d+ values of the float model's output and \d+ of the quantized model's are NaN or ±Infinity/);
     expect(r.stdout).not.toMatch(/SQNR (NaN|-∞)|cosine NaN/);
+  });
+
+  it('a float model that overflows inside says which tensor, and why, with minmax and entropy', () => {
+    const file = path.join(dir, 'overflow.onnx');
+    saveModelFile(
+      buildModel({
+        inputs: [{ name: 'x', dims: [1, 64] }],
+        outputs: [{ name: 'y' }],
+        initializers: [randomWeight('w', [64, 64], 4), floatTensor('huge', [1], [3e38]), randomWeight('w2', [64, 8], 5)],
+        nodes: [
+          { opType: 'MatMul', inputs: ['x', 'w'], outputs: ['h'] },
+          { opType: 'Mul', inputs: ['h', 'huge'], outputs: ['big'] }, // past float32's 3.4e38 wherever |h| > 1.13
+          { opType: 'MatMul', inputs: ['big', 'w2'], outputs: ['y'] },
+        ],
+      }),
+      file,
+    );
+    const data = calib('finite.npy', () => {});
+    for (const method of ['minmax', 'entropy'])
+      expectCleanFailure(onnxq(['quantize', file, '-o', path.join(dir, 'o.onnx'), '--calib', data, '--method', method]), /tensor 'big' reached -Infinity…Infinity on the calibration data.*infinite values cannot be quantized/);
   });
 });

@@ -49,12 +49,13 @@ describe('malformed models', () => {
   });
 
   for (const [what, breakIt, why] of CASES)
-    it(`${what}: refused in every mode, nothing written`, () => {
+    it(`${what}: refused by inspect and in every mode, nothing written`, () => {
       const m = mlp();
       breakIt(m);
       const file = path.join(dir, `${what.replace(/\W+/g, '-')}.onnx`);
       saveModelFile(m, file);
       const out = path.join(dir, 'out.onnx');
+      expectCleanFailure(onnxq(['inspect', file]), why);
       for (const args of [['--calib', calib], ['--mode', 'dynamic', '--no-validate'], ['--mode', 'weight-only', '--no-validate'], ['--mode', 'fp16', '--no-validate']]) {
         expectCleanFailure(onnxq(['quantize', file, '-o', out, ...args]), why);
         expect(fs.readdirSync(dir).filter((f) => f.includes('out.onnx'))).toEqual([]);
