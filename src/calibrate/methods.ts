@@ -1,4 +1,5 @@
 /** The range methods by name, and what a set of them needs gathered during calibration. */
+import { aciq } from './aciq.js';
 import { admm } from './admm.js';
 import { entropy } from './entropy.js';
 import { minmax } from './minmax.js';
@@ -14,6 +15,7 @@ export const RANGE_METHODS: Readonly<Record<RangeMethodName, RangeMethod>> = {
   entropy,
   mse,
   admm,
+  aciq,
 };
 
 /** Union of what the methods need: a histogram (over the exact range, for entropy), moving averages, a sample. */

@@ -33,7 +33,7 @@ export interface TensorStats {
   sample?: Float32Array;
 }
 
-export const RANGE_METHOD_NAMES = ['minmax', 'moving-average', 'percentile', 'entropy', 'mse', 'admm'] as const;
+export const RANGE_METHOD_NAMES = ['minmax', 'moving-average', 'percentile', 'entropy', 'mse', 'admm', 'aciq'] as const;
 export type RangeMethodName = (typeof RANGE_METHOD_NAMES)[number];
 
 export interface RangeMethodOptions {
