@@ -21,7 +21,7 @@ export { syntheticSource } from './data/synthetic.js';
 export { decodeModel, encodeModel } from './onnx/codec.js';
 export { inspectModel, type InspectReport } from './analyze/inspect.js';
 export { compareModels, type ValidationReport, type OutputComparison } from './analyze/validate.js';
-export { sqnr, cosine } from './analyze/metrics.js';
+export { sqnr, cosine, errorMetrics, ErrorAccumulator, type ErrorMetrics } from './analyze/metrics.js';
 export { memorySource } from './data/memory.js';
 export type { CalibrationSource, Sample, HostTensor, ModelInput } from './data/source.js';
 export { buildPlan, type PlanOptions } from './plan/build.js';

@@ -1,7 +1,11 @@
 /**
- * How far a quantized tensor is from its float reference:
- * SQNR = 10·log10(Σx² / Σ(x − x̂)²) dB (ORT qdq_loss_debug, PyTorch ns), higher is better, +∞ when equal;
- * cosine = ⟨x, x̂⟩ / (‖x‖‖x̂‖); top-1 agreement = share of rows whose argmax over the last axis matches.
+ * How far a quantized tensor is from its float reference x:
+ * - SQNR = 10·log10(Σx² / Σ(x − x̂)²) dB (ORT qdq_loss_debug, PyTorch torch/ao/ns), higher is better, +∞ when equal;
+ * - cosine = ⟨x, x̂⟩ / (‖x‖‖x̂‖) (PPQ, PyTorch ns, MNN's debug mode, EasyQuant);
+ * - MSE = Σ(x − x̂)²/n, and the largest |x − x̂|;
+ * - PPQ's noise-to-signal ratio ("SNR" in ppq/quantization/measure/norm.py): Σ(x̂ − x)²/(Σx² + 1e-7) per
+ *   sample, averaged over the samples; lower is better, and for one sample −10·log10 of it is the SQNR;
+ * - top-1 agreement = share of rows whose argmax over the last axis matches.
  */
 
 /** Running sums, so that SQNR and cosine can be accumulated over many samples. */
@@ -12,6 +16,9 @@ export class ErrorAccumulator {
   testNorm = 0;
   count = 0;
   maxAbsError = 0;
+  /** Σ over samples (add() calls) of each one's noise ÷ (signal + 1e-7), and how many there were. */
+  private ratios = 0;
+  private samples = 0;
 
   add(reference: ArrayLike<number>, test: ArrayLike<number>): void {
     if (reference.length !== test.length) throw new Error(`cannot compare tensors of ${reference.length} and ${test.length} values`);
@@ -37,6 +44,8 @@ export class ErrorAccumulator {
     this.testNorm += tn;
     this.count += reference.length;
     this.maxAbsError = maxErr;
+    this.ratios += noise / (signal + 1e-7);
+    this.samples++;
   }
 
   get sqnr(): number {
@@ -50,6 +59,34 @@ export class ErrorAccumulator {
     return d === 0 ? (this.signal === this.testNorm ? 1 : 0) : this.dot / d;
   }
 
+  get mse(): number {
+    return this.count ? this.noise / this.count : 0;
+  }
+
+  /** PPQ's noise-to-signal ratio, averaged over the samples added. */
+  get noiseToSignal(): number {
+    return this.samples ? this.ratios / this.samples : 0;
+  }
+
+  /** Every metric at once. */
+  get metrics(): ErrorMetrics {
+    return { sqnr: this.sqnr, cosine: this.cosine, mse: this.mse, maxAbsError: this.maxAbsError, noiseToSignal: this.noiseToSignal };
+  }
+}
+
+export interface ErrorMetrics {
+  sqnr: number;
+  cosine: number;
+  mse: number;
+  maxAbsError: number;
+  noiseToSignal: number;
+}
+
+/** All the metrics of one tensor against its reference. */
+export function errorMetrics(reference: ArrayLike<number>, test: ArrayLike<number>): ErrorMetrics {
+  const acc = new ErrorAccumulator();
+  acc.add(reference, test);
+  return acc.metrics;
 }
 
 export function sqnr(reference: ArrayLike<number>, test: ArrayLike<number>): number {
