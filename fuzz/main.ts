@@ -42,7 +42,7 @@ function worker(start: number, count: number, dir: string, outcomes: Outcome[]):
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         if (line.startsWith('start ')) current = Number(line.slice(6));
-        else {
+        else if (line.startsWith('{')) {
           outcomes.push(JSON.parse(line) as Outcome);
           arm();
         }
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
   try {
     writeCalibration(dir, seeds());
     for (let next = 0; next < count; ) {
+      // A worker killed mid-mutant leaves its files: clear them, or the next mutant would be blamed.
+      for (const f of fs.readdirSync(dir)) if (!f.endsWith('.npy')) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
       next = await worker(next, count, dir, outcomes);
       process.stderr.write(`\r${outcomes.length}/${count} mutants`);
     }

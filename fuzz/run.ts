@@ -12,6 +12,7 @@ import { GraphProtoSchema, ModelProtoSchema, OperatorSetIdProtoSchema, type Mode
 import { inspectModel } from '../src/analyze/inspect.js';
 import { writeNpy } from '../src/data/npy-file.js';
 import { OnnxqError } from '../src/errors.js';
+import { checkModel } from '../src/ir/check.js';
 import { makeNode } from '../src/ir/node.js';
 import { makeValueInfo } from '../src/ir/types.js';
 import { encodeModel } from '../src/onnx/codec.js';
@@ -112,7 +113,12 @@ export async function runMutant(seed: Seed, fuzzSeed: number, index: number, dir
   fs.writeFileSync(file, bytes);
   const outcome: Outcome = { index, seed: seed.name, mutator, action, result: 'ok' };
   try {
-    if (action === 'inspect') inspectModel(loadModelFile(file).model);
+    if (action === 'inspect') {
+      // As `onnxq inspect` does: load, check, report.
+      const { model } = loadModelFile(file);
+      checkModel(model, file);
+      inspectModel(model);
+    }
     else if (action === 'static') await quantizeFile(file, out, { calib, calibSamples: 2, validate: false, threads: 1 });
     else await quantizeFileOffline(file, out, { mode: action, validate: false, threads: 1 });
   } catch (e) {

@@ -204,6 +204,7 @@ async function validate(
       `the model was written but not validated: ${e.message.replace(/^onnxruntime failed to run /, 'on synthetic inputs, onnxruntime failed to run ')} ` +
         'Give real samples with --calib, or fix the synthetic ones with --input-shape NAME=D0,D1,… and --input-value NAME=V.',
     );
+    await checkLoads(model, options.threads ? { threads: options.threads } : {});
     return {};
   }
 }

@@ -125,6 +125,7 @@ function rewriteNode(
 ): string | undefined {
   const dims = tensorDims(weight.tensor);
   if (node.opType !== 'Conv' && dims.length !== 2) return 'weight is not 2-D';
+  if (node.opType === 'Conv' && dims.length < 3) return `weight is ${dims.length}-D; a convolution's weight has at least 3 dimensions`;
   if (node.opType === 'Gemm' && attrInt(node, 'transA', 0)) return 'transA = 1';
   if (!allFinite(weight.tensor)) return 'weight holds NaN or infinite values';
   const transB = node.opType === 'Gemm' && attrInt(node, 'transB', 0) === 1;

@@ -3,6 +3,7 @@
  * `TRT-<version>-<Algorithm>`, then `<tensor>: <hex>` per tensor where <hex> is the float32 bit
  * pattern of the step amax/127, as 8 lowercase hex digits.
  */
+import { fail } from '../errors.js';
 import { RANGE_METHODS } from '../calibrate/methods.js';
 import type { RangeMethodName, RangeMethodOptions, TensorStats } from '../calibrate/observer.js';
 
@@ -41,6 +42,10 @@ export function float32Hex(v: number): string {
 /** The cache's text; `amax` maps each tensor (named as in the float model) to its clip threshold. */
 export function trtCalibrationCache(amax: ReadonlyMap<string, number>, algorithm: string, version = DEFAULT_TRT_VERSION): string {
   const lines = [`TRT-${version}-${algorithm}`];
-  for (const [name, a] of amax) lines.push(`${name}: ${float32Hex(a / 127)}`);
+  for (const [name, a] of amax) {
+    // One line per tensor, "name: hex": a name that could end a line or fake the separator would forge entries.
+    if (/[\r\n]|: /.test(name)) fail('BAD_MODEL', `tensor '${name}' cannot be named in a TensorRT calibration cache (it holds a line break or ": "); rename it in the model.`);
+    lines.push(`${name}: ${float32Hex(a / 127)}`);
+  }
   return lines.join('\n') + '\n';
 }

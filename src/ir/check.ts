@@ -15,7 +15,8 @@ import { isStandard } from './node.js';
 const MAX_IR_VERSION = 13;
 const MAX_OPSET = 26;
 
-const CONV_OPS = new Set(['Conv', 'ConvTranspose', 'ConvInteger', 'QLinearConv']);
+/** Which input of each convolution is its weight. */
+const CONV_WEIGHT_INPUT: Record<string, number> = { Conv: 1, ConvTranspose: 1, ConvInteger: 1, QLinearConv: 3 };
 const CONSTANT_VALUES = new Set(['value', 'value_float', 'value_floats', 'value_int', 'value_ints', 'value_string', 'value_strings', 'sparse_value']);
 
 export function checkModel(model: ModelProto, source: string): void {
@@ -27,31 +28,44 @@ export function checkModel(model: ModelProto, source: string): void {
     if ((o.domain === '' || o.domain === 'ai.onnx') && !(v >= 1 && v <= MAX_OPSET))
       bad(`it imports opset ${o.version} of the default domain; onnxruntime reads opsets 1…${MAX_OPSET}. Export the model again, or convert it to opset ${MAX_OPSET} or lower.`);
   }
-  checkGraph(model.graph!, new Set(), bad);
+  checkGraph(model.graph!, undefined, bad);
 }
 
-function checkGraph(graph: GraphProto, outer: ReadonlySet<string>, bad: (what: string) => never): void {
-  const defined = new Set<string>(outer);
-  const here = new Set<string>();
+/** A graph's names, and the enclosing graph's: a subgraph may read values of the graphs around it. */
+interface Names {
+  here: Set<string>;
+  outer?: Names;
+}
+
+const defines = (names: Names | undefined, name: string): boolean => {
+  for (let n = names; n; n = n.outer) if (n.here.has(name)) return true;
+  return false;
+};
+
+function checkGraph(graph: GraphProto, outer: Names | undefined, bad: (what: string) => never): void {
+  // Each graph holds its own names and looks outward through the chain: no copy of the enclosing
+  // names per subgraph, so many If/Loop bodies cost time in proportion to their own size.
+  const names: Names = { here: new Set(), ...(outer ? { outer } : {}) };
   const define = (name: string, what: string) => {
     notLossy(name, what, bad);
-    if (here.has(name)) bad(`the name '${name}' is given to more than one value (${what}); each value must be produced once. The model file is damaged or was edited by hand.`);
-    here.add(name);
-    defined.add(name);
+    if (names.here.has(name)) bad(`the name '${name}' is given to more than one value (${what}); each value must be produced once. The model file is damaged or was edited by hand.`);
+    names.here.add(name);
   };
   for (const t of graph.initializer) {
     checkTensor(t, bad);
     define(t.name, 'an initializer');
   }
+  for (const s of graph.sparseInitializer) if (s.values) define(s.values.name, 'a sparse initializer');
   // Before IR 4 every initializer is listed among the graph inputs too: that is the same value.
   const initializers = new Map(graph.initializer.map((t) => [t.name, t]));
-  for (const v of graph.input) if (!initializers.has(v.name)) define(v.name, 'a graph input');
+  for (const v of graph.input) if (!initializers.has(v.name) && !names.here.has(v.name)) define(v.name, 'a graph input');
   for (const node of graph.node) for (const o of node.output) if (o) define(o, `an output of node '${node.name}'`);
   for (const node of graph.node) {
     for (const i of node.input)
-      if (i && !defined.has(i))
+      if (i && !defines(names, i))
         bad(`node '${node.name}' (${node.opType}) reads '${i}', which no node, initializer or graph input produces. The model file is damaged or incomplete.`);
-    const weight = CONV_OPS.has(node.opType) && isStandard(node) ? initializers.get(node.input[1] ?? '') : undefined;
+    const at = isStandard(node) ? CONV_WEIGHT_INPUT[node.opType] : undefined;
+    const weight = at === undefined ? undefined : initializers.get(node.input[at] ?? '');
     if (weight && weight.dims.length < 3)
       bad(`node '${node.name}' (${node.opType}) has weight '${weight.name}' of shape [${weight.dims.join(', ')}]; a convolution's weight has at least 3 dimensions (output channels, input channels per group, kernel). The model file is damaged.`);
     if (node.opType === 'Constant' && isStandard(node) && node.attribute.filter((a) => CONSTANT_VALUES.has(a.name)).length !== 1)
@@ -59,8 +73,8 @@ function checkGraph(graph: GraphProto, outer: ReadonlySet<string>, bad: (what: s
     for (const a of node.attribute) {
       if (a.t) checkTensor(a.t, bad);
       for (const t of a.tensors) checkTensor(t, bad);
-      if (a.g) checkGraph(a.g, defined, bad);
-      for (const g of a.graphs) checkGraph(g, defined, bad);
+      if (a.g) checkGraph(a.g, names, bad);
+      for (const g of a.graphs) checkGraph(g, names, bad);
     }
   }
 }
@@ -84,7 +98,7 @@ function typedCount(t: TensorProto, n: number): number {
 
 function checkTensor(t: TensorProto, bad: (what: string) => never): void {
   const name = `tensor '${t.name}'`;
-  if (t.dataType === DT.UNDEFINED || dtypeName(t.dataType).startsWith('dtype#'))
+  if (t.dataType === DT.UNDEFINED || DT[t.dataType] === undefined)
     bad(`${name} has element type ${t.dataType}, which is not an ONNX type onnxq knows. The model file is damaged, or newer than onnxq.`);
   let n = 1;
   for (const d of t.dims) {
@@ -95,6 +109,8 @@ function checkTensor(t: TensorProto, bad: (what: string) => never): void {
   if (!Number.isSafeInteger(n)) bad(`${name} has shape [${t.dims.join(', ')}], ${n} values: more than any model can hold. The model file is damaged.`);
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL || externalOf(t)) return; // sized against its file when located (onnx/codec.ts)
   const bits = dtypeBits(t.dataType);
+  // Types onnxq has no size for (those newer than it, like float4e2m1) are left to onnxruntime.
+  if (!bits && t.dataType !== DT.STRING) return;
   const shape = `${dtypeName(t.dataType)} [${t.dims.join(', ')}]`;
   if (t.rawData.length > 0) {
     if (bits && t.rawData.length !== Math.ceil((n * bits) / 8))

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelProto } from 'onnx-buf';
-import { fail } from '../errors.js';
+import { fail, OnnxqError } from '../errors.js';
 import { decodeModel, encodeModel, tensorPayloadBytes, PROTOBUF_LIMIT, type DataChunk } from '../onnx/codec.js';
 
 export function readFileOrFail(file: string, what: string): Uint8Array {
@@ -17,6 +17,7 @@ export function readFileOrFail(file: string, what: string): Uint8Array {
     if (!st.isFile() && !st.isDirectory()) fail('IO', `cannot read ${what} ${file}: it is not a regular file (a pipe, socket or device). Give the path of a file.`);
     return fs.readFileSync(file);
   } catch (e) {
+    if (e instanceof OnnxqError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     fail('IO', `cannot read ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}.`, e);
   }
@@ -44,7 +45,7 @@ export function loadModelFile(file: string): LoadedModel {
     let size = sizes.get(full);
     if (size === undefined) sizes.set(full, (size = fs.statSync(full).size));
     const n = length ?? size - offset;
-    if (offset + n > size)
+    if (offset > size || offset + n > size)
       fail('EXTERNAL_DATA', `${file}: external data file '${location}' is ${size} bytes, but tensor '${tensor}' needs bytes ${offset}..${offset + n}. The data file is truncated or belongs to another model.`);
     return { folder: dir, file: full, offset, length: n, read: () => readRange(full, offset, n, file) };
   });
@@ -80,7 +81,12 @@ function dataFile(model: string, realDir: string, full: string, location: string
 function readRange(file: string, offset: number, length: number, model: string): Uint8Array {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    // The checked real path, never through a link put there since, and still a regular file.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    if (!fs.fstatSync(fd).isFile()) {
+      fs.closeSync(fd);
+      throw new Error('it is no longer a regular file');
+    }
   } catch (e) {
     fail('EXTERNAL_DATA', `${model}: its external data file ${file} can no longer be read (${(e as Error).message}).`, e);
   }

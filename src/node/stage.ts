@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
-import { fail } from '../errors.js';
+import { fail, OnnxqError } from '../errors.js';
 import { encodeModel, PROTOBUF_LIMIT, type DataChunk } from '../onnx/codec.js';
 import { externalOf } from '../onnx/external.js';
 import { forEachTensor } from '../onnx/walk.js';
@@ -49,6 +49,7 @@ export function stageForSession(model: ModelProto, add: Augmentation): { path: s
     write(`${base}.onnx`, [encoded.model]);
   } catch (e) {
     remove();
+    if (e instanceof OnnxqError) throw e; // e.g. an external data file that can no longer be read
     fail('IO', `onnxq writes a model for onnxruntime beside its weights, in ${dir}, and could not: ${(e as Error).message}. Make that folder writable, or copy the model and its data files to one that is.`, e);
   }
   return { path: `${base}.onnx`, remove };

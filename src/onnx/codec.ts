@@ -55,19 +55,17 @@ function entries(t: TensorProto): Map<string, string> {
   return new Map(t.externalData.map((e) => [e.key, e.value]));
 }
 
-/** A location must stay inside the model's folder: absolute paths and `..` escapes are an attack. */
+/**
+ * A location must stay inside the model's folder: absolute paths are an attack, and so is any '..',
+ * even one that stays inside as text (through a linked folder it need not). The loader then checks
+ * the real path (node/files.ts).
+ */
 export function checkExternalLocation(location: string, source: string, tensor: string): void {
   const parts = location.split(/[\\/]+/);
-  let depth = 0;
-  const escapes = parts.some((p) => {
-    if (p === '..') depth--;
-    else if (p !== '.' && p !== '') depth++;
-    return depth < 0;
-  });
-  if (location === '' || /^([\\/]|[A-Za-z]:)/.test(location) || escapes)
+  if (location === '' || /^([\\/]|[A-Za-z]:)/.test(location) || parts.includes('..'))
     fail(
       'EXTERNAL_DATA',
-      `${source}: tensor '${tensor}' points its external data at '${location}', which is ${location === '' ? 'empty' : 'outside the model\'s folder'}. ` +
+      `${source}: tensor '${tensor}' points its external data at '${location}', which is ${location === '' ? 'empty' : 'outside the model\'s folder, or reaches it through \'..\''}. ` +
         'onnxq only reads external data files next to the model (a relative path without ..); move the data file there and fix the location.',
     );
 }

@@ -75,6 +75,9 @@ describe('external data that escapes or blocks', () => {
     fs.symlinkSync('real.onnx.data', path.join(inside, 'weights.bin'));
     const r = onnxq(['inspect', externalModel(inside, 'weights.bin')]);
     expect(r.code, r.stderr).toBe(0);
+    // 'data/../w.bin' reads as a file beside the model, but the OS follows the link first: any '..' is refused.
+    fs.writeFileSync(path.join(sub, 'real.onnx.data'), new Uint8Array(64 * 64 * 4));
+    expectCleanFailure(onnxq(['inspect', externalModel(sub, 'data/../real.onnx.data')]), /reaches it through '\.\.'/);
   });
 
   it('a data file that is a folder, or a FIFO, is refused at once (no hang)', () => {

@@ -9,7 +9,8 @@ import { OperatorSetIdProtoSchema, type ModelProto } from 'onnx-buf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { saveModelFile } from '../../src/node/files.js';
 import { writeNpy } from '../../src/data/npy-file.js';
-import { floatTensor } from '../../src/onnx/tensor.js';
+import { floatTensor, makeTensor } from '../../src/onnx/tensor.js';
+import { DT } from '../../src/onnx/dtype.js';
 import { buildModel, randomFloats, randomWeight } from '../helpers/build.js';
 import { expectCleanFailure, onnxq } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
@@ -113,5 +114,23 @@ describe('malformed models', () => {
       expect(r.code, r.stderr).toBe(0);
       expect((JSON.parse(r.stdout) as { timings: { totalMs: number } }).timings.totalMs).toBeGreaterThan(0);
     }
+  });
+
+  it('a model already quantized by another tool (QLinearConv with initializer scales) is accepted, its weight found at input 3', () => {
+    const m = buildModel({
+      inputs: [{ name: 'x', dims: [1, 1, 4, 4], dtype: DT.UINT8 }],
+      outputs: [{ name: 'y', dims: [1, 2, 4, 4], dtype: DT.UINT8 }],
+      initializers: [
+        floatTensor('xs', [], [0.1]), makeTensor('xz', DT.UINT8, [], Uint8Array.of(128)),
+        makeTensor('w', DT.INT8, [2, 1, 1, 1], Int8Array.of(3, -5)), floatTensor('ws', [], [0.02]), makeTensor('wz', DT.INT8, [], Int8Array.of(0)),
+        floatTensor('ys', [], [0.05]), makeTensor('yz', DT.UINT8, [], Uint8Array.of(128)),
+      ],
+      nodes: [{ opType: 'QLinearConv', name: 'qconv', inputs: ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz'], outputs: ['y'] }],
+    });
+    const file = path.join(dir, 'qlinear.onnx');
+    saveModelFile(m, file);
+    const r = onnxq(['inspect', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('QLinearConv 1');
   });
 });

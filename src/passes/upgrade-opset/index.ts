@@ -59,12 +59,12 @@ export function upgradeOpset(model: ModelProto, target: number, graph?: Graph): 
   const run = new Upgrade(from, target, main);
   run.convertGraph(main);
   if (run.problems.length) {
-    const shown = run.problems.slice(0, LISTED).map((p) => `  - ${p}`);
-    if (run.problems.length > LISTED) shown.push(`  - … and ${run.problems.length - LISTED} more`);
+    const shown = run.problems.slice(0, LISTED);
+    if (run.problems.length > LISTED) shown.push(`… and ${run.problems.length - LISTED} more`);
     fail(
       'UNSUPPORTED_OP',
-      `cannot upgrade the model from opset ${from} to ${target}: ${run.problems.length} node(s) cannot be converted:\n` +
-        `${shown.join('\n')}\n` +
+      `cannot upgrade the model from opset ${from} to ${target}: ${run.problems.length} node(s) cannot be converted: ` +
+        `${shown.join('; ')}. ` +
         `Re-export the model from its framework with a newer exporter at opset ${target} or later ` +
         `(e.g. torch.onnx.export(..., opset_version=${target}), paddle2onnx --opset_version ${target}, tf2onnx --opset ${target}), ` +
         'or replace these ops with standard ones first.',
