@@ -10,6 +10,7 @@ import { DEFAULT_TRT_VERSION } from '../export/trt-cache.js';
 import { runInspect } from './inspect.js';
 import { collectList, collectShape, collectValue, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
 import { runQuantize } from './quantize.js';
+import { removeAbandoned } from '../node/abandon.js';
 
 const program = new Command('onnxq')
   .description('Quantize ONNX models: calibrate, quantize to int8 QDQ, and measure what it cost.')
@@ -79,6 +80,13 @@ program
   });
 
 async function main(): Promise<void> {
+  // Interrupted: remove what a failed run would remove (models staged for onnxruntime), then exit as
+  // the shell expects of a signal (128 + its number). Outputs are written synchronously and never half-placed.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const)
+    process.once(signal, () => {
+      removeAbandoned();
+      process.exit(code);
+    });
   try {
     await program.parseAsync(process.argv);
   } catch (e) {

@@ -18,6 +18,7 @@ import { encodeModel, PROTOBUF_LIMIT, type DataChunk } from '../onnx/codec.js';
 import { externalOf } from '../onnx/external.js';
 import { forEachTensor } from '../onnx/walk.js';
 import { useStager, withAugmentation, type Augmentation } from '../runtime/runner.js';
+import { whileAbandonable } from './abandon.js';
 import { writeNewFile } from './files.js';
 
 export function stageForSession(model: ModelProto, add: Augmentation): { path: string; remove(): void } {
@@ -32,9 +33,14 @@ export function stageForSession(model: ModelProto, add: Augmentation): { path: s
   for (const t of add.initializers ?? []) inline += t.rawData.length;
   const files: string[] = [];
   let tempDir: string | undefined;
-  const remove = () => {
+  const removeFiles = () => {
     for (const f of files) fs.rmSync(f, { force: true });
     if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
+  };
+  const settled = whileAbandonable(removeFiles);
+  const remove = () => {
+    removeFiles();
+    settled();
   };
   if (!dir) dir = tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxq-session-'));
   const base = path.join(dir, `.onnxq-session-${crypto.randomBytes(6).toString('hex')}`);

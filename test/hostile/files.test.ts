@@ -3,7 +3,7 @@
  * onnxq writes, or print escapes on the user's terminal — each built here and run through the CLI as a
  * user would, with its expected outcome: a named error and nothing written, or a correct model.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFile, saveModelFile, writeNewFile } from '../../src/node/files.js';
 import { buildModel, randomFloats, randomWeight } from '../helpers/build.js';
 import { writeNpy } from '../../src/data/npy-file.js';
-import { expectCleanFailure, onnxq } from '../helpers/cli.js';
+import { CLI_BIN, expectCleanFailure, onnxq } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
 const MODES = [['--mode', 'dynamic'], ['--mode', 'weight-only'], ['--mode', 'fp16']];
@@ -140,6 +140,29 @@ describe('where onnxq writes', () => {
     fs.symlinkSync(input, out);
     expectCleanFailure(onnxq(['quantize', input, '-o', out, '--mode', 'dynamic', '--no-validate']), /refusing to write .*out\.onnx: it is one of the input files/);
   });
+});
+
+describe('an interrupted run', () => {
+  it('Ctrl-C while onnxruntime reads a staged model leaves nothing beside the model, and exits 130', async () => {
+    const dir = tempDir('onnxq-hostile-');
+    // 40 MB of weights in external data: the model is staged beside them while each session opens.
+    const nodes = Array.from({ length: 10 }, (_, i) => ({ opType: 'MatMul', name: `mm${i}`, inputs: [i ? `h${i}` : 'x', `w${i}`], outputs: [i === 9 ? 'y' : `h${i + 1}`] }));
+    const m = buildModel({ inputs: [{ name: 'x', dims: [1, 1024] }], outputs: [{ name: 'y' }], nodes, initializers: nodes.map((_, i) => randomWeight(`w${i}`, [1024, 1024], i, 0.03)) });
+    saveModelFile(m, path.join(dir, 'm.onnx'), { externalData: true });
+    writeNpy(path.join(dir, 'c.npy'), { dtype: 'float32', dims: [4, 1, 1024], data: randomFloats(4096, 1) });
+    const before = listing(dir);
+    const child = spawn(process.execPath, [CLI_BIN, 'quantize', 'm.onnx', '-o', 'out.onnx', '--calib', 'c.npy'], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let staged = false;
+    for (let i = 0; i < 2000 && !staged && child.exitCode === null; i++) {
+      staged = fs.readdirSync(dir).some((f) => f.startsWith('.onnxq-session-'));
+      if (staged) child.kill('SIGINT');
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(staged, 'the run ended before a staged model was seen').toBe(true);
+    expect(await exited).toBe(130);
+    expect(listing(dir)).toEqual(before);
+  }, 60_000);
 });
 
 describe('names that talk to the terminal', () => {
