@@ -1,8 +1,8 @@
 /**
  * Calibration speed: calibration time ÷ plain float inference time over the same samples (ORT
  * 'all', batch 1, same threads), for minmax (one pass: min/max) and entropy (a second pass bins the
- * strided subsample into histograms over the exact range; percentile and mse share entropy's
- * statistics here and add only their range computation).
+ * strided subsample into histograms over the exact range) and percentile (one pass, growing
+ * histograms), whose statistics mse and aciq share, adding only their range computation.
  * The float baseline runs before, between and after the two calibrations; each calibration is
  * compared with the mean of the baselines taken right before and right after it.
  * Where the time goes comes from timers around calibrate()/quantizeCalibrated(), Calibration.calibrateMs
@@ -41,7 +41,7 @@ export interface SpeedRow {
   model: OcrKind;
   method: RangeMethodName;
   samples: number;
-  /** For percentile and mse: the entropy calibration they share. */
+  /** For mse and aciq: the percentile calibration they share. */
   sharesCalibrationOf?: RangeMethodName;
   floatBeforeMs: number;
   floatAfterMs: number;
@@ -66,7 +66,7 @@ export interface SpeedResult {
 }
 
 const AIMS: Partial<Record<RangeMethodName, number>> = { minmax: 2, entropy: 3 };
-// percentile and mse need histograms too, but not over the exact range: one pass, histograms that grow.
+// percentile, mse and aciq need histograms too, but not over the exact range: one pass, histograms that grow.
 
 export async function calibrationSpeed(kind: OcrKind, samples: number, threads: number | undefined): Promise<SpeedResult> {
   const file = OCR_MODELS[kind];
@@ -124,6 +124,7 @@ export async function calibrationSpeed(kind: OcrKind, samples: number, threads: 
   await addRow('entropy', en, between, afterEntropy);
   await addRow('percentile', pc, afterEntropy, after);
   await addRow('mse', pc, afterEntropy, after, 'percentile');
+  await addRow('aciq', pc, afterEntropy, after, 'percentile');
   return { model: kind, threads, samples, floatRuns, floatDisabledMs, rows, quantized };
 }
 
@@ -184,7 +185,7 @@ export function printSpeed(results: SpeedResult[]): void {
       ]),
     ),
     [
-      '* mse reuses the percentile calibration (one pass, growing histograms); its row differs only in range computation.',
+      '* mse and aciq reuse the percentile calibration (one pass, growing histograms); their rows differ only in range computation.',
       'calibrate() = the whole call (prepare, value types, plan, the pass); collect = Calibration.calibrateMs (the pass with its session);',
       '+ranges = calibrate() + quantizeCalibrated() (ranges for the method, weights, QDQ export; validation off).',
     ],
