@@ -5,6 +5,8 @@
  * duplicated region, a length varint that lies, and a field key (tag) changed to another field or
  * wire type.
  */
+import { varint } from '../src/onnx/session-bytes.js';
+
 
 /** xorshift32: small, fast, the same on every platform. */
 export function rng(seed: number): () => number {
@@ -49,7 +51,7 @@ export function mutate(bytes: Uint8Array, seed: number, index: number): { mutato
       if (!at.length) return { mutator, bytes: out };
       const { pos, len, size } = at[pick(at.length)]!;
       const lie = [0, 1, len - 1, len + 1, len * 2 + 7, 0x7fffffff, 2 ** 32 + len][pick(7)]!;
-      return { mutator, bytes: concat(out.subarray(0, pos), varint(Math.max(0, lie)), out.subarray(pos + size)) };
+      return { mutator, bytes: concat(out.subarray(0, pos), Uint8Array.from(varint(Math.max(0, lie))), out.subarray(pos + size)) };
     }
     case 'tag': {
       const at = lengthFields(out);
@@ -102,13 +104,6 @@ function readVarint(b: Uint8Array, p: number): { value: number; next: number } |
     if (byte < 0x80) return { value, next: p };
   }
   return undefined;
-}
-
-function varint(v: number): Uint8Array {
-  const out: number[] = [];
-  for (; v >= 0x80; v = Math.floor(v / 128)) out.push((v % 128) | 0x80);
-  out.push(v);
-  return Uint8Array.from(out);
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

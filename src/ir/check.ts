@@ -25,7 +25,7 @@ export function checkModel(model: ModelProto, source: string): void {
   if (!(ir >= 1 && ir <= MAX_IR_VERSION)) bad(`IR version ${model.irVersion} is not one onnxruntime reads (1…${MAX_IR_VERSION}). Export the model again with a current exporter.`);
   for (const o of model.opsetImport) {
     const v = Number(o.version);
-    if ((o.domain === '' || o.domain === 'ai.onnx') && !(v >= 1 && v <= MAX_OPSET))
+    if (isStandard(o) && !(v >= 1 && v <= MAX_OPSET))
       bad(`it imports opset ${o.version} of the default domain; onnxruntime reads opsets 1…${MAX_OPSET}. Export the model again, or convert it to opset ${MAX_OPSET} or lower.`);
   }
   checkGraph(model.graph!, undefined, bad);

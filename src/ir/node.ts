@@ -99,8 +99,8 @@ export function makeNode(spec: NodeSpec): NodeProto {
   });
 }
 
-/** Whether a node belongs to the default ONNX domain, which is spelled '' or 'ai.onnx'. */
-export function isStandard(node: NodeProto): boolean {
+/** Whether a node (or an opset import) belongs to the default ONNX domain, which is spelled '' or 'ai.onnx'. */
+export function isStandard(node: Pick<NodeProto, 'domain'>): boolean {
   return node.domain === '' || node.domain === 'ai.onnx';
 }
 

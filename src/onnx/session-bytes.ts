@@ -67,10 +67,13 @@ function withoutRawData(t: TensorProto): Uint8Array {
 
 /** The key of a length-delimited field (field number, wire type 2) followed by its length, as varints. */
 function fieldKey(field: number, length: number): Uint8Array {
+  return Uint8Array.from([...varint((field << 3) | 2), ...varint(length)]);
+}
+
+/** A non-negative integer as a protobuf varint: 7 bits a byte, low first, the top bit marking "more". */
+export function varint(v: number): number[] {
   const bytes: number[] = [];
-  for (let v of [(field << 3) | 2, length]) {
-    for (; v >= 128; v = Math.floor(v / 128)) bytes.push((v % 128) | 128);
-    bytes.push(v);
-  }
-  return Uint8Array.from(bytes);
+  for (; v >= 128; v = Math.floor(v / 128)) bytes.push((v % 128) | 128);
+  bytes.push(v);
+  return bytes;
 }
