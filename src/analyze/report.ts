@@ -22,7 +22,7 @@ export interface AnalysisReport {
   outputs: OutputComparison[];
   /** Graph-wise: every quantized activation as the deployed model sees it, in graph order. */
   tensors: TensorError[];
-  /** Layer-wise: one layer's inputs quantized, everything else float; most sensitive (lowest SQNR) first. */
+  /** Layer-wise: one quantized tensor at a time, everything else float; most sensitive (lowest SQNR) first. */
   layers: LayerSensitivity[];
   weights: WeightRanges[];
   histograms: ActivationHistogram[];
@@ -49,11 +49,12 @@ export interface TensorError extends ErrorMetrics {
 }
 
 export interface LayerSensitivity {
-  /** The float model's node whose inputs were quantized, and its op type. */
+  /** The float model's tensor quantized alone: an activation (wherever it is read quantized) or a weight. */
+  tensor: string;
+  kind: 'activation' | 'weight';
+  /** The node that computes the activation, or that reads the weight, and its op type. */
   node: string;
   op: string;
-  /** Its inputs that the quantized model quantizes (activations and weights). */
-  inputs: string[];
   /** Over every graph output: SQNR in dB and cosine of the model with only this layer quantized. */
   sqnr: number;
   cosine: number;
@@ -116,4 +117,9 @@ export interface MixedPrecisionReport {
   /** Layers taken out of int8, in the order they were taken, with the metric and latency after each. */
   steps: { nodes: string[]; op: string; to: 'float' | 'int16'; metric: number; latencyMs: number }[];
   latencyMs: { float: number; int8: number; written: number };
+}
+
+/** The report as JSON, with ±Infinity and NaN (identical tensors, non-finite outputs) kept as strings, not null. */
+export function reportJson(report: AnalysisReport): string {
+  return JSON.stringify(report, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n';
 }

@@ -81,49 +81,76 @@ export async function compareModels(
   indices: readonly number[],
   options: ValidateOptions = {},
 ): Promise<ValidationReport> {
-  const reference: { outputs: Map<string, { data: Float32Array; dims: number[] }>; ms: number }[] = [];
-  let floatOutputs: readonly string[] = [];
-  await eachSample(floatModel, 'the float model', source, indices, options, (run, ms) => {
-    const outputs = new Map<string, { data: Float32Array; dims: number[] }>();
-    for (const [name, t] of Object.entries(run)) {
-      const data = asFloat32(t);
-      if (data) outputs.set(name, { data: data === t.data ? Float32Array.from(data) : data, dims: t.dims });
-    }
-    reference.push({ outputs, ms });
-  }, (names) => (floatOutputs = names));
-  const acc = new Map<string, ErrorAccumulator>();
-  const top1 = new Map<string, { matches: number; rows: number }>();
-  const nonFinite = new Map<string, { float: number; quantized: number }>();
-  const quantMs: number[] = [];
-  await eachSample(quantizedModel, 'the quantized model', source, indices, options, (run, ms, k) => {
-    quantMs.push(ms);
-    for (const name of floatOutputs) {
-      const ref = reference[k]!.outputs.get(name);
-      const q = run[name] && asFloat32(run[name]);
-      if (!ref || !q) continue;
-      let a = acc.get(name);
-      if (!a) acc.set(name, (a = new ErrorAccumulator()));
-      a.add(ref.data, q);
-      const bad = { float: countNonFinite(ref.data), quantized: countNonFinite(q) };
-      if (bad.float || bad.quantized) {
-        const prev = nonFinite.get(name) ?? { float: 0, quantized: 0 };
-        nonFinite.set(name, { float: prev.float + bad.float, quantized: prev.quantized + bad.quantized });
+  const reference = await ReferenceOutputs.of(floatModel, source, indices, options);
+  return reference.compare(quantizedModel);
+}
+
+/**
+ * The float model's outputs on some samples, kept to compare any number of quantized models with
+ * (a mixed-precision search compares many) without running the float model again.
+ */
+export class ReferenceOutputs {
+  private constructor(
+    private readonly outputs: Map<string, { data: Float32Array; dims: number[] }>[],
+    private readonly names: readonly string[],
+    readonly floatMs: number,
+    private readonly source: CalibrationSource,
+    private readonly indices: readonly number[],
+    private readonly options: ValidateOptions,
+  ) {}
+
+  static async of(floatModel: ModelProto | Uint8Array | string, source: CalibrationSource, indices: readonly number[], options: ValidateOptions = {}): Promise<ReferenceOutputs> {
+    const outputs: Map<string, { data: Float32Array; dims: number[] }>[] = [];
+    const ms: number[] = [];
+    let names: readonly string[] = [];
+    await eachSample(floatModel, 'the float model', source, indices, options, (run, t) => {
+      const kept = new Map<string, { data: Float32Array; dims: number[] }>();
+      for (const [name, tensor] of Object.entries(run)) {
+        const data = asFloat32(tensor);
+        if (data) kept.set(name, { data: data === tensor.data ? Float32Array.from(data) : data, dims: tensor.dims });
       }
-      const classes = ref.dims[ref.dims.length - 1]!;
-      if (options.classOutputs?.has(name) && classes > 1) {
-        const m = top1Matches(ref.data, q, classes);
-        const prev = top1.get(name) ?? { matches: 0, rows: 0 };
-        top1.set(name, { matches: prev.matches + m.matches, rows: prev.rows + m.rows });
+      outputs.push(kept);
+      ms.push(t);
+    }, (n) => (names = n));
+    return new ReferenceOutputs(outputs, names, median(ms), source, indices, options);
+  }
+
+  /** Runs a quantized model over the same samples and compares every output with the float model's. */
+  async compare(quantizedModel: ModelProto | Uint8Array | string, label = 'the quantized model'): Promise<ValidationReport> {
+    const acc = new Map<string, ErrorAccumulator>();
+    const top1 = new Map<string, { matches: number; rows: number }>();
+    const nonFinite = new Map<string, { float: number; quantized: number }>();
+    const quantMs: number[] = [];
+    await eachSample(quantizedModel, label, this.source, this.indices, this.options, (run, ms, k) => {
+      quantMs.push(ms);
+      for (const name of this.names) {
+        const ref = this.outputs[k]!.get(name);
+        const q = run[name] && asFloat32(run[name]);
+        if (!ref || !q) continue;
+        let a = acc.get(name);
+        if (!a) acc.set(name, (a = new ErrorAccumulator()));
+        a.add(ref.data, q);
+        const bad = { float: countNonFinite(ref.data), quantized: countNonFinite(q) };
+        if (bad.float || bad.quantized) {
+          const prev = nonFinite.get(name) ?? { float: 0, quantized: 0 };
+          nonFinite.set(name, { float: prev.float + bad.float, quantized: prev.quantized + bad.quantized });
+        }
+        const classes = ref.dims[ref.dims.length - 1]!;
+        if (this.options.classOutputs?.has(name) && classes > 1) {
+          const m = top1Matches(ref.data, q, classes);
+          const prev = top1.get(name) ?? { matches: 0, rows: 0 };
+          top1.set(name, { matches: prev.matches + m.matches, rows: prev.rows + m.rows });
+        }
       }
-    }
-  });
-  const outputs: OutputComparison[] = [...acc].map(([name, a]) => {
-    const t = top1.get(name);
-    const bad = nonFinite.get(name);
-    if (bad) return { name, sqnr: NaN, cosine: NaN, maxAbsError: NaN, nonFinite: bad };
-    return { name, sqnr: a.sqnr, cosine: a.cosine, maxAbsError: a.maxAbsError, ...(t ? { top1: t.matches / t.rows, rows: t.rows } : {}) };
-  });
-  return { samples: indices.length, outputs, floatMs: median(reference.map((r) => r.ms)), quantizedMs: median(quantMs) };
+    });
+    const outputs: OutputComparison[] = [...acc].map(([name, a]) => {
+      const t = top1.get(name);
+      const bad = nonFinite.get(name);
+      if (bad) return { name, sqnr: NaN, cosine: NaN, maxAbsError: NaN, nonFinite: bad };
+      return { name, sqnr: a.sqnr, cosine: a.cosine, maxAbsError: a.maxAbsError, ...(t ? { top1: t.matches / t.rows, rows: t.rows } : {}) };
+    });
+    return { samples: this.indices.length, outputs, floatMs: this.floatMs, quantizedMs: median(quantMs) };
+  }
 }
 
 function countNonFinite(data: Float32Array): number {

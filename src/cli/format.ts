@@ -5,8 +5,8 @@ import { printable } from '../errors.js';
 export { printable };
 
 /** JSON for a terminal or a pipe: JSON.stringify escapes C0 in strings (its raw newlines are its layout); the rest of what printable() escapes is escaped too. */
-export function printableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+export function printableJson(value: unknown, json: (value: unknown) => string = (v) => JSON.stringify(v, null, 2)): string {
+  return json(value).trimEnd().replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }
 
 export function formatBytes(n: number): string {

@@ -64,8 +64,20 @@ export function collectValue(v: string, previous: Record<string, number> = {}): 
   return { ...previous, [m[1]!]: Number(m[2]) };
 }
 
+/** How data given with --calib is read (every command that takes data). */
+export interface DataCliOptions {
+  inputShape?: Record<string, number[]>;
+  size?: [number, number];
+  resize?: 'stretch' | 'fit-pad';
+  layout?: 'nchw' | 'nhwc';
+  channels?: 'rgb' | 'bgr' | 'gray';
+  mean?: number | number[];
+  std?: number | number[];
+  scale?: number;
+}
+
 /** What commander hands over: the plan options under their own names, and the file and image options. */
-export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType'> {
+export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType'>, DataCliOptions {
   output: string;
   mode?: 'static' | OfflineMode;
   calib?: string;
@@ -76,14 +88,6 @@ export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | '
   seed?: number;
   threads?: number;
   batchSize?: number;
-  inputShape?: Record<string, number[]>;
-  size?: [number, number];
-  resize?: 'stretch' | 'fit-pad';
-  layout?: 'nchw' | 'nhwc';
-  channels?: 'rgb' | 'bgr' | 'gray';
-  mean?: number | number[];
-  std?: number | number[];
-  scale?: number;
   plan?: string;
   savePlan?: string;
   saveRanges?: string;
@@ -100,9 +104,13 @@ export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | '
   keepIoTypes?: boolean;
   inputValue?: Record<string, number>;
   force?: boolean;
+  minSqnr?: number;
+  maxSqnrDrop?: number;
+  minTop1?: number;
+  report?: string;
 }
 
 /** The image preprocessing flags, as the calibration readers take them. */
-export function imageOptions(o: QuantizeCliOptions): ImageOptions {
+export function imageOptions(o: DataCliOptions): ImageOptions {
   return { size: o.size, resize: o.resize, layout: o.layout, channels: o.channels, mean: o.mean, std: o.std, scale: o.scale };
 }

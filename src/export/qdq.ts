@@ -7,7 +7,7 @@
  */
 import type { ModelProto, NodeProto } from 'onnx-buf';
 import { fail } from '../errors.js';
-import { DT } from '../onnx/dtype.js';
+import { allocate, DT } from '../onnx/dtype.js';
 import { makeTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import type { Graph } from '../ir/graph.js';
 import { opsetVersion, setOpsetVersion } from '../ir/model.js';
@@ -167,7 +167,8 @@ class QdqWriter {
     const z = this.graph.uniqueName(`${base}_zero_point`);
     const dims = perAxis ? [scale.length] : [];
     this.graph.addInitializer(makeTensor(s, DT.FLOAT, dims, perAxis ? scale : scale.subarray(0, 1)));
-    const zp = zpType === DT.INT32 ? Int32Array.from(zeroPoint) : typedZeroPoint(zpType, zeroPoint);
+    const zp = allocate(zpType, zeroPoint.length) as Int32Array;
+    zp.set(zeroPoint);
     this.graph.addInitializer(makeTensor(z, zpType, dims, perAxis ? zp : zp.subarray(0, 1)));
     return [s, z];
   }
@@ -226,20 +227,5 @@ class QdqWriter {
     const dq = g.uniqueName(`${name}_DequantizeLinear_Output`);
     g.insertNodes(this.pair(name, name, dq, p), g.producer(name));
     g.setInput(node, input, dq);
-  }
-}
-
-function typedZeroPoint(dtype: number, values: ArrayLike<number>) {
-  switch (dtype) {
-    case DT.INT8:
-      return Int8Array.from(values);
-    case DT.UINT8:
-      return Uint8Array.from(values);
-    case DT.INT16:
-      return Int16Array.from(values);
-    case DT.UINT16:
-      return Uint16Array.from(values);
-    default:
-      throw new Error(`no zero point type for ONNX element type ${dtype}`);
   }
 }
