@@ -14,5 +14,6 @@ export * from './core.js';
 export { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from './node/quantize-file.js';
 export { quantizeFileOffline, type OfflineFileOptions, type OfflineFileResult } from './node/offline-file.js';
 export { loadModelFile, saveModelFile } from './node/files.js';
+export { analyzeFiles, type AnalyzeFileOptions } from './node/analyze-file.js';
 export { openCalibration } from './data/open.js';
 export type { ImageOptions } from './data/images.js';

@@ -33,6 +33,8 @@ import { checkLoads, classOutputs, compareModels, type ValidationReport } from '
 import type { Augmentation, RunnerOptions } from './runtime/runner.js';
 import { measureValueTypes } from './runtime/value-types.js';
 import { timed, type StageTimes } from './timings.js';
+import { mixedPrecision, type Budget, type ExportWith, type MixedPrecisionOptions } from './refine/mixed-precision.js';
+import type { MixedPrecisionReport } from './analyze/report.js';
 
 export interface CalibrateOptions {
   /** Calibration samples to use (default 512; fewer when the source has fewer). */
@@ -76,6 +78,11 @@ export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'pl
   validate?: boolean;
   /** The float model's file, for validation to let onnxruntime read it (one copy of the weights fewer than encoding `input` again). */
   floatModelFile?: string;
+  /**
+   * Mixed precision: take tensors out of int8, most useful first, until the model meets this budget on
+   * the held-out samples (refine/mixed-precision.ts).
+   */
+  budget?: Budget;
 }
 
 /**
@@ -86,13 +93,13 @@ export interface InputUse {
   consume?: boolean;
 }
 
-/** A prepared model with statistics for its tensors: what every quantization of it starts from. */
-export interface Calibration {
+/** A float model as onnxq quantizes it (prepared, its value types measured), with its samples chosen. */
+export interface PreparedFloat {
   /** The model as given (prepared in place when consumed). */
   input: ModelProto;
   /** Outputs of the model as given that hold class scores, for top-1 agreement. */
   classOutputs: Set<string>;
-  /** The prepared float model (opset upgraded, BatchNorm folded …) the statistics belong to. */
+  /** The prepared float model (opset upgraded, BatchNorm folded …). */
   model: ModelProto;
   /** Its graph, indexed. */
   graph: Graph;
@@ -100,15 +107,21 @@ export interface Calibration {
   types: Map<string, ValueType>;
   source: CalibrationSource;
   selection: Selection;
+  /** The float model's own tensors that the preparation rewrote (with tensorrtCache), and their nodes. */
+  reference?: Graph;
+  /** With tensorrtCache: the float model's own float tensors, in its order. */
+  tensorrtTensors?: string[];
+  stages: StageTimes;
+}
+
+/** A prepared model with statistics for its tensors: what every quantization of it starts from. */
+export interface Calibration extends Omit<PreparedFloat, 'reference'> {
   stats: Map<string, TensorStats>;
   methods: RangeMethodName[];
   /** Plans built while calibrating, reused by quantizeCalibrated() for the same plan options. */
   plans: Map<string, PlanResult>;
-  /** With `tensorrtCache`: the float model's own float tensors, in its order, each observed. */
-  tensorrtTensors?: string[];
   threads?: number;
   calibrateMs: number;
-  stages: StageTimes;
 }
 
 export interface QuantizeResult {
@@ -124,10 +137,16 @@ export interface QuantizeResult {
   warnings: string[];
   samples: { calibration: number; heldOut: number; shared: boolean };
   timings: { calibrateMs: number; totalMs: number; stages: StageTimes };
+  /** With a budget: what was taken out of int8 and what each step bought. */
+  mixedPrecision?: MixedPrecisionReport;
 }
 
-/** Prepares, plans and gathers statistics: everything before scales and zero points. */
-export async function calibrate(input: ModelProto, data: CalibrationSource, options: CalibrateOptions = {}, use: InputUse = {}): Promise<Calibration> {
+/**
+ * The preparation every static quantization starts with: the model checked, rewritten for quantization
+ * (prepare.ts, then MatMul + bias → Gemm), its value types measured on the first sample. Analysis runs it
+ * on a float model to compare it with quantized ones as onnxq made them.
+ */
+export async function prepareFloat(input: ModelProto, data: CalibrationSource, options: CalibrateOptions = {}, use: InputUse = {}): Promise<PreparedFloat> {
   const stages: StageTimes = {};
   const source = finiteSource(data);
   checkModel(input, 'the model');
@@ -142,11 +161,18 @@ export async function calibrate(input: ModelProto, data: CalibrationSource, opti
   const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0, options.holdOut ?? true);
   const first = await source.load(selection.calibration[0]!);
   const types = await timed(stages, 'valueTypes', () => measureValueTypes(model, first, { ...runnerOptions(options.threads), add: referenceOnly(graph, reference) }));
+  // Listed before the MatMul + bias fusion, which drops the types of the values it removes.
   const tensorrtTensors = reference ? floatTensors(reference, types) : undefined;
   await timed(stages, 'prepare', () => {
     prepare.matmulBiasFused = fuseMatMulBias(graph, types, (mm, add) => (options.planOptions ?? []).some((p) => namesEither(p, mm, add)));
     graph.commit();
   });
+  return { input, classOutputs: outputs, model, graph, prepare, types, source, selection, ...(reference ? { reference, tensorrtTensors } : {}), stages };
+}
+
+/** Prepares, plans and gathers statistics: everything before scales and zero points. */
+export async function calibrate(input: ModelProto, data: CalibrationSource, options: CalibrateOptions = {}, use: InputUse = {}): Promise<Calibration> {
+  const { classOutputs: outputs, model, graph, prepare, types, source, selection, reference, tensorrtTensors, stages } = await prepareFloat(input, data, options, use);
 
   const methods = options.methods ?? [options.method ?? 'minmax'];
   const plans = new Map<string, PlanResult>();
@@ -241,8 +267,17 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
     methods: options.plan ? [...new Set([...planMethods(options.plan), ...(options.tensorrtCache ? [method] : [])])] : [method],
     ...(options.plan ? { plans: [options.plan] } : { planOptions: [options] }),
   }, use);
-  // The calibration serves this one quantization: its prepared model is exported in place.
-  const result = await quantizeCalibrated(cal, options, { consume: true });
+  let result: QuantizeResult;
+  if (options.budget) {
+    if (options.validate === false) fail('BAD_OPTION', 'a mixed-precision budget is measured by validating on held-out samples; drop --no-validate.');
+    const exportWith: ExportWith = (plan, o) => quantizeCalibrated(cal, { ...options, ...o, ...(plan ? { plan } : {}), validate: false });
+    const floatModel = options.floatModelFile ?? (cal.input === cal.model ? cal.model : cal.input);
+    const mp = await mixedPrecision(cal, floatModel, exportWith, { budget: options.budget, classOutputs: cal.classOutputs, runner: runnerOptions(options.threads), onProgress: options.onProgress as MixedPrecisionOptions['onProgress'] });
+    result = { ...mp.result, mixedPrecision: mp.report };
+  } else {
+    // The calibration serves this one quantization: its prepared model is exported in place.
+    result = await quantizeCalibrated(cal, options, { consume: true });
+  }
   if (options.batchSize && options.batchSize > 1 && !batchable(cal.model))
     result.warnings.push(`--batch-size ${options.batchSize} had no effect: the model fixes its batch dimension, so samples run one at a time.`);
   result.timings.totalMs = performance.now() - start;
@@ -328,7 +363,7 @@ function collectOptions(model: ModelProto, types: Map<string, ValueType>, method
 }
 
 /** Elements of each value for one sample, from the measured shapes. */
-function sizes(types: Map<string, ValueType>): Map<string, number> {
+export function sizes(types: Map<string, ValueType>): Map<string, number> {
   return new Map([...types].map(([n, t]) => [n, (t.shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1)]));
 }
 

@@ -10,7 +10,22 @@ import { DEFAULT_TRT_VERSION } from '../export/trt-cache.js';
 import { runInspect } from './inspect.js';
 import { collectList, collectShape, collectValue, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
 import { runQuantize } from './quantize.js';
+import { runAnalyze, type AnalyzeCliOptions } from './analyze.js';
+import { DEFAULT_ANALYSIS_SAMPLES, DEFAULT_LAYER_SAMPLES } from '../analyze/analyze.js';
 import { removeAbandoned } from '../node/abandon.js';
+
+/** How the data given with --calib is read: input shapes, and the preprocessing of image folders. */
+function withDataOptions(command: Command): Command {
+  return command
+    .option('--input-shape <name=dims>', 'fix an input\'s symbolic dimensions, e.g. x=1,3,48,320 (repeatable)', collectShape)
+    .option('--size <HxW>', 'image size for image folders, e.g. 48x320 (default: the input\'s static size)', parseSize)
+    .addOption(new Option('--resize <mode>', 'stretch, or fit-pad: keep the aspect ratio, pad right and bottom').choices(['stretch', 'fit-pad']))
+    .addOption(new Option('--layout <layout>', 'image tensor layout (default from the input shape)').choices(['nchw', 'nhwc']))
+    .addOption(new Option('--channels <order>', 'channel order (default rgb; gray for 1-channel inputs)').choices(['rgb', 'bgr', 'gray']))
+    .option('--mean <v>', 'subtracted after scaling: one value or one per channel', parseNumbers('--mean'))
+    .option('--std <v>', 'divided after subtracting the mean: one value or one per channel', parseNumbers('--std'))
+    .option('--scale <s>', 'pixel multiplier applied first (default 1/255)', parseNumber('--scale'));
+}
 
 const program = new Command('onnxq')
   .description('Quantize ONNX models: calibrate, quantize to int8 QDQ, and measure what it cost.')
@@ -25,7 +40,26 @@ program
   .option('--json', 'print a machine-readable summary')
   .action((model: string, opts: { json?: boolean }) => runInspect(model, opts));
 
-program
+withDataOptions(
+  program
+    .command('analyze')
+    .description('find where a quantized model loses accuracy: every quantized tensor against the float model, layers ranked by sensitivity, histograms and weight ranges')
+    .argument('<float>', 'the float .onnx model')
+    .argument('<quantized>', 'a QDQ model made from it (by onnxq or another tool)')
+    .requiredOption('--calib <path>', 'samples to compare on: a folder of images, a .npy, a .npz or a folder of .npy files'),
+)
+  .option('--samples <n>', `samples to compare on (default ${DEFAULT_ANALYSIS_SAMPLES})`, parseInteger('--samples'))
+  .option('--layer-samples <n>', `samples for the layer-wise ranking, run once per layer (default ${DEFAULT_LAYER_SAMPLES})`, parseInteger('--layer-samples'))
+  .option('--no-layerwise', 'skip the layer-wise ranking')
+  .option('--no-histograms', 'skip histograms and method ranges')
+  .option('--top <n>', 'rows of the worst-first table (default 15)', parseInteger('--top'))
+  .option('--report <file>', 'write the report as one self-contained HTML file')
+  .option('--json [file]', 'print the report as JSON (or write it to a file)')
+  .option('--seed <n>', 'seed for sample selection (default 0)', parseInteger('--seed', 0))
+  .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'))
+  .action((float: string, quantized: string, opts: AnalyzeCliOptions) => runAnalyze(float, quantized, opts));
+
+withDataOptions(program
   .command('quantize')
   .description('quantize a model: static (calibrated int8 QDQ), dynamic, weight-only int4/int8 or float16; then validate it')
   .argument('<model>', 'the float .onnx model (never modified)')
@@ -49,14 +83,11 @@ program
   .option('--seed <n>', 'seed for sample selection (default 0)', parseInteger('--seed', 0))
   .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'))
   .option('--batch-size <n>', 'samples per calibration run when the batch dimension is free (default 1)', parseInteger('--batch-size'))
-  .option('--input-shape <name=dims>', 'fix an input\'s symbolic dimensions, e.g. x=1,3,48,320 (repeatable)', collectShape)
-  .option('--size <HxW>', 'image size for image folders, e.g. 48x320 (default: the input\'s static size)', parseSize)
-  .addOption(new Option('--resize <mode>', 'stretch, or fit-pad: keep the aspect ratio, pad right and bottom').choices(['stretch', 'fit-pad']))
-  .addOption(new Option('--layout <layout>', 'image tensor layout (default from the input shape)').choices(['nchw', 'nhwc']))
-  .addOption(new Option('--channels <order>', 'channel order (default rgb; gray for 1-channel inputs)').choices(['rgb', 'bgr', 'gray']))
-  .option('--mean <v>', 'subtracted after scaling: one value or one per channel', parseNumbers('--mean'))
-  .option('--std <v>', 'divided after subtracting the mean: one value or one per channel', parseNumbers('--std'))
-  .option('--scale <s>', 'pixel multiplier applied first (default 1/255)', parseNumber('--scale'))
+  )
+  .option('--min-sqnr <dB>', 'static mixed precision: take tensors out of int8, most useful first, until every output\'s SQNR on held-out samples reaches this', parseNumber('--min-sqnr'))
+  .option('--max-sqnr-drop <dB>', 'static mixed precision: every output\'s SQNR at most this far below the same model with 16-bit activations', parseNumber('--max-sqnr-drop'))
+  .option('--min-top1 <share>', 'static mixed precision: top-1 agreement with float on class outputs, e.g. 0.99', parseNumber('--min-top1'))
+  .option('--report <file>', 'static: write the analysis of the model made (graph-wise and layer-wise error, histograms) as one HTML file')
   .option('--plan <file>', 'use this plan (from --save-plan, perhaps edited) instead of building one')
   .option('--save-plan <file>', 'write the per-tensor plan as JSON')
   .option('--save-ranges <file>', 'write every tensor\'s range, scale and zero point as JSON')

@@ -5,8 +5,10 @@ import { givenImageFlags } from '../data/open.js';
 import { fail } from '../errors.js';
 import { runOffline } from './offline.js';
 import { imageOptions, type QuantizeCliOptions } from './options.js';
-import { countList, formatBytes, formatMs, printable, printableJson, validationLines } from './format.js';
+import { countList, formatBytes, formatDb, formatMs, printable, printableJson, validationLines } from './format.js';
+import type { MixedPrecisionReport } from '../analyze/report.js';
 import { withProgress } from './progress.js';
+import type { Budget } from '../refine/mixed-precision.js';
 
 type Mode = NonNullable<QuantizeCliOptions['mode']>;
 
@@ -38,6 +40,10 @@ const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
   keepIoTypes: ['fp16'],
   inputValue: ['dynamic', 'weight-only', 'fp16'],
   force: ['dynamic', 'weight-only', 'fp16'],
+  minSqnr: ['static'],
+  maxSqnrDrop: ['static'],
+  minTop1: ['static'],
+  report: ['static'],
 };
 
 /** The options a plan decides: given with --plan, they have nothing to act on. */
@@ -69,6 +75,13 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
     fail('BAD_OPTION', `--trt-version takes TensorRT's version as its cache header writes it, e.g. 8601 for TensorRT 8.6.1 or 100300 for 10.3.0; got '${o.trtVersion}'.`);
   if (!o.calib)
     fail('BAD_OPTION', 'static quantization needs calibration data: add --calib <folder of images | .npy | .npz>. Without data, use --mode dynamic, weight-only or fp16.');
+  const budgets = (['minSqnr', 'maxSqnrDrop', 'minTop1'] as const).filter((k) => o[k] !== undefined);
+  if (budgets.length > 1) fail('BAD_OPTION', `${budgets.map(flagName).join(' and ')} are budgets of their own; give one.`);
+  if (o.minTop1 !== undefined && !(o.minTop1 > 0 && o.minTop1 <= 1)) fail('BAD_OPTION', `--min-top1 takes a share of rows in (0, 1], e.g. 0.99; got ${o.minTop1}.`);
+  if (o.maxSqnrDrop !== undefined && !(o.maxSqnrDrop >= 0)) fail('BAD_OPTION', `--max-sqnr-drop takes a number of dB ≥ 0; got ${o.maxSqnrDrop}.`);
+  const budget: Budget | undefined =
+    o.minSqnr !== undefined ? { minSqnr: o.minSqnr } : o.maxSqnrDrop !== undefined ? { maxSqnrDrop: o.maxSqnrDrop } : o.minTop1 !== undefined ? { minTop1: o.minTop1 } : undefined;
+  if (budget && o.plan) fail('BAD_OPTION', 'a mixed-precision budget chooses what stays in int8 itself; it cannot start from --plan. Drop one of them.');
   // --method still picks the TensorRT cache's calibrator when a plan decides everything else.
   const ignoredWithPlan = o.plan ? PLAN_FLAGS.filter((k) => given.includes(k) && !(k === 'method' && o.calibCache)) : [];
   const options: QuantizeFileOptions = {
@@ -98,6 +111,8 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
     trtVersion: o.trtVersion,
     externalData: o.externalData,
     validate: o.validate,
+    ...(budget ? { budget } : {}),
+    report: o.report,
   };
   const result = await withProgress(o.json, (onProgress) => quantizeFile(input, o.output, { ...options, onProgress }));
   if (ignoredWithPlan.length) result.warnings.push(`${ignoredWithPlan.map(flagName).join(', ')} had no effect: the plan from --plan decides what is quantized and how.`);
@@ -122,6 +137,7 @@ function jsonSummary(input: string, r: QuantizeFileResult) {
     float: r.plan.float,
     subgraphs: r.plan.subgraphs,
     validation: r.validation ?? null,
+    ...(r.mixedPrecision ? { mixedPrecision: r.mixedPrecision } : {}),
     timings: r.timings,
     warnings: r.warnings,
     notes: r.notes,
@@ -141,13 +157,32 @@ function textSummary(input: string, r: QuantizeFileResult): string {
     const n = r.validation.samples;
     lines.push(`  validation on ${n} held-out sample${n === 1 ? '' : 's'}${r.samples.shared ? ' (the calibration sample itself)' : ''}:`, ...validationLines(r.validation));
   }
+  if (r.mixedPrecision) lines.push(...mixedPrecisionLines(r.mixedPrecision));
   if (r.plan.float.length) lines.push(`  left in float: ${countList(r.plan.float.map((f) => (f.reason === 'no quantization rule' ? f.op : `${f.op} (${f.reason})`)))}`);
   for (const s of r.plan.subgraphs) lines.push(`  left in float: the ${s.nodes} nodes inside ${s.op} '${s.node}' (static quantization covers the top-level graph)`);
   if (r.export.keptActivations.length) lines.push(`  kept ${r.export.keptActivations.length} Relu/Clip whose removal would not have been exact`);
   if (r.export.adjustedWeightChannels) lines.push(`  enlarged ${r.export.adjustedWeightChannels} weight-channel scales so that int32 biases do not overflow`);
-  for (const f of [r.files.plan, r.files.ranges, r.files.calibCache]) if (f) lines.push(`  wrote ${f}`);
+  for (const f of [r.files.plan, r.files.ranges, r.files.calibCache, r.files.report]) if (f) lines.push(`  wrote ${f}`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   lines.push(`  done in ${formatMs(r.timings.totalMs)}`);
   return lines.map(printable).join('\n') + '\n';
+}
+
+/** What the mixed-precision search took out of int8, what each step bought and cost. */
+function mixedPrecisionLines(mp: MixedPrecisionReport): string[] {
+  const fmt = (v: number) => (mp.budget.includes('top-1') ? `${(v * 100).toFixed(2)} %` : mp.budget.includes('dB') ? formatDb(v) : v.toPrecision(4));
+  const lines = [`  mixed precision: budget ${mp.budget}; full int8 ${fmt(mp.start)}`];
+  if (!mp.steps.length && mp.met) return [...lines, '    the budget holds at full int8: nothing taken out of int8'];
+  let taken = 0;
+  for (const s of mp.steps) {
+    taken += s.nodes.length;
+    lines.push(`    ${taken} out of int8 → ${fmt(s.metric)}, ${formatMs(s.latencyMs)} per sample: + ${s.nodes.join(', ')}`);
+  }
+  lines.push(
+    mp.met
+      ? `    met with ${taken} tensor${taken === 1 ? '' : 's'} in float; latency ${formatMs(mp.latencyMs.written)} (int8 ${formatMs(mp.latencyMs.int8)}, float ${formatMs(mp.latencyMs.float)})`
+      : `    the budget cannot be met: even with ${taken} tensors in float the best reached ${fmt(mp.end)}; wrote that model (${formatMs(mp.latencyMs.written)} per sample)`,
+  );
+  return lines;
 }

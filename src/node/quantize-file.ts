@@ -15,6 +15,8 @@ import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../expor
 import { parsePlan } from '../plan/json.js';
 import { modelInputs } from '../data/inputs.js';
 import { quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
+import { analyzeModels, type AnalyzeOptions } from '../analyze/analyze.js';
+import { renderReport } from '../analyze/html.js';
 import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, type PendingFile } from './files.js';
 
 export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
@@ -32,10 +34,12 @@ export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
   trtVersion?: string;
   /** Store weights in a separate data file (always done past 2 GiB). */
   externalData?: boolean;
+  /** Write the analysis of the model made (analyze/analyze.ts) as one HTML file here. */
+  report?: string;
 }
 
 export interface QuantizeFileResult extends QuantizeResult {
-  files: { model: string; data?: string; plan?: string; ranges?: string; calibCache?: string };
+  files: { model: string; data?: string; plan?: string; ranges?: string; calibCache?: string; report?: string };
   bytes: { input: number; output: number };
   notes: string[];
 }
@@ -47,9 +51,9 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const loadMs = performance.now() - loadStart;
   // Outputs must not overwrite any input: the model, its data files, the calibration data, the plan.
   const protect = [input, ...externalFiles, options.calib, ...(options.planFile ? [options.planFile] : [])];
-  for (const out of [output, options.savePlan, options.saveRanges, options.calibCache]) if (out) assertWritable(out, protect);
+  for (const out of [output, options.savePlan, options.saveRanges, options.calibCache, options.report]) if (out) assertWritable(out, protect);
   // <out>.data is where the model's weights go when stored apart (--external-data, or past 2 GiB).
-  const outputs = [output, `${output}.data`, options.savePlan, options.saveRanges, options.calibCache].filter(Boolean).map((p) => path.resolve(p!));
+  const outputs = [output, `${output}.data`, options.savePlan, options.saveRanges, options.calibCache, options.report].filter(Boolean).map((p) => path.resolve(p!));
   if (new Set(outputs).size !== outputs.length) fail('BAD_OPTION', `two outputs name the same file (the model's own data file is ${output}.data); give each output its own path.`);
 
   const inputs = modelInputs(model, options.inputShapes);
@@ -76,6 +80,18 @@ export async function quantizeFile(input: string, output: string, options: Quant
     sideFiles.push({ file: options.calibCache, chunks: trtCalibrationCache(result.tensorrtAmax, algorithm, options.trtVersion ?? DEFAULT_TRT_VERSION) });
     files.calibCache = options.calibCache;
     if (!exact) notes.push(`TensorRT has no ${method} calibrator: the cache carries onnxq's ${method} ranges under the name ${algorithm}.`);
+  }
+  if (options.report) {
+    // The float model again, as the file holds it: the one given was prepared in place.
+    const analysis = await analyzeModels(loadModelFile(input).model, result.model, source, {
+      seed: options.seed,
+      threads: options.threads,
+      labels: { float: input, quantized: output },
+      onProgress: options.onProgress as AnalyzeOptions['onProgress'],
+    });
+    if (result.mixedPrecision) analysis.mixedPrecision = result.mixedPrecision;
+    sideFiles.push({ file: options.report, chunks: renderReport(analysis) });
+    files.report = options.report;
   }
   // The model and every side file land together or not at all.
   const saveStart = performance.now();
