@@ -5,7 +5,7 @@
  * and writes every number to bench-results.json in the current directory. Nothing here asserts:
  * the aims from the issue are printed next to the measurements.
  *
- *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel,analysis] [--threads N] [--samples 128] [--memory-samples 128,1024]
  *                    [--scale-layers 25,50,100,200] [--scale-shape hidden=64,seq=16,ffn=256,heads=4,activation=relu] [--scale-timeout 240] [--bigmodel-no-validate] [--bigmodel-timeout 1800]
  *
  * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
@@ -17,6 +17,8 @@
  * each run killed after --scale-timeout seconds.
  * Section 7 (bigmodel) measures each mode's peak memory on a generated 3 GiB model (external data),
  * validated as the CLI does unless --bigmodel-no-validate; each run killed after --bigmodel-timeout seconds.
+ * Section 8 (analysis) times onnxq's analysis of the int8 PaddleOCR det and rec models against float
+ * inference, and the mixed-precision search to an output-SQNR budget with the task scores it reaches.
  */
 import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
 import { byMethod, ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
@@ -28,9 +30,10 @@ import { codeState, environment, errorLine, heading, writeResults } from './repo
 import { bigModelRuns, printBigModel } from './bigmodel.js';
 import { parseScaleShape, printScale, SCALE_SHAPE, scaleRuns, type ScaleShape } from './scale.js';
 import { printSharedQuality, sharedModels } from './shared-models.js';
+import { analysisRuns, printAnalysis } from './analysis.js';
 import { VERSION } from '../src/index.js';
 
-const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel'] as const;
+const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel', 'analysis'] as const;
 type Section = (typeof SECTIONS)[number];
 const RESULTS_FILE = 'bench-results.json';
 /** MLP blocks of the generated model whose offline-mode memory section 5 measures: 8 blocks = 256 MB. */
@@ -193,6 +196,21 @@ async function main(): Promise<void> {
     const big = await bigModelRuns({ validate: args.bigModelValidate, threads: args.threads, timeoutMs: args.bigModelTimeoutS * 1000 }, log);
     printBigModel(big);
     results.bigModel = big;
+    save();
+  }
+
+  // 8. Where the int8 models lose accuracy, and what mixed precision buys back.
+  if (args.only.has('analysis')) {
+    heading('8. Analysis and mixed precision (PaddleOCR rec and det)');
+    try {
+      const runs = await analysisRuns(['rec', 'det'], 16, Math.min(args.samples, 128), args.threads, log);
+      printAnalysis(runs);
+      printQuality(runs.flatMap((r) => r.quality));
+      results.analysis = runs;
+    } catch (e) {
+      console.log(`  failed — ${errorLine(e)}`);
+      errors.push(`analysis: ${errorLine(e)}`);
+    }
     save();
   }
 
