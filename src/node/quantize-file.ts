@@ -15,6 +15,7 @@ import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../expor
 import { parsePlan } from '../plan/json.js';
 import { modelInputs } from '../data/inputs.js';
 import { quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
+import { rangeMethodOf } from '../refine/methods.js';
 import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, type PendingFile } from './files.js';
 
 export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
@@ -71,7 +72,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
     files.ranges = options.saveRanges;
   }
   if (options.calibCache && result.tensorrtAmax) {
-    const method = options.method ?? 'minmax';
+    const method = rangeMethodOf(options.method ?? 'minmax');
     const { algorithm, exact } = trtAlgorithm(method);
     sideFiles.push({ file: options.calibCache, chunks: trtCalibrationCache(result.tensorrtAmax, algorithm, options.trtVersion ?? DEFAULT_TRT_VERSION) });
     files.calibCache = options.calibCache;
