@@ -30,6 +30,8 @@ import { checkPlan } from './plan/json.js';
 import type { QuantPlan, TargetName } from './plan/plan.js';
 import { resolvePlan } from './plan/resolve.js';
 import { checkLoads, classOutputs, compareModels, type ValidationReport } from './analyze/validate.js';
+import { easyQuant, type EasyQuantReport } from './refine/easyquant.js';
+import { isRefineMethod, rangeMethodOf, type MethodName } from './refine/methods.js';
 import type { Augmentation, RunnerOptions } from './runtime/runner.js';
 import { measureValueTypes } from './runtime/value-types.js';
 import { timed, type StageTimes } from './timings.js';
@@ -69,7 +71,15 @@ export interface CalibrateOptions {
   onProgress?: (phase: CalibrationPhase, done: number, total: number) => void;
 }
 
-export interface QuantizeOptions extends PlanOptions, Omit<CalibrateOptions, 'plans' | 'planOptions' | 'methods' | 'allTensors'> {
+export interface QuantizeOptions extends Omit<PlanOptions, 'method'>, Omit<CalibrateOptions, 'plans' | 'planOptions' | 'methods' | 'allTensors' | 'method'> {
+  /** A range method, or 'eq': EasyQuant's scale search (src/refine/easyquant.ts) from entropy ranges. Ignored with `plan`. */
+  method?: MethodName;
+  /** EasyQuant: candidate scales per search (default 100). */
+  eqSteps?: number;
+  /** EasyQuant: calibration samples the search runs on (default 50). */
+  eqSamples?: number;
+  /** EasyQuant: what the search maximises per layer (default sqnr; cosine as the paper). */
+  eqObjective?: 'cosine' | 'sqnr';
   /** Percentile for the percentile method (default 99.999). */
   percentile?: number;
   /** A plan to use instead of building one (e.g. edited by the user); entries with parameters keep them. */
@@ -134,6 +144,8 @@ export interface QuantizeResult {
   prepare: PrepareReport;
   export: ExportReport & { adjustedWeightChannels: number };
   validation?: ValidationReport;
+  /** With method 'eq': the layers searched, their cosines before and after, and the time. */
+  easyQuant?: EasyQuantReport;
   warnings: string[];
   samples: { calibration: number; heldOut: number; shared: boolean };
   timings: { calibrateMs: number; totalMs: number; stages: StageTimes };
@@ -221,9 +233,16 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     throw new Error('quantizeCalibrated: a consumed input needs floatModelFile to validate against'); // a caller's bug
   const model = use.consume ? cal.model : clone(ModelProtoSchema, cal.model);
   const graph = use.consume ? cal.graph : new Graph(model.graph!);
-  const plan = await timed(stages, 'plan', () => planFor(cal, graph, options, warnings));
+  const plan = await timed(stages, 'plan', () => planFor(cal, graph, rangeOptions(options), warnings));
+  const rangeOpts = options.percentile !== undefined ? { percentile: options.percentile } : {};
+  let refined: EasyQuantReport | undefined;
+  if (isRefineMethod(options.method) && !options.plan) {
+    // The search runs on the float model, before the export rewrites it; resolving again afterwards only refits the biases.
+    resolvePlan(plan, cal.stats, (n) => graph.constant(n), rangeOpts);
+    refined = await timed(stages, 'refine', () => easyQuant(cal, plan, { steps: options.eqSteps, samples: options.eqSamples, objective: options.eqObjective, threads: options.threads ?? cal.threads }));
+  }
   const { exported, resolved } = await timed(stages, 'export', () => {
-    const resolved = resolvePlan(plan, cal.stats, (n) => graph.constant(n), options.percentile !== undefined ? { percentile: options.percentile } : {});
+    const resolved = resolvePlan(plan, cal.stats, (n) => graph.constant(n), rangeOpts);
     const exported = exportQdq(graph, model, plan);
     stampModel(model, 'static', options);
     return { exported, resolved };
@@ -249,6 +268,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     prepare: cal.prepare,
     export: { ...exported, adjustedWeightChannels: resolved.adjustedWeightChannels },
     ...(validation ? { validation } : {}),
+    ...(refined ? { easyQuant: refined } : {}),
     warnings,
     samples: { calibration: cal.selection.calibration.length, heldOut: cal.selection.heldOut.length, shared: cal.selection.shared },
     timings: { calibrateMs: cal.calibrateMs, totalMs: performance.now() - start + cal.calibrateMs, stages: { ...cal.stages, ...stages } },
@@ -258,14 +278,15 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
 /** Calibrates for one method and target and quantizes. */
 export async function quantize(input: ModelProto, source: CalibrationSource, options: QuantizeOptions = {}, use: InputUse = {}): Promise<QuantizeResult> {
   const start = performance.now();
-  const method = options.method ?? 'minmax';
+  const method = rangeMethodOf(options.method ?? 'minmax');
   if (use.consume && options.validate !== false && !options.floatModelFile) throw new Error('quantize: a consumed input needs floatModelFile to validate against'); // a caller's bug
   const cal = await calibrate(input, source, {
     ...options,
     holdOut: options.validate !== false,
     // A plan names the methods of its tensors; --method then only serves the TensorRT cache.
     methods: options.plan ? [...new Set([...planMethods(options.plan), ...(options.tensorrtCache ? [method] : [])])] : [method],
-    ...(options.plan ? { plans: [options.plan] } : { planOptions: [options] }),
+    method,
+    ...(options.plan ? { plans: [options.plan] } : { planOptions: [rangeOptions(options)] }),
   }, use);
   let result: QuantizeResult;
   if (options.budget) {
@@ -284,8 +305,13 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
   return result;
 }
 
+/** The options with the range method a refinement (eq) starts from, as plans and calibration know methods. */
+function rangeOptions<T extends { method?: MethodName }>(options: T): Omit<T, 'method'> & { method?: RangeMethodName } {
+  return { ...options, method: options.method === undefined ? undefined : rangeMethodOf(options.method) };
+}
+
 /** The plan to resolve, as a copy of its own: the one given, the one calibrate() built for these options, or a new one. */
-function planFor(cal: Calibration, graph: Graph, options: QuantizeOptions, warnings: string[]): QuantPlan {
+function planFor(cal: Calibration, graph: Graph, options: PlanOptions & Pick<QuantizeOptions, 'plan'>, warnings: string[]): QuantPlan {
   let plan: QuantPlan;
   if (options.plan) {
     checkPlan(options.plan, graph, 'the plan');
@@ -308,7 +334,7 @@ function planFor(cal: Calibration, graph: Graph, options: QuantizeOptions, warni
 /** The TensorRT cache's clip thresholds, from the statistics calibrate() gathered for the float model's tensors. */
 function cacheAmax(cal: Calibration, options: QuantizeOptions): Map<string, number> {
   if (!cal.tensorrtTensors) fail('BAD_OPTION', 'a TensorRT calibration cache needs statistics of the float model: calibrate with tensorrtCache: true.');
-  const method = options.method ?? 'minmax';
+  const method = rangeMethodOf(options.method ?? 'minmax');
   if (!cal.methods.includes(method)) fail('BAD_OPTION', `the TensorRT cache asks for the ${method} method, but the calibration gathered statistics for ${cal.methods.join(', ')} only.`);
   return tensorrtAmax(cal.tensorrtTensors, cal.stats, method, options.percentile !== undefined ? { percentile: options.percentile } : {});
 }

@@ -2,7 +2,7 @@
  * Wall time per stage of a run, in milliseconds — what `--json` reports under `timings.stages`, so
  * that a user (and the scale benchmark) sees where the time of a run went.
  */
-export type Stage = 'load' | 'prepare' | 'valueTypes' | 'plan' | 'calibration' | 'export' | 'validation' | 'save';
+export type Stage = 'load' | 'prepare' | 'valueTypes' | 'plan' | 'calibration' | 'refine' | 'export' | 'validation' | 'save';
 
 export type StageTimes = Partial<Record<Stage, number>>;
 

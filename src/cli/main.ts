@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The onnxq command line: thin commands over the library. Errors print as one paragraph, no stack. */
 import { Command, Option } from 'commander';
-import { RANGE_METHOD_NAMES } from '../calibrate/observer.js';
+import { METHOD_NAMES } from '../refine/methods.js';
 import { printable } from './format.js';
 import { OnnxqError } from '../errors.js';
 import { QUANT_TYPES } from '../quant/spec.js';
@@ -66,7 +66,9 @@ withDataOptions(program
   .requiredOption('-o, --output <file>', 'where to write the quantized model')
   .addOption(new Option('--mode <mode>', 'static needs --calib; dynamic, weight-only and fp16 need no calibration').choices(['static', 'dynamic', 'weight-only', 'fp16']).default('static'))
   .option('--calib <path>', 'calibration data (static; optional otherwise, to validate on): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files named after the inputs')
-  .addOption(new Option('--method <name>', 'activation range method').choices(RANGE_METHOD_NAMES).default('minmax'))
+  .addOption(new Option('--method <name>', 'activation range method, or eq: EasyQuant\'s per-layer scale search from entropy ranges').choices(METHOD_NAMES).default('minmax'))
+  .option('--eq-steps <n>', 'for --method eq: candidate scales per search over [0.5·S, 2·S) (default 100)', parseInteger('--eq-steps'))
+  .option('--eq-samples <n>', 'for --method eq: calibration samples the search runs on (default 50)', parseInteger('--eq-samples'))
   .option('--percentile <p>', 'percentile for --method percentile (default 99.999)', parseNumber('--percentile'))
   .addOption(new Option('--weight-method <name>', 'static: minmax (max |w| per channel) or admm (MNN); weight-only: rtn (round to nearest) or hqq').choices(['minmax', 'admm', 'rtn', 'hqq']))
   .addOption(new Option('--target <name>', 'who runs the result').choices(['ort-qdq', 'tensorrt']).default('ort-qdq'))

@@ -3,6 +3,7 @@ import { fail } from '../errors.js';
 import type { ImageOptions } from '../data/images.js';
 import type { OfflineMode } from '../offline.js';
 import type { PlanOptions } from '../plan/build.js';
+import type { MethodName } from '../refine/methods.js';
 
 export function parseInteger(flag: string, min = 1) {
   return (v: string): number => {
@@ -77,7 +78,10 @@ export interface DataCliOptions {
 }
 
 /** What commander hands over: the plan options under their own names, and the file and image options. */
-export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType'>, DataCliOptions {
+export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType' | 'method'>, DataCliOptions {
+  method?: MethodName;
+  eqSteps?: number;
+  eqSamples?: number;
   output: string;
   mode?: 'static' | OfflineMode;
   calib?: string;

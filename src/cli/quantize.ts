@@ -16,6 +16,8 @@ type Mode = NonNullable<QuantizeCliOptions['mode']>;
 const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
   method: ['static'],
   percentile: ['static'],
+  eqSteps: ['static'],
+  eqSamples: ['static'],
   calibSamples: ['static'],
   batchSize: ['static'],
   plan: ['static'],
@@ -70,6 +72,9 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
   if (mode !== 'static') return runOffline(input, mode, o);
   if (given.includes('percentile') && o.method !== 'percentile' && !o.plan)
     fail('BAD_OPTION', `--percentile applies to --method percentile; the method here is ${o.method ?? 'minmax'}. Add --method percentile or drop --percentile.`);
+  const eqFlags = ['eqSteps', 'eqSamples'].filter((k) => given.includes(k));
+  if (eqFlags.length && o.method !== 'eq')
+    fail('BAD_OPTION', `${eqFlags.map(flagName).join(', ')} ${eqFlags.length === 1 ? 'applies' : 'apply'} to --method eq; the method here is ${o.method ?? 'minmax'}. Add --method eq or drop ${eqFlags.length === 1 ? 'it' : 'them'}.`);
   if (given.includes('trtVersion') && !o.calibCache) fail('BAD_OPTION', '--trt-version sets the header of the TensorRT calibration cache; add --calib-cache FILE or drop it.');
   if (o.trtVersion !== undefined && !/^\d{3,6}$/.test(o.trtVersion))
     fail('BAD_OPTION', `--trt-version takes TensorRT's version as its cache header writes it, e.g. 8601 for TensorRT 8.6.1 or 100300 for 10.3.0; got '${o.trtVersion}'.`);
@@ -88,6 +93,8 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
     calib: o.calib,
     method: o.method,
     percentile: o.percentile,
+    eqSteps: o.eqSteps,
+    eqSamples: o.eqSamples,
     weightMethod: o.weightMethod as PlanOptions['weightMethod'],
     target: o.target,
     activationType: o.activationType,
@@ -138,10 +145,16 @@ function jsonSummary(input: string, r: QuantizeFileResult) {
     subgraphs: r.plan.subgraphs,
     validation: r.validation ?? null,
     ...(r.mixedPrecision ? { mixedPrecision: r.mixedPrecision } : {}),
+    ...(r.easyQuant ? { easyQuant: easyQuantSummary(r.easyQuant) } : {}),
     timings: r.timings,
     warnings: r.warnings,
     notes: r.notes,
   };
+}
+
+/** EasyQuant in --json: counts and times, and the layers left as calibrated (the per-layer cosines are in the library's report). */
+function easyQuantSummary(e: NonNullable<QuantizeFileResult['easyQuant']>) {
+  return { layers: e.layers.length, steps: e.steps, samples: e.samples, skipped: e.skipped, totalMs: e.totalMs, msPerLayer: e.msPerLayer, collectMs: e.collectMs, searchMs: e.searchMs };
 }
 
 function textSummary(input: string, r: QuantizeFileResult): string {
@@ -153,6 +166,13 @@ function textSummary(input: string, r: QuantizeFileResult): string {
   lines.push(
     `  quantized ${r.export.quantizedWeights} weights, ${r.export.quantizedBiases} biases, ${r.export.quantizedActivations} activations; ${r.export.foldedActivations.length} Relu/Clip folded into their producer`,
   );
+  if (r.easyQuant) {
+    const e = r.easyQuant;
+    lines.push(
+      `  EasyQuant searched ${e.layers.length} layer${e.layers.length === 1 ? '' : 's'} (${e.steps} steps, ${e.samples} samples) in ${formatMs(e.totalMs)}, ${formatMs(e.msPerLayer)} per layer` +
+        (e.skipped.length ? `; left ${e.skipped.length} as calibrated (${countList(e.skipped.map((s) => s.reason))})` : ''),
+    );
+  }
   if (r.validation) {
     const n = r.validation.samples;
     lines.push(`  validation on ${n} held-out sample${n === 1 ? '' : 's'}${r.samples.shared ? ' (the calibration sample itself)' : ''}:`, ...validationLines(r.validation));

@@ -17,6 +17,7 @@ import { modelInputs } from '../data/inputs.js';
 import { quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
 import { analyzeModels, type AnalyzeOptions } from '../analyze/analyze.js';
 import { renderReport } from '../analyze/html.js';
+import { rangeMethodOf } from '../refine/methods.js';
 import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, type PendingFile } from './files.js';
 
 export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
@@ -75,7 +76,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
     files.ranges = options.saveRanges;
   }
   if (options.calibCache && result.tensorrtAmax) {
-    const method = options.method ?? 'minmax';
+    const method = rangeMethodOf(options.method ?? 'minmax');
     const { algorithm, exact } = trtAlgorithm(method);
     sideFiles.push({ file: options.calibCache, chunks: trtCalibrationCache(result.tensorrtAmax, algorithm, options.trtVersion ?? DEFAULT_TRT_VERSION) });
     files.calibCache = options.calibCache;
