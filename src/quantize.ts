@@ -31,12 +31,13 @@ import type { QuantPlan, TargetName } from './plan/plan.js';
 import { resolvePlan } from './plan/resolve.js';
 import { checkLoads, classOutputs, compareModels, type ValidationReport } from './analyze/validate.js';
 import { easyQuant, type EasyQuantReport } from './refine/easyquant.js';
-import { isRefineMethod, rangeMethodOf, type MethodName } from './refine/methods.js';
+import { isRefineMethod, METHOD_NAMES, rangeMethodOf, type MethodName } from './refine/methods.js';
 import type { Augmentation, RunnerOptions } from './runtime/runner.js';
 import { measureValueTypes } from './runtime/value-types.js';
 import { timed, type StageTimes } from './timings.js';
 import { mixedPrecision, type Budget, type ExportWith, type MixedPrecisionOptions } from './refine/mixed-precision.js';
-import type { MixedPrecisionReport } from './analyze/report.js';
+import type { MethodComparison, MixedPrecisionReport } from './analyze/report.js';
+import { compareMethods } from './refine/compare-methods.js';
 
 export interface CalibrateOptions {
   /** Calibration samples to use (default 512; fewer when the source has fewer). */
@@ -93,6 +94,8 @@ export interface QuantizeOptions extends Omit<PlanOptions, 'method'>, Omit<Calib
    * the held-out samples (refine/mixed-precision.ts).
    */
   budget?: Budget;
+  /** Quantize with every method from one calibration and keep the best on the held-out samples (`--method all`). */
+  compareMethods?: boolean;
 }
 
 /**
@@ -151,6 +154,8 @@ export interface QuantizeResult {
   timings: { calibrateMs: number; totalMs: number; stages: StageTimes };
   /** With a budget: what was taken out of int8 and what each step bought. */
   mixedPrecision?: MixedPrecisionReport;
+  /** With compareMethods: every method's output SQNR, top-1 and time on the held-out samples. */
+  methods?: MethodComparison[];
 }
 
 /**
@@ -280,19 +285,25 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
   const start = performance.now();
   const method = rangeMethodOf(options.method ?? 'minmax');
   if (use.consume && options.validate !== false && !options.floatModelFile) throw new Error('quantize: a consumed input needs floatModelFile to validate against'); // a caller's bug
+  if (options.compareMethods && (options.plan || options.budget || options.tensorrtCache))
+    fail('BAD_OPTION', 'comparing every method (--method all) chooses the ranges itself: it does not combine with a plan, a mixed-precision budget or a TensorRT cache.');
+  const all = options.compareMethods ? METHOD_NAMES : undefined;
   const cal = await calibrate(input, source, {
     ...options,
     holdOut: options.validate !== false,
     // A plan names the methods of its tensors; --method then only serves the TensorRT cache.
-    methods: options.plan ? [...new Set([...planMethods(options.plan), ...(options.tensorrtCache ? [method] : [])])] : [method],
+    methods: all ? [...new Set(all.map(rangeMethodOf))] : options.plan ? [...new Set([...planMethods(options.plan), ...(options.tensorrtCache ? [method] : [])])] : [method],
     method,
     ...(options.plan ? { plans: [options.plan] } : { planOptions: [rangeOptions(options)] }),
   }, use);
+  const floatModel = options.floatModelFile ?? (cal.input === cal.model ? cal.model : cal.input);
   let result: QuantizeResult;
-  if (options.budget) {
+  if (all) {
+    const compared = await compareMethods(cal, floatModel, all, (m) => quantizeCalibrated(cal, { ...options, method: m, validate: false }), { runner: runnerOptions(options.threads) });
+    result = { ...compared.result, methods: compared.rows };
+  } else if (options.budget) {
     if (options.validate === false) fail('BAD_OPTION', 'a mixed-precision budget is measured by validating on held-out samples; drop --no-validate.');
     const exportWith: ExportWith = (plan, o) => quantizeCalibrated(cal, { ...options, ...o, ...(plan ? { plan } : {}), validate: false });
-    const floatModel = options.floatModelFile ?? (cal.input === cal.model ? cal.model : cal.input);
     const mp = await mixedPrecision(cal, floatModel, exportWith, { budget: options.budget, classOutputs: cal.classOutputs, runner: runnerOptions(options.threads), onProgress: options.onProgress as MixedPrecisionOptions['onProgress'] });
     result = { ...mp.result, mixedPrecision: mp.report };
   } else {

@@ -66,7 +66,7 @@ withDataOptions(program
   .requiredOption('-o, --output <file>', 'where to write the quantized model')
   .addOption(new Option('--mode <mode>', 'static needs --calib; dynamic, weight-only and fp16 need no calibration').choices(['static', 'dynamic', 'weight-only', 'fp16']).default('static'))
   .option('--calib <path>', 'calibration data (static; optional otherwise, to validate on): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files named after the inputs')
-  .addOption(new Option('--method <name>', 'activation range method, or eq: EasyQuant\'s per-layer scale search from entropy ranges').choices(METHOD_NAMES).default('minmax'))
+  .addOption(new Option('--method <name>', 'activation range method, eq (EasyQuant\'s per-layer scale search from entropy ranges), or all: every method, the best on held-out samples is written').choices([...METHOD_NAMES, 'all']).default('minmax'))
   .option('--eq-steps <n>', 'for --method eq: candidate scales per search over [0.5·S, 2·S) (default 100)', parseInteger('--eq-steps'))
   .option('--eq-samples <n>', 'for --method eq: calibration samples the search runs on (default 50)', parseInteger('--eq-samples'))
   .option('--percentile <p>', 'percentile for --method percentile (default 99.999)', parseNumber('--percentile'))

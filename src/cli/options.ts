@@ -79,7 +79,7 @@ export interface DataCliOptions {
 
 /** What commander hands over: the plan options under their own names, and the file and image options. */
 export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | 'weightType' | 'method'>, DataCliOptions {
-  method?: MethodName;
+  method?: MethodName | 'all';
   eqSteps?: number;
   eqSamples?: number;
   output: string;

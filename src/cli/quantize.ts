@@ -6,7 +6,8 @@ import { fail } from '../errors.js';
 import { runOffline } from './offline.js';
 import { imageOptions, type QuantizeCliOptions } from './options.js';
 import { countList, formatBytes, formatDb, formatMs, printable, printableJson, validationLines } from './format.js';
-import type { MixedPrecisionReport } from '../analyze/report.js';
+import type { MethodComparison, MixedPrecisionReport } from '../analyze/report.js';
+import type { MethodName } from '../refine/methods.js';
 import { withProgress } from './progress.js';
 import type { Budget } from '../refine/mixed-precision.js';
 
@@ -70,10 +71,11 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
   if (!o.calib && imageFlags.length && mode !== 'static')
     fail('BAD_OPTION', `${imageFlags.join(', ')} ${imageFlags.length === 1 ? 'applies' : 'apply'} to the images given with --calib, and there is no --calib. Drop ${imageFlags.length === 1 ? 'it' : 'them'}, or add --calib <folder of images>.`);
   if (mode !== 'static') return runOffline(input, mode, o);
-  if (given.includes('percentile') && o.method !== 'percentile' && !o.plan)
+  const all = o.method === 'all';
+  if (given.includes('percentile') && o.method !== 'percentile' && !all && !o.plan)
     fail('BAD_OPTION', `--percentile applies to --method percentile; the method here is ${o.method ?? 'minmax'}. Add --method percentile or drop --percentile.`);
   const eqFlags = ['eqSteps', 'eqSamples'].filter((k) => given.includes(k));
-  if (eqFlags.length && o.method !== 'eq')
+  if (eqFlags.length && o.method !== 'eq' && !all)
     fail('BAD_OPTION', `${eqFlags.map(flagName).join(', ')} ${eqFlags.length === 1 ? 'applies' : 'apply'} to --method eq; the method here is ${o.method ?? 'minmax'}. Add --method eq or drop ${eqFlags.length === 1 ? 'it' : 'them'}.`);
   if (given.includes('trtVersion') && !o.calibCache) fail('BAD_OPTION', '--trt-version sets the header of the TensorRT calibration cache; add --calib-cache FILE or drop it.');
   if (o.trtVersion !== undefined && !/^\d{3,6}$/.test(o.trtVersion))
@@ -86,12 +88,14 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
   if (o.maxSqnrDrop !== undefined && !(o.maxSqnrDrop >= 0)) fail('BAD_OPTION', `--max-sqnr-drop takes a number of dB ≥ 0; got ${o.maxSqnrDrop}.`);
   const budget: Budget | undefined =
     o.minSqnr !== undefined ? { minSqnr: o.minSqnr } : o.maxSqnrDrop !== undefined ? { maxSqnrDrop: o.maxSqnrDrop } : o.minTop1 !== undefined ? { minTop1: o.minTop1 } : undefined;
+  if (all && (budget || o.plan || o.calibCache)) fail('BAD_OPTION', `--method all chooses the ranges itself; it does not combine with ${budget ? 'a mixed-precision budget' : o.plan ? '--plan' : '--calib-cache'}.`);
   if (budget && o.plan) fail('BAD_OPTION', 'a mixed-precision budget chooses what stays in int8 itself; it cannot start from --plan. Drop one of them.');
   // --method still picks the TensorRT cache's calibrator when a plan decides everything else.
   const ignoredWithPlan = o.plan ? PLAN_FLAGS.filter((k) => given.includes(k) && !(k === 'method' && o.calibCache)) : [];
   const options: QuantizeFileOptions = {
     calib: o.calib,
-    method: o.method,
+    method: all ? undefined : (o.method as MethodName | undefined),
+    ...(all ? { compareMethods: true } : {}),
     percentile: o.percentile,
     eqSteps: o.eqSteps,
     eqSamples: o.eqSamples,
@@ -145,6 +149,7 @@ function jsonSummary(input: string, r: QuantizeFileResult) {
     subgraphs: r.plan.subgraphs,
     validation: r.validation ?? null,
     ...(r.mixedPrecision ? { mixedPrecision: r.mixedPrecision } : {}),
+    ...(r.methods ? { methods: r.methods } : {}),
     ...(r.easyQuant ? { easyQuant: easyQuantSummary(r.easyQuant) } : {}),
     timings: r.timings,
     warnings: r.warnings,
@@ -177,6 +182,7 @@ function textSummary(input: string, r: QuantizeFileResult): string {
     const n = r.validation.samples;
     lines.push(`  validation on ${n} held-out sample${n === 1 ? '' : 's'}${r.samples.shared ? ' (the calibration sample itself)' : ''}:`, ...validationLines(r.validation));
   }
+  if (r.methods) lines.push(...methodLines(r.methods));
   if (r.mixedPrecision) lines.push(...mixedPrecisionLines(r.mixedPrecision));
   if (r.plan.float.length) lines.push(`  left in float: ${countList(r.plan.float.map((f) => (f.reason === 'no quantization rule' ? f.op : `${f.op} (${f.reason})`)))}`);
   for (const s of r.plan.subgraphs) lines.push(`  left in float: the ${s.nodes} nodes inside ${s.op} '${s.node}' (static quantization covers the top-level graph)`);
@@ -204,5 +210,17 @@ function mixedPrecisionLines(mp: MixedPrecisionReport): string[] {
       ? `    met with ${taken} tensor${taken === 1 ? '' : 's'} in float; latency ${formatMs(mp.latencyMs.written)} (int8 ${formatMs(mp.latencyMs.int8)}, float ${formatMs(mp.latencyMs.float)})`
       : `    the budget cannot be met: even with ${taken} tensors in float the best reached ${fmt(mp.end)}; wrote that model (${formatMs(mp.latencyMs.written)} per sample)`,
   );
+  return lines;
+}
+
+/** `--method all`: every method side by side, the one written marked. */
+function methodLines(rows: MethodComparison[]): string[] {
+  const top1 = rows.some((r) => r.top1 !== undefined);
+  const lines = [`  methods compared on the held-out samples (one calibration; time = ranges, search and export):`];
+  for (const r of rows)
+    lines.push(
+      `    ${r.chosen ? '→' : ' '} ${r.method.padEnd(14)} SQNR ${formatDb(r.sqnr).padEnd(8)} cosine ${r.cosine.toFixed(5)}${top1 ? `  top-1 ${r.top1 === undefined ? '–' : `${(r.top1 * 100).toFixed(1)} %`}` : ''}  ${formatMs(r.ms)}`,
+    );
+  lines.push(`    wrote the ${rows.find((r) => r.chosen)!.method} model (${top1 ? 'highest top-1 agreement, then SQNR' : 'highest output SQNR'})`);
   return lines;
 }

@@ -91,6 +91,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
       onProgress: options.onProgress as AnalyzeOptions['onProgress'],
     });
     if (result.mixedPrecision) analysis.mixedPrecision = result.mixedPrecision;
+    if (result.methods) analysis.methods = result.methods;
     sideFiles.push({ file: options.report, chunks: renderReport(analysis) });
     files.report = options.report;
   }
