@@ -3,9 +3,10 @@
  * the full-int8 model (minmax) is analysed on `samples` rendered samples and the time is set against
  * plain float inference over the same samples; then `quantize` with an output-SQNR budget, its search
  * time against the plain quantization's, what it took out of int8, and the task scores and latency of
- * float, full int8 and the mixed model.
+ * float, full int8 and the mixed model; and EasyQuant against entropy from one calibration, with its
+ * time per layer.
  */
-import { analyzeModels, loadModelFile, memorySource, quantize, type Sample } from '../src/index.js';
+import { analyzeModels, calibrate, loadModelFile, memorySource, quantize, quantizeCalibrated, type QuantizeResult, type Sample } from '../src/index.js';
 import { int8Bytes, ocrQuality, type QualityRow } from './int8-vs-float.js';
 import { ocrSample, OCR_MODELS, sourceCountFor, type OcrKind } from './ocr-data.js';
 import { latencyPair, run, session } from './ort.js';
@@ -31,6 +32,8 @@ export interface AnalysisRun {
     plainMs: number;
     latency: { floatMs: number; int8Ms: number; mixedMs: number };
   };
+  /** Entropy and EasyQuant from one calibration, output SQNR on the held-out samples. */
+  easyQuant: { entropyDb: number; eqDb: number; layers: number; msPerLayer: number; totalMs: number; steps: number; samples: number };
   quality: QualityRow[];
 }
 
@@ -77,8 +80,17 @@ export async function analysisRuns(kinds: OcrKind[], samples: number, calibSampl
     const mp = mixed.mixedPrecision!;
     const a = await latencyPair(file, int8Bytes(full), all[0]!, 1);
     const b = await latencyPair(file, int8Bytes(mixed), all[0]!, 1);
-    log(`analysis: ${kind}, task scores of float, int8 and mixed`);
-    const quality = await ocrQuality(kind, [['int8 minmax', int8Bytes(full)], [`mixed ≥${budgetDb} dB`, int8Bytes(mixed)]], threads);
+    log(`analysis: ${kind}, entropy and EasyQuant (defaults: 100 steps, up to 50 samples)`);
+    const cal = await calibrate(loadModelFile(file).model, source, { calibSamples, threads, methods: ['entropy'] });
+    const entropy = await quantizeCalibrated(cal, { method: 'entropy', threads });
+    const eq = await quantizeCalibrated(cal, { method: 'eq', threads });
+    const eqReport = eq.easyQuant!;
+    log(`analysis: ${kind}, task scores of float, int8 minmax, entropy, eq and mixed`);
+    const quality = await ocrQuality(
+      kind,
+      [['int8 minmax', int8Bytes(full)], ['int8 entropy', int8Bytes(entropy)], ['int8 eq', int8Bytes(eq)], [`mixed ≥${budgetDb} dB`, int8Bytes(mixed)]],
+      threads,
+    );
     out.push({
       model: kind,
       samples: report.samples,
@@ -98,10 +110,23 @@ export async function analysisRuns(kinds: OcrKind[], samples: number, calibSampl
         plainMs,
         latency: { floatMs: (a.floatMs + b.floatMs) / 2, int8Ms: a.int8Ms, mixedMs: b.int8Ms },
       },
+      easyQuant: {
+        entropyDb: minSqnr(entropy),
+        eqDb: minSqnr(eq),
+        layers: eqReport.layers.length,
+        msPerLayer: eqReport.msPerLayer,
+        totalMs: eqReport.totalMs,
+        steps: eqReport.steps,
+        samples: eqReport.samples,
+      },
       quality,
     });
   }
   return out;
+}
+
+function minSqnr(r: QuantizeResult): number {
+  return Math.min(...r.validation!.outputs.map((o) => o.sqnr));
 }
 
 async function floatPerSample(file: string, samples: Sample[], threads: number | undefined): Promise<number> {
@@ -155,5 +180,13 @@ export function printAnalysis(runs: AnalysisRun[]): void {
       ms(r.mixed.latency.mixedMs),
       x(r.mixed.latency.mixedMs / r.mixed.latency.floatMs),
     ]),
+  );
+}
+
+export function printEasyQuant(runs: AnalysisRun[]): void {
+  table(
+    'EasyQuant (--method eq) against entropy, one calibration, output SQNR on the held-out samples',
+    ['model', 'entropy', 'eq', 'layers searched', 'steps', 'samples', 'per layer', 'total'],
+    runs.map((r) => [r.model, db(r.easyQuant.entropyDb), db(r.easyQuant.eqDb), r.easyQuant.layers, r.easyQuant.steps, r.easyQuant.samples, ms(r.easyQuant.msPerLayer, 0), ms(r.easyQuant.totalMs, 0)]),
   );
 }

@@ -30,7 +30,7 @@ import { codeState, environment, errorLine, heading, writeResults } from './repo
 import { bigModelRuns, printBigModel } from './bigmodel.js';
 import { parseScaleShape, printScale, SCALE_SHAPE, scaleRuns, type ScaleShape } from './scale.js';
 import { printSharedQuality, sharedModels } from './shared-models.js';
-import { analysisRuns, printAnalysis } from './analysis.js';
+import { analysisRuns, printAnalysis, printEasyQuant } from './analysis.js';
 import { VERSION } from '../src/index.js';
 
 const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel', 'analysis'] as const;
@@ -205,6 +205,7 @@ async function main(): Promise<void> {
     try {
       const runs = await analysisRuns(['rec', 'det'], 16, Math.min(args.samples, 128), args.threads, log);
       printAnalysis(runs);
+      printEasyQuant(runs);
       printQuality(runs.flatMap((r) => r.quality));
       results.analysis = runs;
     } catch (e) {
