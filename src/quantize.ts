@@ -35,7 +35,7 @@ import { isRefineMethod, METHOD_NAMES, rangeMethodOf, type MethodName } from './
 import type { Augmentation, RunnerOptions } from './runtime/runner.js';
 import { measureValueTypes } from './runtime/value-types.js';
 import { timed, type StageTimes } from './timings.js';
-import { mixedPrecision, type Budget, type ExportWith, type MixedPrecisionOptions } from './refine/mixed-precision.js';
+import { mixedPrecision, type Budget, type ExportWith } from './refine/mixed-precision.js';
 import type { MethodComparison, MixedPrecisionReport } from './analyze/report.js';
 import { compareMethods } from './refine/compare-methods.js';
 
@@ -72,7 +72,9 @@ export interface CalibrateOptions {
   onProgress?: (phase: CalibrationPhase, done: number, total: number) => void;
 }
 
-export interface QuantizeOptions extends Omit<PlanOptions, 'method'>, Omit<CalibrateOptions, 'plans' | 'planOptions' | 'methods' | 'allTensors' | 'method'> {
+export interface QuantizeOptions extends Omit<PlanOptions, 'method'>, Omit<CalibrateOptions, 'plans' | 'planOptions' | 'methods' | 'allTensors' | 'method' | 'onProgress'> {
+  /** Progress of calibration, and of the searches after it (mixed precision, the analysis of --report). */
+  onProgress?: (phase: string, done: number, total: number) => void;
   /** A range method, or 'eq': EasyQuant's scale search (src/refine/easyquant.ts) from entropy ranges. Ignored with `plan`. */
   method?: MethodName;
   /** EasyQuant: candidate scales per search (default 100). */
@@ -287,6 +289,11 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
   if (use.consume && options.validate !== false && !options.floatModelFile) throw new Error('quantize: a consumed input needs floatModelFile to validate against'); // a caller's bug
   if (options.compareMethods && (options.plan || options.budget || options.tensorrtCache))
     fail('BAD_OPTION', 'comparing every method (--method all) chooses the ranges itself: it does not combine with a plan, a mixed-precision budget or a TensorRT cache.');
+  if ((options.budget || options.compareMethods) && options.validate === false)
+    fail('BAD_OPTION', `${options.budget ? 'a mixed-precision budget' : 'comparing every method (--method all)'} is measured on held-out samples; drop --no-validate (validate: false).`);
+  if (options.budget && options.plan) fail('BAD_OPTION', 'a mixed-precision budget chooses what stays in int8 itself; it cannot start from a plan (--plan). Drop one of them.');
+  if (options.budget && 'maxSqnrDrop' in options.budget && options.target === 'tensorrt')
+    fail('BAD_OPTION', '--max-sqnr-drop is measured against 16-bit activations, which target tensorrt does not run; give --min-sqnr instead.');
   const all = options.compareMethods ? METHOD_NAMES : undefined;
   const cal = await calibrate(input, source, {
     ...options,
@@ -296,15 +303,14 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
     method,
     ...(options.plan ? { plans: [options.plan] } : { planOptions: [rangeOptions(options)] }),
   }, use);
-  const floatModel = options.floatModelFile ?? (cal.input === cal.model ? cal.model : cal.input);
+  const floatModel = options.floatModelFile ?? cal.input;
   let result: QuantizeResult;
   if (all) {
     const compared = await compareMethods(cal, floatModel, all, (m) => quantizeCalibrated(cal, { ...options, method: m, validate: false }), { runner: runnerOptions(options.threads) });
     result = { ...compared.result, methods: compared.rows };
   } else if (options.budget) {
-    if (options.validate === false) fail('BAD_OPTION', 'a mixed-precision budget is measured by validating on held-out samples; drop --no-validate.');
     const exportWith: ExportWith = (plan, o) => quantizeCalibrated(cal, { ...options, ...o, ...(plan ? { plan } : {}), validate: false });
-    const mp = await mixedPrecision(cal, floatModel, exportWith, { budget: options.budget, classOutputs: cal.classOutputs, runner: runnerOptions(options.threads), onProgress: options.onProgress as MixedPrecisionOptions['onProgress'] });
+    const mp = await mixedPrecision(cal, floatModel, exportWith, { budget: options.budget, classOutputs: cal.classOutputs, runner: runnerOptions(options.threads), onProgress: options.onProgress });
     result = { ...mp.result, mixedPrecision: mp.report };
   } else {
     // The calibration serves this one quantization: its prepared model is exported in place.

@@ -73,6 +73,13 @@ describe('mixed precision', () => {
     expect(r.model.graph!.node.length).toBeGreaterThan(0);
   }, 120_000);
 
+  it('refuses, before calibrating, what a budget cannot work with', async () => {
+    const full = await quantize(cnn(), data, options);
+    await expect(quantize(cnn(), data, { ...options, budget: { minSqnr: 30 }, validate: false })).rejects.toThrow(/measured on held-out samples; drop --no-validate/);
+    await expect(quantize(cnn(), data, { ...options, budget: { minSqnr: 30 }, plan: full.plan })).rejects.toThrow(/cannot start from a plan/);
+    await expect(quantize(cnn(), data, { ...options, budget: { maxSqnrDrop: 3 }, target: 'tensorrt' })).rejects.toThrow(/--max-sqnr-drop is measured against 16-bit activations/);
+  }, 60_000);
+
   it('prints the budget, the steps and the latency in the CLI', () => {
     const dir = tempDir('onnxq-mp-');
     const model = path.join(dir, 'cnn.onnx');

@@ -86,7 +86,7 @@ export async function analyzeModels(floatModel: ModelProto, quantizedModel: Mode
     const type = quantTypeOf(u.params);
     const float = prep.graph.constant(u.float);
     const stored = u.stored ? qg.constant(u.stored) : undefined;
-    if (u.kind !== 'weight' || !type || !float || !stored || seenWeights.has(u.float)) continue;
+    if (u.kind !== 'weight' || !type || !float || (u.stored && !stored) || seenWeights.has(u.float)) continue;
     seenWeights.add(u.float);
     weights.push(weightRanges(u.float, u.node, float, stored, u.params, type));
   }

@@ -9,7 +9,7 @@
  * with `switch` a boolean graph input, so turning on one layer is a different feed, not a new model.
  */
 import { clone, create } from '@bufbuild/protobuf';
-import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
+import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
 import { loadBatch } from '../data/batch.js';
 import type { CalibrationSource, HostTensor, Sample } from '../data/source.js';
 import { NameSet } from '../ir/names.js';
@@ -83,24 +83,27 @@ export function switchableModel(floatModel: ModelProto, layers: readonly Layer[]
       const attrs: Record<string, number> = u.params.axis !== undefined ? { axis: u.params.axis } : {};
       const added: NodeProto[] = [];
       let q: string;
-      const integer = u.kind === 'weight' ? stored(u.stored!) : undefined;
+      const integer = u.stored ? stored(u.stored) : undefined;
       if (integer) {
         q = fresh(`${base}_stored`);
         initializers.push({ ...integer, name: q });
       } else {
         q = fresh(`${base}_q`);
-        added.push(makeNode({ opType: 'QuantizeLinear', name: fresh(`${base}_QuantizeLinear`), inputs: [u.float, s, z], outputs: [q], attrs }));
+        added.push(makeNode({ opType: 'QuantizeLinear', domain: u.params.domain, name: fresh(`${base}_QuantizeLinear`), inputs: [u.float, s, z], outputs: [q], attrs }));
       }
       const dq = fresh(`${base}_dq`);
-      added.push(makeNode({ opType: 'DequantizeLinear', name: fresh(`${base}_DequantizeLinear`), inputs: [q, s, z], outputs: [dq], attrs }));
+      added.push(makeNode({ opType: 'DequantizeLinear', domain: u.params.domain, name: fresh(`${base}_DequantizeLinear`), inputs: [q, s, z], outputs: [dq], attrs }));
       const selected = fresh(`${base}_selected`);
       added.push(makeNode({ opType: 'Where', name: fresh(`${base}_Where`), inputs: [on, dq, u.float], outputs: [selected] }));
       copy.input[u.input] = selected;
       nodes.splice(nodes.length - 1, 0, ...added);
     }
   });
+  // 16-bit pairs below opset 21 are onnxruntime's own (com.microsoft), as the quantized model has them.
+  const domains = new Set(layers.flatMap((l) => l.uses.map((u) => u.params.domain)).filter((d) => d && !floatModel.opsetImport.some((o) => o.domain === d)));
   return create(ModelProtoSchema, {
     ...floatModel,
+    opsetImport: [...floatModel.opsetImport, ...[...domains].map((domain) => create(OperatorSetIdProtoSchema, { domain, version: 1n }))],
     graph: create(GraphProtoSchema, {
       ...g,
       node: [...gathers, ...g.node.flatMap((n) => replacement.get(n) ?? [n])],

@@ -24,6 +24,8 @@ export interface DqParams {
   /** ONNX element type of the integer values (INT8, UINT8, INT16 …). */
   dtype: number;
   axis?: number;
+  /** The domain of the DequantizeLinear: '' or com.microsoft (16-bit pairs below opset 21). */
+  domain: string;
 }
 
 /** A quantized input of a QDQ node, with what it stands for in the float model. */
@@ -38,7 +40,7 @@ export interface QuantizedUse {
   /** The DequantizeLinear output in the QDQ model that the node reads. */
   dequantized: string;
   params: DqParams;
-  /** Weights: the stored integer constant's name in the QDQ model. */
+  /** Weights stored as integers: the constant's name in the QDQ model (absent for a float weight behind Q → DQ). */
   stored?: string;
 }
 
@@ -79,7 +81,10 @@ export function matchModels(floatModel: ModelProto, qdqModel: ModelProto, labels
     }
     return out;
   };
-  /** From a float tensor, over ops the QDQ model folded away (a single reader the QDQ side does not have). */
+  /**
+   * From a float tensor, over ops the QDQ model folded away: while its one reader is a foldable op whose
+   * type reads the QDQ tensor nowhere (through its Q/DQ pairs), the float side moves past it.
+   */
   const stepOver = (f: string, q: string): string => {
     const kept = readers(q);
     for (;;) {
@@ -92,10 +97,7 @@ export function matchModels(floatModel: ModelProto, qdqModel: ModelProto, labels
   };
 
   const toFloat = new Map<string, string>();
-  fg.inputs.forEach((v, i) => {
-    const q = qg.inputs.find((w) => w.name === v.name) ?? qg.inputs[i];
-    if (q) toFloat.set(q.name, v.name);
-  });
+  for (const v of fg.inputs) toFloat.set(v.name, v.name); // the same names: checkInterface() made sure
   const taken = new Set<NodeProto>();
   const nodeOf = new Map<NodeProto, NodeProto>();
   for (const n of qg.nodes) {
@@ -133,6 +135,14 @@ export function matchModels(floatModel: ModelProto, qdqModel: ModelProto, labels
       }
       const source = pairSource(name);
       if (source === name || !params) return; // a DequantizeLinear fed by something else than a QuantizeLinear
+      if (isConstant(qg, source)) {
+        // A float weight quantized in the graph (Q → DQ on the initializer), as PyTorch and NNCF export them.
+        const floatWeight = f?.input[k];
+        const w = floatWeight ? fg.constant(floatWeight) : undefined;
+        if (f && floatWeight && w && sameDims(tensorDims(w), tensorDims(qg.constant(source)!)))
+          uses.push({ node: f, input: k, kind: 'weight', float: floatWeight, dequantized: name, params });
+        return;
+      }
       const floatTensor = toFloat.get(source);
       if (!floatTensor) {
         unmatched.add(source);
@@ -172,10 +182,12 @@ export function checkCorrespondence(c: Correspondence, qdqModel: ModelProto, lab
 }
 
 function checkInterface(fg: Graph, qg: Graph, labels: { float: string; qdq: string }): void {
+  // Both models are fed the same samples, by input name.
   const fIn = fg.inputs.map((v) => v.name);
   const qIn = qg.inputs.map((v) => v.name);
-  if (fIn.length !== qIn.length)
-    fail('BAD_MODEL', `${labels.float} has ${fIn.length} input(s) (${fIn.join(', ')}) and ${labels.qdq} ${qIn.length} (${qIn.join(', ')}): they are not two versions of one network. Give the float model the quantized one was made from.`);
+  const missingInput = qIn.find((n) => !fIn.includes(n)) ?? fIn.find((n) => !qIn.includes(n));
+  if (missingInput !== undefined)
+    fail('BAD_MODEL', `${labels.float} has the inputs ${fIn.join(', ')} and ${labels.qdq} ${qIn.join(', ')}: the input '${missingInput}' is not in both, so the two cannot be fed the same samples. Give the float model the quantized one was made from (with its input names).`);
   const fOut = new Set(fg.outputs.map((v) => v.name));
   const missing = qg.outputs.find((o) => !fOut.has(o.name));
   if (missing)
@@ -202,7 +214,7 @@ function dqParams(g: Graph, dq: NodeProto): DqParams | undefined {
   const scale = readFloat32(s);
   const zeroPoint = z ? Int32Array.from(readInts(z)) : new Int32Array(scale.length);
   const axis = scale.length > 1 ? attrInt(dq, 'axis', 1) : undefined;
-  return { scale, zeroPoint, dtype, ...(axis !== undefined ? { axis } : {}) };
+  return { scale, zeroPoint, dtype, ...(axis !== undefined ? { axis } : {}), domain: dq.domain };
 }
 
 /** A pair without zero point: the element type QuantizeLinear's `output_dtype` (opset 21) names, if any. */
@@ -227,6 +239,7 @@ function firstInOrder(model: ModelProto, names: string[]): string | undefined {
 function isNearInputs(model: ModelProto, name: string, c: Correspondence): boolean {
   const matchedSources = c.matchedSources;
   for (const i of model.graph!.input) if (i.name === name) return true;
+  for (const i of model.graph!.input) if (matchedSources.has(i.name)) return false;
   for (const n of model.graph!.node) {
     for (const o of n.output) {
       if (o === name) return true;

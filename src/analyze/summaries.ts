@@ -8,7 +8,7 @@ import { RANGE_METHODS } from '../calibrate/methods.js';
 import type { RangeMethodName, TensorStats } from '../calibrate/observer.js';
 import { DT } from '../onnx/dtype.js';
 import { readFloat32, readTensor, tensorDims } from '../onnx/tensor.js';
-import { channelMinMax, dequantizeArray } from '../quant/quantize.js';
+import { channelMinMax, dequantizeArray, fakeQuantize } from '../quant/quantize.js';
 import { bitsOf, typeRange, type QuantSpec, type QuantType } from '../quant/spec.js';
 import type { DqParams } from './match.js';
 import { sqnr } from './metrics.js';
@@ -36,7 +36,8 @@ export function coveredRange(p: DqParams, type: QuantType, c = 0): { min: number
   return { min: (qmin - z) * s, max: (qmax - z) * s };
 }
 
-export function weightRanges(name: string, node: { name: string; opType: string }, float: TensorProto, stored: TensorProto, p: DqParams, type: QuantType): WeightRanges {
+/** `stored`: the weight's integers as the quantized model stores them; absent, the float weight is quantized here with `p`. */
+export function weightRanges(name: string, node: { name: string; opType: string }, float: TensorProto, stored: TensorProto | undefined, p: DqParams, type: QuantType): WeightRanges {
   const data = readFloat32(float);
   const dims = tensorDims(float);
   const axis = p.axis !== undefined ? (p.axis < 0 ? p.axis + dims.length : p.axis) : undefined;
@@ -49,9 +50,9 @@ export function weightRanges(name: string, node: { name: string; opType: string 
     clipMin.push(r.min);
     clipMax.push(r.max);
   }
-  const q = readTensor(stored).data as ArrayLike<number>;
   const spec: QuantSpec = { dtype: type, symmetric: false, ...(axis !== undefined ? { axis } : {}) };
-  const dequantized = dequantizeArray(q, dims, { scale: p.scale, zeroPoint: p.zeroPoint, spec });
+  const params = { scale: p.scale, zeroPoint: p.zeroPoint, spec };
+  const dequantized = stored ? dequantizeArray(readTensor(stored).data as ArrayLike<number>, dims, params) : fakeQuantize(data, dims, params);
   return {
     name,
     node: node.name,

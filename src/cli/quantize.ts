@@ -89,7 +89,6 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
   const budget: Budget | undefined =
     o.minSqnr !== undefined ? { minSqnr: o.minSqnr } : o.maxSqnrDrop !== undefined ? { maxSqnrDrop: o.maxSqnrDrop } : o.minTop1 !== undefined ? { minTop1: o.minTop1 } : undefined;
   if (all && (budget || o.plan || o.calibCache)) fail('BAD_OPTION', `--method all chooses the ranges itself; it does not combine with ${budget ? 'a mixed-precision budget' : o.plan ? '--plan' : '--calib-cache'}.`);
-  if (budget && o.plan) fail('BAD_OPTION', 'a mixed-precision budget chooses what stays in int8 itself; it cannot start from --plan. Drop one of them.');
   // --method still picks the TensorRT cache's calibrator when a plan decides everything else.
   const ignoredWithPlan = o.plan ? PLAN_FLAGS.filter((k) => given.includes(k) && !(k === 'method' && o.calibCache)) : [];
   const options: QuantizeFileOptions = {

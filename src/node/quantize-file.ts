@@ -9,13 +9,13 @@ import './runtime.js';
 import path from 'node:path';
 import { openCalibration } from '../data/open.js';
 import type { ImageOptions } from '../data/images.js';
-import { fail } from '../errors.js';
+import { fail, OnnxqError } from '../errors.js';
 import { checkModel } from '../ir/check.js';
 import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../export/trt-cache.js';
 import { parsePlan } from '../plan/json.js';
 import { modelInputs } from '../data/inputs.js';
 import { quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
-import { analyzeModels, type AnalyzeOptions } from '../analyze/analyze.js';
+import { analyzeModels } from '../analyze/analyze.js';
 import { renderReport } from '../analyze/html.js';
 import { rangeMethodOf } from '../refine/methods.js';
 import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, type PendingFile } from './files.js';
@@ -83,17 +83,23 @@ export async function quantizeFile(input: string, output: string, options: Quant
     if (!exact) notes.push(`TensorRT has no ${method} calibrator: the cache carries onnxq's ${method} ranges under the name ${algorithm}.`);
   }
   if (options.report) {
-    // The float model again, as the file holds it: the one given was prepared in place.
-    const analysis = await analyzeModels(loadModelFile(input).model, result.model, source, {
-      seed: options.seed,
-      threads: options.threads,
-      labels: { float: input, quantized: output },
-      onProgress: options.onProgress as AnalyzeOptions['onProgress'],
-    });
-    if (result.mixedPrecision) analysis.mixedPrecision = result.mixedPrecision;
-    if (result.methods) analysis.methods = result.methods;
-    sideFiles.push({ file: options.report, chunks: renderReport(analysis) });
-    files.report = options.report;
+    // The float model again, as the file holds it: the one given was prepared in place. A report that
+    // cannot be made (e.g. a model onnxruntime cannot run switchable) does not cost the model.
+    try {
+      const analysis = await analyzeModels(loadModelFile(input).model, result.model, source, {
+        seed: options.seed,
+        threads: options.threads,
+        labels: { float: input, quantized: output },
+        onProgress: options.onProgress,
+      });
+      if (result.mixedPrecision) analysis.mixedPrecision = result.mixedPrecision;
+      if (result.methods) analysis.methods = result.methods;
+      sideFiles.push({ file: options.report, chunks: renderReport(analysis) });
+      files.report = options.report;
+    } catch (e) {
+      if (!(e instanceof OnnxqError)) throw e;
+      result.warnings.push(`the report was not written: ${e.message}`);
+    }
   }
   // The model and every side file land together or not at all.
   const saveStart = performance.now();

@@ -35,17 +35,17 @@ export async function compareMethods(
     const ms = performance.now() - t;
     const validation = await reference.compare(result.model, `the ${method} model`);
     result.validation = validation;
-    const score = scoreOf(validation);
-    rows.push({ method, sqnr: score[1], cosine: Math.min(...validation.outputs.map((o) => o.cosine)), ...(score[0] >= 0 ? { top1: score[0] } : {}), ms, chosen: false });
+    const score = scoreOf(validation, cal.classOutputs);
+    rows.push({ method, sqnr: score[1], cosine: Math.min(...validation.outputs.map((o) => o.cosine)), ...(cal.classOutputs.size ? { top1: score[0] } : {}), ms, chosen: false });
     if (!best || score[0] > best.score[0] || (score[0] === best.score[0] && score[1] > best.score[1])) best = { result, score, method };
   }
   rows.find((r) => r.method === best!.method)!.chosen = true;
   return { result: best!.result, rows };
 }
 
-/** [lowest top-1 agreement over class outputs (−1 without any), lowest SQNR over the outputs]. */
-function scoreOf(v: ValidationReport): [number, number] {
-  const top1 = v.outputs.filter((o) => o.top1 !== undefined).map((o) => o.top1!);
+/** [lowest top-1 agreement over class outputs (−1 without any; a non-finite one counts −∞), lowest SQNR over the outputs]. */
+function scoreOf(v: ValidationReport, classOutputs: ReadonlySet<string>): [number, number] {
+  const top1 = v.outputs.filter((o) => classOutputs.has(o.name)).map((o) => o.top1 ?? -Infinity);
   const sqnr = v.outputs.map((o) => (Number.isNaN(o.sqnr) ? -Infinity : o.sqnr));
   return [top1.length ? Math.min(...top1) : -1, sqnr.length ? Math.min(...sqnr) : -Infinity];
 }

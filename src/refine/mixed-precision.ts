@@ -65,8 +65,14 @@ export async function mixedPrecision(cal: Calibration, floatModel: ModelProto | 
   }
 
   const ranked = await rankTensors(cal, full, options);
-  const entries = ranked.map((l) => planEntry(full.plan, l)).filter((e): e is PlanKey => !!e);
-  const evaluated = new Map<number, { result: QuantizeResult; metric: number; validation: ValidationReport }>();
+  const foldedOutput = new Map(full.plan.folded.map((f) => [f.input, f.output]));
+  const entries = ranked.map((l) => planEntry(full.plan, l, foldedOutput)).filter((e): e is PlanKey => !!e);
+  if (entries.length === 0) {
+    full.validation = start.validation;
+    return { result: full, report: { ...base, met: false, end: start.metric, steps: [] } };
+  }
+  // k = 0 is the full-int8 model: the best found may be it, where taking tensors out does not help.
+  const evaluated = new Map<number, { result: QuantizeResult; metric: number; validation: ValidationReport }>([[0, { result: full, ...start }]]);
   const at = async (k: number) => {
     let e = evaluated.get(k);
     if (!e) {
@@ -98,7 +104,7 @@ export async function mixedPrecision(cal: Calibration, floatModel: ModelProto | 
   const chosenK = hi || [...evaluated].reduce((best, [k, e]) => (e.metric > evaluated.get(best)!.metric ? k : best), lo);
   const chosen = evaluated.get(chosenK)!;
   chosen.result.validation = chosen.validation;
-  const ks = [...evaluated.keys()].filter((k) => k <= chosenK).sort((a, b) => a - b);
+  const ks = [...evaluated.keys()].filter((k) => k > 0 && k <= chosenK).sort((a, b) => a - b);
   const steps = ks.map((k, i) => {
     const added = entries.slice(i === 0 ? 0 : ks[i - 1]!, k);
     const e = evaluated.get(k)!;
@@ -126,7 +132,9 @@ async function metricOf(budget: Budget, cal: Calibration, exportWith: ExportWith
     if (![...cal.classOutputs].length) fail('BAD_OPTION', 'no output of the model looks like class scores (a Softmax, or 2-D logits), so top-1 agreement cannot be measured; use --min-sqnr instead.');
     measure = async (r) => {
       const v = await compare(r);
-      return { metric: Math.min(...v.outputs.filter((o) => o.top1 !== undefined).map((o) => o.top1!)), validation: v };
+      // A class output without top-1 (not finite) fails the budget rather than drop out of it.
+      const scores = v.outputs.filter((o) => cal.classOutputs.has(o.name)).map((o) => o.top1 ?? -Infinity);
+      return { metric: scores.length ? Math.min(...scores) : -Infinity, validation: v };
     };
     floor = budget.minTop1;
   } else {
@@ -157,11 +165,11 @@ interface PlanKey {
 }
 
 /** The plan entry a ranked tensor is: activations by name (or the Relu output a fold names), weights by name. */
-function planEntry(plan: QuantPlan, l: Layer): PlanKey | undefined {
+function planEntry(plan: QuantPlan, l: Layer, foldedOutput: ReadonlyMap<string, string>): PlanKey | undefined {
   if (l.kind === 'weight') return plan.weights[l.tensor] ? { kind: 'weight', name: l.tensor } : undefined;
   if (plan.activations[l.tensor]) return { kind: 'activation', name: l.tensor };
-  const fold = plan.folded.find((f) => f.input === l.tensor);
-  return fold && plan.activations[fold.output] ? { kind: 'activation', name: fold.output } : undefined;
+  const output = foldedOutput.get(l.tensor);
+  return output && plan.activations[output] ? { kind: 'activation', name: output } : undefined;
 }
 
 /** A copy of the plan with these entries left float. */

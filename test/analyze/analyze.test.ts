@@ -6,7 +6,10 @@
  * not correspond are refused with the tensor that does not match.
  */
 import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { ModelProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
+import { makeNode } from '../../src/ir/node.js';
+import { DT } from '../../src/onnx/dtype.js';
+import { makeTensor, readFloat32 } from '../../src/onnx/tensor.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeModels } from '../../src/analyze/analyze.js';
 import { ErrorAccumulator } from '../../src/analyze/metrics.js';
@@ -57,6 +60,30 @@ beforeAll(async () => {
   quantized = (await quantize(float, memorySource(samples), { calibSamples: 12, validate: false })).model;
   report = await analyzeModels(float, quantized, memorySource(samples), { samples: 12, layerSamples: 4 });
 }, 60_000);
+
+/** The float model with its input and every weight behind QuantizeLinear → DequantizeLinear (int8 weights, uint8 input). */
+function fakeQuantExport(model: ModelProto): ModelProto {
+  const m = clone(ModelProtoSchema, model);
+  const g = m.graph!;
+  const nodes: NodeProto[] = [];
+  const scalar = (name: string, dtype: number, v: number) => makeTensor(name, dtype, [], dtype === DT.FLOAT ? Float32Array.of(v) : dtype === DT.INT8 ? Int8Array.of(v) : Uint8Array.of(v));
+  const pair = (t: string, scale: number, signed: boolean) => {
+    g.initializer.push(scalar(`${t}_s`, DT.FLOAT, scale), scalar(`${t}_z`, signed ? DT.INT8 : DT.UINT8, signed ? 0 : 128));
+    nodes.push(makeNode({ opType: 'QuantizeLinear', name: `${t}_q`, inputs: [t, `${t}_s`, `${t}_z`], outputs: [`${t}_qo`] }));
+    nodes.push(makeNode({ opType: 'DequantizeLinear', name: `${t}_dq`, inputs: [`${t}_qo`, `${t}_s`, `${t}_z`], outputs: [`${t}_dqo`] }));
+    return `${t}_dqo`;
+  };
+  const x = pair('x', 2 / 255, false);
+  for (const n of g.node) {
+    if (n.input[0] === 'x') n.input[0] = x;
+    if (n.opType === 'Conv' || n.opType === 'Gemm') {
+      const w = g.initializer.find((t) => t.name === n.input[1])!;
+      n.input[1] = pair(w.name, Math.max(...Array.from(readFloat32(w), Math.abs)) / 127, true);
+    }
+  }
+  g.node = [...nodes, ...g.node];
+  return m;
+}
 
 /** Scale and zero point of the pair that quantizes `tensor` in the quantized model. */
 function pairOf(model: ModelProto, tensor: string) {
@@ -130,6 +157,31 @@ describe('analyzeModels on a small CNN', () => {
     const again = await analyzeModels(float, renamed, memorySource(samples), { samples: 12, layerwise: false, histograms: false });
     expect(again.unmatched).toEqual([]);
     expect(again.tensors.map((t) => [t.name, t.sqnr])).toEqual(report.tensors.map((t) => [t.name, t.sqnr]));
+  });
+
+  it('reads weights quantized in the graph (Q → DQ on the float initializer), as PyTorch exports them', async () => {
+    const fq = fakeQuantExport(float);
+    const r = await analyzeModels(float, fq, memorySource(samples), { samples: 4, layerSamples: 2, histograms: false });
+    expect(r.unmatched).toEqual([]);
+    expect(r.tensors.map((t) => t.name)).toEqual(['x']);
+    expect(r.weights.map((w) => w.name)).toEqual(['w1', 'w2', 'w3']);
+    expect(r.layers.map((l) => `${l.kind}:${l.tensor}`).sort()).toEqual(['activation:x', 'weight:w1', 'weight:w2', 'weight:w3']);
+    for (const w of r.weights) expect(w.sqnr).toBeGreaterThan(35);
+  });
+
+  it('analyses a model with 16-bit activations (com.microsoft Q/DQ below opset 21)', async () => {
+    const q16 = (await quantize(float, memorySource(samples), { calibSamples: 12, validate: false, activationType: 'uint16' })).model;
+    const r = await analyzeModels(float, q16, memorySource(samples), { samples: 4, layerSamples: 2 });
+    expect(r.tensors.find((t) => t.name === 'x')!.bits).toBe(16);
+    expect(r.tensors.find((t) => t.name === 'x')!.sqnr).toBeGreaterThan(80);
+    expect(r.layers.length).toBe(report.layers.length);
+  });
+
+  it('refuses a quantized model whose inputs are named otherwise', async () => {
+    const renamed = clone(ModelProtoSchema, quantized);
+    renamed.graph!.input[0]!.name = 'input';
+    for (const n of renamed.graph!.node) n.input.forEach((i, k) => i === 'x' && (n.input[k] = 'input'));
+    await expect(analyzeModels(float, renamed, memorySource(samples), { samples: 2 })).rejects.toThrow(/the input '(input|x)' is not in both/);
   });
 
   it('refuses models that do not correspond, naming the first tensor without a counterpart', async () => {
