@@ -22,6 +22,7 @@ import { tensorrtAmax } from './export/trt-cache.js';
 import { Graph } from './ir/graph.js';
 import { stampModel } from './ir/model.js';
 import type { ValueType } from './ir/types.js';
+import type { QuantType } from './quant/spec.js';
 import { DT } from './onnx/dtype.js';
 import { prepareGraph, type PrepareReport } from './passes/prepare.js';
 import { fuseMatMulBias } from './passes/fuse-matmul-bias.js';
@@ -175,7 +176,9 @@ export async function prepareFloat(input: ModelProto, data: CalibrationSource, o
   // ConvTranspose), and not where the plan options speak of the ConvTranspose.
   const targets = options.plans ? options.plans.map((p) => p.target) : (options.planOptions ?? [{}]).map((p) => p.target ?? 'ort-qdq');
   const asConv = targets.every((t) => t === 'ort-qdq') ? (ct: NodeProto) => !(options.planOptions ?? []).some((p) => namesConvTranspose(p, ct)) : undefined;
-  const prepared = await timed(stages, 'prepare', () => prepareGraph(model, { keepReference: options.tensorrtCache, convTransposeAsConv: asConv }));
+  // QuantizeLinear/DequantizeLinear of int4/uint4 exist from opset 21.
+  const minOpset = storesFourBits(options) ? 21 : undefined;
+  const prepared = await timed(stages, 'prepare', () => prepareGraph(model, { keepReference: options.tensorrtCache, convTransposeAsConv: asConv, ...(minOpset ? { minOpset } : {}) }));
   const { graph, report: prepare, reference } = prepared;
   const selection = selectSamples(source.count, options.calibSamples, options.seed ?? 0, options.holdOut ?? true);
   const first = await source.load(selection.calibration[0]!);
@@ -403,6 +406,15 @@ function collectOptions(model: ModelProto, types: Map<string, ValueType>, method
     valuesPerSample: options.valuesPerSample,
     onProgress: options.onProgress,
   };
+}
+
+/** Whether some plan or plan options store tensors in 4 bits (int4/uint4). */
+function storesFourBits(options: CalibrateOptions): boolean {
+  const four = (t: QuantType | undefined) => t === 'int4' || t === 'uint4';
+  return (
+    (options.planOptions ?? []).some((p) => (p.weightBits ?? 8) <= 4 || (p.activationBits ?? 8) <= 4 || four(p.weightType) || four(p.activationType)) ||
+    (options.plans ?? []).some((p) => [...Object.values(p.activations), ...Object.values(p.weights)].some((e) => four(e.dtype)))
+  );
 }
 
 /** Elements of each value for one sample, from the measured shapes. */

@@ -168,7 +168,9 @@ describe('onnxq quantize', () => {
       fs.writeFileSync(f, JSON.stringify(copy));
       return onnxq(['quantize', model, '-o', path.join(dir, 'bad-out.onnx'), '--calib', calib, '--plan', f]);
     };
-    expectCleanFailure(write((p) => (p.weights.w.dtype = 'int4')), /weight "w" has dtype "int4"/);
+    expectCleanFailure(write((p) => (p.weights.w.dtype = 'int3')), /weight "w" has dtype "int3"/);
+    // int4 is a type static quantization writes; parameters resolved for int8 no longer fit it.
+    expectCleanFailure(write((p) => (p.weights.w.dtype = 'int4')), /weight "w" has bits 8, but its entry uses 4/);
     expectCleanFailure(write((p) => (p.biases.b.weight = 'w2')), /bias "b" names weight "w2"/);
     expectCleanFailure(write((p) => (p.folded[0].input = 'x')), /folded entry for "Relu_1"/);
     expectCleanFailure(write((p) => (p.weights.w.axis = 4)), /axis 4 does not exist/);
@@ -178,7 +180,7 @@ describe('onnxq quantize', () => {
     expectCleanFailure(write((p) => (p.activations.x.params.scale = [-1])), /activation "x" has a scale that is not a positive finite number/);
     expectCleanFailure(write((p) => (p.activations.x.params.zeroPoint = [300])), /activation "x" has a zero point outside uint8's 0…255/);
     expectCleanFailure(write((p) => (p.activations.x.params.state = 'guessed')), /activation "x" has state "guessed"/);
-    expectCleanFailure(write((p) => (p.activations.x.params.bits = 4)), /activation "x" has bits 4, but its dtype uint8 has 8/);
+    expectCleanFailure(write((p) => (p.activations.x.params.bits = 4)), /activation "x" has bits 4, but its entry uses 8/);
     expect(fs.readdirSync(dir).filter((f) => f.includes('bad-out'))).toEqual([]);
   });
 

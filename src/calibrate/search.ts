@@ -6,7 +6,7 @@
  * outliers on one side only gets its clean side clipped in proportion too.
  */
 import { fail } from '../errors.js';
-import { bitsOf, type QuantSpec } from '../quant/spec.js';
+import { effectiveBits, type QuantSpec } from '../quant/spec.js';
 import { HistogramObserver } from './histogram.js';
 import { observedRange } from './minmax.js';
 import type { Range, TensorStats } from './observer.js';
@@ -16,7 +16,7 @@ export const START_BIN = 128;
 
 /** Levels of the quantized distribution: 2^(bits−1) per side when symmetric, 2^bits when not (one bit less with reduceRange). */
 export function levelsOf(spec: QuantSpec): number {
-  const bits = bitsOf(spec.dtype) - (spec.reduceRange ? 1 : 0);
+  const bits = effectiveBits(spec) - (spec.reduceRange ? 1 : 0);
   return spec.symmetric ? 2 ** (bits - 1) : 2 ** bits;
 }
 

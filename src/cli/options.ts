@@ -108,6 +108,8 @@ export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | '
   keepIoTypes?: boolean;
   inputValue?: Record<string, number>;
   force?: boolean;
+  weightBits?: number;
+  activationBits?: number;
   minSqnr?: number;
   maxSqnrDrop?: number;
   minTop1?: number;

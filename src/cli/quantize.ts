@@ -8,6 +8,8 @@ import { imageOptions, type QuantizeCliOptions } from './options.js';
 import { countList, formatBytes, formatDb, formatMs, printable, printableJson, validationLines } from './format.js';
 import type { MethodComparison, MixedPrecisionReport } from '../analyze/report.js';
 import type { MethodName } from '../refine/methods.js';
+import type { QuantPlan } from '../plan/plan.js';
+import { bitsOf, qrange } from '../quant/spec.js';
 import { withProgress } from './progress.js';
 import type { Budget } from '../refine/mixed-precision.js';
 
@@ -43,6 +45,8 @@ const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
   keepIoTypes: ['fp16'],
   inputValue: ['dynamic', 'weight-only', 'fp16'],
   force: ['dynamic', 'weight-only', 'fp16'],
+  weightBits: ['static'],
+  activationBits: ['static'],
   minSqnr: ['static'],
   maxSqnrDrop: ['static'],
   minTop1: ['static'],
@@ -50,7 +54,7 @@ const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
 };
 
 /** The options a plan decides: given with --plan, they have nothing to act on. */
-const PLAN_FLAGS = ['method', 'target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes', 'weightMethod'];
+const PLAN_FLAGS = ['method', 'target', 'activationType', 'weightType', 'weightBits', 'activationBits', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes', 'weightMethod'];
 
 const WEIGHT_METHODS: Record<string, readonly string[]> = { static: ['minmax', 'admm'], 'weight-only': ['rtn', 'hqq'] };
 
@@ -102,6 +106,8 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
     target: o.target,
     activationType: o.activationType,
     weightType: o.weightType,
+    weightBits: o.weightBits,
+    activationBits: o.activationBits,
     symmetric: o.symmetric,
     weightAsymmetric: o.weightAsymmetric,
     perChannel: o.perChannel,
@@ -183,6 +189,7 @@ function textSummary(input: string, r: QuantizeFileResult): string {
   }
   if (r.methods) lines.push(...methodLines(r.methods));
   if (r.mixedPrecision) lines.push(...mixedPrecisionLines(r.mixedPrecision));
+  lines.push(...widthLines(r.plan));
   if (r.plan.float.length) lines.push(`  left in float: ${countList(r.plan.float.map((f) => (f.reason === 'no quantization rule' ? f.op : `${f.op} (${f.reason})`)))}`);
   for (const s of r.plan.subgraphs) lines.push(`  left in float: the ${s.nodes} nodes inside ${s.op} '${s.node}' (static quantization covers the top-level graph)`);
   if (r.export.keptActivations.length) lines.push(`  kept ${r.export.keptActivations.length} Relu/Clip whose removal would not have been exact`);
@@ -221,5 +228,21 @@ function methodLines(rows: MethodComparison[]): string[] {
       `    ${r.chosen ? '→' : ' '} ${r.method.padEnd(14)} SQNR ${formatDb(r.sqnr).padEnd(8)} cosine ${r.cosine.toFixed(5)}${top1 ? `  top-1 ${r.top1 === undefined ? '–' : `${(r.top1 * 100).toFixed(1)} %`}` : ''}  ${formatMs(r.ms)}`,
     );
   lines.push(`    wrote the ${rows.find((r) => r.chosen)!.method} model (${top1 ? 'highest top-1 agreement, then SQNR' : 'highest output SQNR'})`);
+  return lines;
+}
+
+/** Widths other than the types' own: what the model simulates, and what 4-bit storage means for speed. */
+function widthLines(plan: QuantPlan): string[] {
+  const lines: string[] = [];
+  const entries = [...Object.values(plan.activations).map((e) => ['activations', e] as const), ...Object.values(plan.weights).map((e) => ['weights', e] as const)];
+  const seen = new Set<string>();
+  for (const [kind, e] of entries) {
+    const key = `${kind} ${e.dtype} ${e.bits ?? ''}`;
+    if (seen.has(key) || !e.params || e.params.state === 'float') continue;
+    seen.add(key);
+    if (e.bits !== undefined && e.bits < bitsOf(e.dtype))
+      lines.push(`  ${kind}: ${e.bits}-bit values stored as ${e.dtype} (${qrange({ ...e, bits: e.bits }).qmin}…${qrange({ ...e, bits: e.bits }).qmax}): the model simulates ${e.bits}-bit arithmetic`);
+    else if (bitsOf(e.dtype) === 4) lines.push(`  ${kind}: stored as ${e.dtype} (opset 21); onnxruntime has no 4-bit integer kernels on CPU and dequantizes them: smaller, not faster`);
+  }
   return lines;
 }

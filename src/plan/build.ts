@@ -13,7 +13,7 @@ import { attrFloat, hasSubgraphs, isStandard } from '../ir/node.js';
 import { selectorWarnings } from '../ir/select.js';
 import type { ValueType } from '../ir/types.js';
 import { fail } from '../errors.js';
-import type { QuantType } from '../quant/spec.js';
+import { bitsOf, isSigned, type QuantType } from '../quant/spec.js';
 import { acceptFollowers, type Accepted, type Candidate } from './followers.js';
 import { foldable, foldActivations } from './fold.js';
 import { PLAN_FORMAT, type ActivationEntry, type QuantPlan, type TargetName, type WeightMethodName } from './plan.js';
@@ -38,6 +38,13 @@ export interface PlanOptions {
    * 8 bits (QuantizeLinear clamps at the full range anyway).
    */
   reduceRange?: boolean;
+  /**
+   * Bits of the weights (2–8, default 8) and of the activations (4–16, default 8). Each picks the
+   * smallest type that holds them (int4/uint4 up to 4 bits, 8-bit, 16-bit); fewer bits than the type
+   * stores keep to the narrower range inside it (3-bit weights: int4 storage, −3…3).
+   */
+  weightBits?: number;
+  activationBits?: number;
   /** Node names or op types to leave in float. */
   exclude?: string[];
   /** Quantize only these op types. */
@@ -51,7 +58,7 @@ export interface PlanResult {
 
 /** Plan options as a key: two sets of options give the same plan when their keys are equal. */
 export function planKey(o: PlanOptions): string {
-  const keys: (keyof PlanOptions)[] = ['target', 'method', 'weightMethod', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes'];
+  const keys: (keyof PlanOptions)[] = ['target', 'method', 'weightMethod', 'activationType', 'weightType', 'weightBits', 'activationBits', 'symmetric', 'weightAsymmetric', 'perChannel', 'reduceRange', 'exclude', 'opTypes'];
   return JSON.stringify(keys.map((k) => o[k] ?? null));
 }
 
@@ -74,6 +81,9 @@ class Planner {
   private readonly target: Target;
   private readonly activationType: QuantType;
   private readonly weightType: QuantType;
+  /** Bits inside the types, where fewer than they store. */
+  private readonly activationBits?: number;
+  private readonly weightBits?: number;
   private readonly symmetric: boolean;
   private readonly method: RangeMethodName;
   private readonly exclude: Set<string>;
@@ -85,12 +95,11 @@ class Planner {
     private readonly options: PlanOptions,
   ) {
     const target = (this.target = getTarget(options.target ?? 'ort-qdq'));
-    this.activationType = options.activationType ?? target.defaultActivationType;
-    this.weightType = options.weightType ?? 'int8';
-    if (!target.activationTypes.includes(this.activationType))
-      fail('BAD_OPTION', `target ${target.name} takes activations of type ${target.activationTypes.join(' or ')}, not ${this.activationType}.`);
-    if (!target.weightTypes.includes(this.weightType))
-      fail('BAD_OPTION', `target ${target.name} takes weights of type ${target.weightTypes.join(' or ')}, not ${this.weightType}.`);
+    const widths = bitWidths(options, target);
+    this.activationType = widths.activationType;
+    this.weightType = widths.weightType;
+    this.activationBits = widths.activationBits;
+    this.weightBits = widths.weightBits;
     if (target.symmetricOnly && options.weightAsymmetric)
       fail('BAD_OPTION', `target ${target.name} needs symmetric weights (zero point 0); drop --weight-asymmetric.`);
     this.symmetric = target.symmetricOnly || !!options.symmetric;
@@ -171,13 +180,13 @@ class Planner {
   }
 
   private activation(): ActivationEntry {
-    return { dtype: this.activationType, symmetric: this.symmetric, method: this.method };
+    return { dtype: this.activationType, symmetric: this.symmetric, ...(this.activationBits ? { bits: this.activationBits } : {}), method: this.method };
   }
 
   private addActivation(name: string, node: NodeProto, input: number): void {
     if (this.graph.constant(name)) {
       // A constant operand of Add/Mul/Concat is quantized once, like an activation with a fixed range.
-      this.plan.weights[name] ??= { dtype: this.activationType, symmetric: this.symmetric, method: 'minmax' };
+      this.plan.weights[name] ??= { dtype: this.activationType, symmetric: this.symmetric, ...(this.activationBits ? { bits: this.activationBits } : {}), method: 'minmax' };
       return;
     }
     const entry = (this.plan.activations[name] ??= this.activation());
@@ -190,6 +199,7 @@ class Planner {
     this.plan.weights[name] ??= {
       dtype: this.weightType,
       symmetric: target.symmetricOnly || !options.weightAsymmetric,
+      ...(this.weightBits ? { bits: this.weightBits } : {}),
       ...(options.reduceRange ? { reduceRange: true } : {}),
       ...(axis !== undefined && dims[axis]! > 1 ? { axis } : {}),
       method: options.weightMethod ?? 'minmax',
@@ -259,4 +269,40 @@ function activationInputs(graph: Graph, node: NodeProto, rule: OpRule, quantized
   });
   if (!weighted.some(Boolean)) return 'not a residual Add: no input comes straight from a quantized Conv, ConvTranspose, Gemm or MatMul';
   return [weighted[0] && weighted[1] ? 1 : weighted.indexOf(false)];
+}
+
+/**
+ * The types and narrower widths the bit options ask for: each width goes in the smallest type that
+ * holds it, of the signedness the target's default (activations) or int (weights) has; a type given
+ * as well must hold the width. TensorRT runs 8-bit activations and 8-bit weights, and 4-bit weights
+ * only in Gemm/MatMul (its weight-only INT4 path).
+ */
+function bitWidths(options: PlanOptions, target: Target): { activationType: QuantType; weightType: QuantType; activationBits?: number; weightBits?: number } {
+  const { weightBits, activationBits } = options;
+  if (weightBits !== undefined && !(Number.isInteger(weightBits) && weightBits >= 2 && weightBits <= 8))
+    fail('BAD_OPTION', `--weight-bits takes 2 to 8, not ${weightBits}.`);
+  if (activationBits !== undefined && !(Number.isInteger(activationBits) && activationBits >= 4 && activationBits <= 16))
+    fail('BAD_OPTION', `--activation-bits takes 4 to 16, not ${activationBits}.`);
+  const holding = (bits: number, signed: boolean): QuantType => (bits <= 4 ? (signed ? 'int4' : 'uint4') : bits <= 8 ? (signed ? 'int8' : 'uint8') : signed ? 'int16' : 'uint16');
+  const defaultSigned = isSigned(target.defaultActivationType);
+  const activationType = options.activationType ?? (activationBits ? holding(activationBits, defaultSigned) : target.defaultActivationType);
+  const weightType = options.weightType ?? (weightBits ? holding(weightBits, true) : 'int8');
+  for (const [flag, bits, type] of [['--activation-bits', activationBits, activationType], ['--weight-bits', weightBits, weightType]] as const)
+    if (bits !== undefined && bits > bitsOf(type)) fail('BAD_OPTION', `${flag} ${bits} does not fit in ${type}; drop the type option or give a wider type.`);
+  if (target.name === 'tensorrt') {
+    if (bitsOf(activationType) !== 8 || (activationBits ?? 8) !== 8)
+      fail('BAD_OPTION', `target tensorrt runs int8 activations only, not ${activationBits ?? bitsOf(activationType)}-bit ones; use --target ort-qdq for other widths.`);
+    const wb = weightBits ?? bitsOf(weightType);
+    if (wb === 4 && bitsOf(weightType) === 4) {
+      const ops = options.opTypes ?? [];
+      if (!ops.length || ops.some((o) => o !== 'MatMul' && o !== 'Gemm'))
+        fail('BAD_OPTION', 'target tensorrt runs 4-bit weights only in Gemm and MatMul (its weight-only INT4 path), not in Conv: add --op-types MatMul,Gemm, or keep 8-bit weights.');
+    } else if (wb !== 8) fail('BAD_OPTION', `target tensorrt runs 8-bit weights (and 4-bit ones in Gemm/MatMul), not ${wb}-bit ones; use --target ort-qdq to simulate other widths.`);
+  }
+  if (!target.activationTypes.includes(activationType))
+    fail('BAD_OPTION', `target ${target.name} takes activations of type ${target.activationTypes.join(' or ')}, not ${activationType}.`);
+  if (!target.weightTypes.includes(weightType))
+    fail('BAD_OPTION', `target ${target.name} takes weights of type ${target.weightTypes.join(' or ')}, not ${weightType}.`);
+  const narrower = (bits: number | undefined, type: QuantType) => (bits !== undefined && bits < bitsOf(type) ? bits : undefined);
+  return { activationType, weightType, activationBits: narrower(activationBits, activationType), weightBits: narrower(weightBits, weightType) };
 }

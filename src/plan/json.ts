@@ -5,7 +5,7 @@
  */
 import { fail } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
-import { bitsOf, QUANT_TYPES, typeRange, type QuantType } from '../quant/spec.js';
+import { bitsOf, effectiveBits, QUANT_TYPES, typeRange, type QuantType } from '../quant/spec.js';
 import { RANGE_METHOD_NAMES } from '../calibrate/observer.js';
 import { PLAN_FORMAT, type ParamState, type QuantPlan, type Resolved } from './plan.js';
 import { TARGETS } from './targets.js';
@@ -13,10 +13,10 @@ import { TARGETS } from './targets.js';
 const bad = (source: string, what: string): never =>
   fail('BAD_PLAN', `${source}: ${what}. Save a fresh plan with --save-plan and edit that.`);
 
-/** Static quantization writes 8- and 16-bit tensors (4-bit is for weight-only quantization). */
-function checkType(source: string, what: string, dtype: QuantType): void {
-  if (!QUANT_TYPES.includes(dtype) || bitsOf(dtype) === 4)
-    bad(source, `${what} has dtype "${dtype}"; use one of ${QUANT_TYPES.filter((t) => bitsOf(t) !== 4).join(', ')}`);
+/** A type static quantization writes, and `bits` (if any) that fit in it. */
+function checkType(source: string, what: string, dtype: QuantType, bits?: number): void {
+  if (!QUANT_TYPES.includes(dtype)) bad(source, `${what} has dtype "${dtype}"; use one of ${QUANT_TYPES.join(', ')}`);
+  if (bits !== undefined && !(Number.isInteger(bits) && bits >= 2 && bits <= bitsOf(dtype))) bad(source, `${what} has bits ${bits}; ${dtype} holds 2 to ${bitsOf(dtype)}`);
 }
 
 export function parsePlan(text: string, source: string): QuantPlan {
@@ -37,7 +37,7 @@ export function parsePlan(text: string, source: string): QuantPlan {
   plan.float ??= [];
   plan.subgraphs ??= [];
   for (const [name, e] of Object.entries(plan.activations)) {
-    checkType(source, `activation "${name}"`, e.dtype);
+    checkType(source, `activation "${name}"`, e.dtype, e.bits);
     const sources = [e.method !== undefined, e.sameAs !== undefined, e.range !== undefined].filter(Boolean).length;
     if (sources !== 1) bad(source, `activation "${name}" needs exactly one of "method", "sameAs" or "range"`);
     if (e.method !== undefined && !(RANGE_METHOD_NAMES as readonly string[]).includes(e.method))
@@ -53,7 +53,7 @@ export function parsePlan(text: string, source: string): QuantPlan {
     }
   }
   for (const [name, e] of Object.entries(plan.weights)) {
-    checkType(source, `weight "${name}"`, e.dtype);
+    checkType(source, `weight "${name}"`, e.dtype, e.bits);
     if (e.method !== 'minmax' && e.method !== 'admm') bad(source, `weight "${name}" has method "${e.method}"; use minmax or admm`);
     if (e.params) checkParams(source, `weight "${name}"`, e.params, e);
   }
@@ -63,9 +63,10 @@ export function parsePlan(text: string, source: string): QuantPlan {
 const STATES: readonly ParamState[] = ['calibrated', 'searched', 'trained', 'float'];
 
 /** Parameters as written: positive finite scales, integer zero points the type holds, one of each per channel. */
-function checkParams(source: string, what: string, p: Resolved, e: { dtype: QuantType; symmetric: boolean; reduceRange?: boolean }, channels?: number): void {
+function checkParams(source: string, what: string, p: Resolved, e: { dtype: QuantType; symmetric: boolean; reduceRange?: boolean; bits?: number }, channels?: number): void {
   if (!STATES.includes(p.state)) bad(source, `${what} has state "${p.state}"; use one of ${STATES.join(', ')}`);
-  if (p.bits !== bitsOf(e.dtype)) bad(source, `${what} has bits ${p.bits}, but its dtype ${e.dtype} has ${bitsOf(e.dtype)}`);
+  const bits = effectiveBits(e);
+  if (p.bits !== bits) bad(source, `${what} has bits ${p.bits}, but its entry uses ${bits}`);
   const { qmin, qmax } = typeRange(e.dtype);
   if (!Array.isArray(p.scale) || !Array.isArray(p.zeroPoint) || p.scale.length === 0 || p.scale.length !== p.zeroPoint.length)
     bad(source, `${what} needs "scale" and "zeroPoint" arrays of one length`);

@@ -28,7 +28,7 @@ export type ParamState =
 export interface Resolved {
   scale: number[];
   zeroPoint: number[];
-  /** Bits of the integer type the tensor is stored in. */
+  /** Bits the integers use: the entry's `bits`, else those of the type it is stored in. */
   bits: number;
   state: ParamState;
   /** The clip range the parameters were derived from (activations with a range of their own). */
@@ -39,6 +39,8 @@ export interface Resolved {
 export interface ActivationEntry {
   dtype: QuantType;
   symmetric: boolean;
+  /** Bits used inside `dtype` when fewer than it stores (--activation-bits). */
+  bits?: number;
   reduceRange?: boolean;
   /** Calibration method for a range of its own. */
   method?: RangeMethodName;
@@ -55,6 +57,8 @@ export interface ActivationEntry {
 export interface WeightEntry {
   dtype: QuantType;
   symmetric: boolean;
+  /** Bits used inside `dtype` when fewer than it stores (--weight-bits 3 in int4, 6 in int8). */
+  bits?: number;
   reduceRange?: boolean;
   /** Per-channel axis; per-tensor when absent. */
   axis?: number;
@@ -100,11 +104,11 @@ export interface QuantPlan {
 }
 
 export function activationSpec(e: ActivationEntry): QuantSpec {
-  return { dtype: e.dtype, symmetric: e.symmetric, ...(e.reduceRange ? { reduceRange: true } : {}) };
+  return { dtype: e.dtype, symmetric: e.symmetric, ...(e.reduceRange ? { reduceRange: true } : {}), ...(e.bits ? { bits: e.bits } : {}) };
 }
 
 export function weightSpec(e: WeightEntry): QuantSpec {
-  return { dtype: e.dtype, symmetric: e.symmetric, ...(e.axis !== undefined ? { axis: e.axis } : {}), ...(e.reduceRange ? { reduceRange: true } : {}) };
+  return { dtype: e.dtype, symmetric: e.symmetric, ...(e.axis !== undefined ? { axis: e.axis } : {}), ...(e.reduceRange ? { reduceRange: true } : {}), ...(e.bits ? { bits: e.bits } : {}) };
 }
 
 /** Whether an entry is quantized in the end (resolved, and not left float). */

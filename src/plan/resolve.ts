@@ -11,7 +11,7 @@ import { allFinite, readFloat32, tensorDims } from '../onnx/tensor.js';
 import { adjustWeightScaleForBias } from '../quant/bias.js';
 import { paramsFromRanges } from '../quant/params.js';
 import { channelMinMax } from '../quant/quantize.js';
-import { bitsOf, type QuantSpec } from '../quant/spec.js';
+import { effectiveBits, type QuantSpec } from '../quant/spec.js';
 import { admmWeightRanges } from '../calibrate/admm.js';
 import { RANGE_METHODS } from '../calibrate/methods.js';
 import type { Range, RangeMethodOptions, TensorStats } from '../calibrate/observer.js';
@@ -77,7 +77,7 @@ function weightParams(name: string, e: WeightEntry, t: TensorProto | undefined):
 
 function fromRanges(min: ArrayLike<number>, max: ArrayLike<number>, spec: QuantSpec): Resolved {
   const p = paramsFromRanges(min, max, spec);
-  return { scale: Array.from(p.scale), zeroPoint: Array.from(p.zeroPoint), bits: bitsOf(spec.dtype), state: 'calibrated' };
+  return { scale: Array.from(p.scale), zeroPoint: Array.from(p.zeroPoint), bits: effectiveBits(spec), state: 'calibrated' };
 }
 
 /**

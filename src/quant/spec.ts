@@ -16,6 +16,11 @@ export interface QuantSpec {
   axis?: number;
   /** 7-bit range (8-bit types), for CPUs whose u8×s8 kernels can saturate. */
   reduceRange?: boolean;
+  /**
+   * Bits the values use when fewer than the type stores (3-bit weights in int4, 6-bit in int8): the
+   * integers keep to the narrower range, so the model computes what an N-bit kernel would.
+   */
+  bits?: number;
 }
 
 export interface QRange {
@@ -35,8 +40,20 @@ export function onnxType(t: QuantType): number {
   return { int8: DT.INT8, uint8: DT.UINT8, int16: DT.INT16, uint16: DT.UINT16, int4: DT.INT4, uint4: DT.UINT4 }[t];
 }
 
-export function qrange(spec: Pick<QuantSpec, 'dtype' | 'symmetric' | 'reduceRange'>): QRange {
+/** The bits a spec's values use: its `bits` where narrower than the type, else the type's. */
+export function effectiveBits(spec: Pick<QuantSpec, 'dtype' | 'bits'>): number {
+  return Math.min(spec.bits ?? 16, bitsOf(spec.dtype));
+}
+
+export function qrange(spec: Pick<QuantSpec, 'dtype' | 'symmetric' | 'reduceRange' | 'bits'>): QRange {
   const bits = bitsOf(spec.dtype);
+  const narrow = effectiveBits(spec);
+  if (narrow < bits) {
+    // N bits inside a wider type: the N-bit type's own range (symmetric signed drops its lowest value).
+    const m = 2 ** (narrow - 1);
+    if (isSigned(spec.dtype)) return spec.symmetric ? { qmin: -(m - 1), qmax: m - 1 } : { qmin: -m, qmax: m - 1 };
+    return { qmin: 0, qmax: 2 ** narrow - 1 };
+  }
   if (spec.reduceRange) {
     // One bit less than the type, as ORT's reduced-range table: int8 ±64, int16 ±16384, but int4 −4…3.
     const half = 2 ** (bits - 2);
