@@ -26,6 +26,7 @@ import type { QuantType } from './quant/spec.js';
 import { DT } from './onnx/dtype.js';
 import { prepareGraph, type PrepareReport } from './passes/prepare.js';
 import { fuseMatMulBias } from './passes/fuse-matmul-bias.js';
+import { equalizeLayers } from './passes/equalize.js';
 import { buildPlan, planKey, type PlanOptions, type PlanResult } from './plan/build.js';
 import { checkPlan } from './plan/json.js';
 import type { QuantPlan, TargetName } from './plan/plan.js';
@@ -51,6 +52,8 @@ export interface CalibrateOptions {
   batchSize?: number;
   /** Keep 10 % of the samples (1 to 64) aside to validate on (default true). */
   holdOut?: boolean;
+  /** Cross-layer equalization of Conv/Gemm pairs joined by Relu-like ops before calibrating (passes/equalize.ts). */
+  equalize?: boolean;
   /** Methods whose statistics to gather (default: `method`, or minmax). */
   methods?: RangeMethodName[];
   method?: RangeMethodName;
@@ -187,6 +190,7 @@ export async function prepareFloat(input: ModelProto, data: CalibrationSource, o
   const tensorrtTensors = reference ? floatTensors(reference, types) : undefined;
   await timed(stages, 'prepare', () => {
     prepare.matmulBiasFused = fuseMatMulBias(graph, types, (mm, add) => (options.planOptions ?? []).some((p) => namesEither(p, mm, add)));
+    if (options.equalize) prepare.layersEqualized = equalizeLayers(graph);
     graph.commit();
   });
   return { input, classOutputs: outputs, model, graph, prepare, types, source, selection, ...(reference ? { reference, tensorrtTensors } : {}), stages };

@@ -110,6 +110,7 @@ export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | '
   force?: boolean;
   weightBits?: number;
   activationBits?: number;
+  equalize?: boolean;
   minSqnr?: number;
   maxSqnrDrop?: number;
   minTop1?: number;

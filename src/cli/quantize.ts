@@ -46,6 +46,7 @@ const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
   inputValue: ['dynamic', 'weight-only', 'fp16'],
   force: ['dynamic', 'weight-only', 'fp16'],
   weightBits: ['static'],
+  equalize: ['static'],
   activationBits: ['static'],
   minSqnr: ['static'],
   maxSqnrDrop: ['static'],
@@ -107,6 +108,7 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
     activationType: o.activationType,
     weightType: o.weightType,
     weightBits: o.weightBits,
+    equalize: o.equalize,
     activationBits: o.activationBits,
     symmetric: o.symmetric,
     weightAsymmetric: o.weightAsymmetric,
@@ -192,6 +194,7 @@ function textSummary(input: string, r: QuantizeFileResult): string {
   lines.push(...widthLines(r.plan));
   if (r.plan.float.length) lines.push(`  left in float: ${countList(r.plan.float.map((f) => (f.reason === 'no quantization rule' ? f.op : `${f.op} (${f.reason})`)))}`);
   for (const s of r.plan.subgraphs) lines.push(`  left in float: the ${s.nodes} nodes inside ${s.op} '${s.node}' (static quantization covers the top-level graph)`);
+  if (r.prepare.layersEqualized) lines.push(`  equalized ${r.prepare.layersEqualized} pairs of layers (cross-layer equalization)`);
   if (r.export.keptActivations.length) lines.push(`  kept ${r.export.keptActivations.length} Relu/Clip whose removal would not have been exact`);
   if (r.export.adjustedWeightChannels) lines.push(`  enlarged ${r.export.adjustedWeightChannels} weight-channel scales so that int32 biases do not overflow`);
   for (const f of [r.files.plan, r.files.ranges, r.files.calibCache, r.files.report]) if (f) lines.push(`  wrote ${f}`);

@@ -40,6 +40,8 @@ export interface PrepareReport {
   nodesRemoved: number;
   /** MatMul + bias Add made Gemm (static quantization only; see fuse-matmul-bias.ts). */
   matmulBiasFused?: number;
+  /** Layer pairs equalized (static quantization with equalize; see equalize.ts). */
+  layersEqualized?: number;
 }
 
 export interface PrepareOptions {
