@@ -40,6 +40,7 @@ import { timed, type StageTimes } from './timings.js';
 import { mixedPrecision, type Budget, type ExportWith } from './refine/mixed-precision.js';
 import type { MethodComparison, MixedPrecisionReport } from './analyze/report.js';
 import { compareMethods } from './refine/compare-methods.js';
+import { correctBiases, type BiasCorrectionReport } from './refine/bias-correction.js';
 
 export interface CalibrateOptions {
   /** Calibration samples to use (default 512; fewer when the source has fewer). */
@@ -102,6 +103,8 @@ export interface QuantizeOptions extends Omit<PlanOptions, 'method'>, Omit<Calib
   budget?: Budget;
   /** Quantize with every method from one calibration and keep the best on the held-out samples (`--method all`). */
   compareMethods?: boolean;
+  /** Empirical bias correction of Conv/Gemm layers on calibration samples (refine/bias-correction.ts). */
+  biasCorrection?: boolean;
 }
 
 /**
@@ -162,6 +165,8 @@ export interface QuantizeResult {
   mixedPrecision?: MixedPrecisionReport;
   /** With compareMethods: every method's output SQNR, top-1 and time on the held-out samples. */
   methods?: MethodComparison[];
+  /** With biasCorrection: how many layers' biases were corrected, on how many samples. */
+  biasCorrection?: BiasCorrectionReport;
 }
 
 /**
@@ -255,6 +260,12 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     resolvePlan(plan, cal.stats, (n) => graph.constant(n), rangeOpts);
     refined = await timed(stages, 'refine', () => easyQuant(cal, plan, { steps: options.eqSteps, samples: options.eqSamples, objective: options.eqObjective, threads: options.threads ?? cal.threads }));
   }
+  let biasCorrection: BiasCorrectionReport | undefined;
+  if (options.biasCorrection) {
+    // The weights' parameters first: the correction measures what their rounding shifts.
+    resolvePlan(plan, cal.stats, (n) => graph.constant(n), rangeOpts);
+    biasCorrection = await timed(stages, 'refine', () => correctBiases(cal, graph, plan, { runner: runnerOptions(options.threads ?? cal.threads) }));
+  }
   const { exported, resolved } = await timed(stages, 'export', () => {
     const resolved = resolvePlan(plan, cal.stats, (n) => graph.constant(n), rangeOpts);
     const exported = exportQdq(graph, model, plan);
@@ -283,6 +294,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     export: { ...exported, adjustedWeightChannels: resolved.adjustedWeightChannels },
     ...(validation ? { validation } : {}),
     ...(refined ? { easyQuant: refined } : {}),
+    ...(biasCorrection ? { biasCorrection } : {}),
     warnings,
     samples: { calibration: cal.selection.calibration.length, heldOut: cal.selection.heldOut.length, shared: cal.selection.shared },
     timings: { calibrateMs: cal.calibrateMs, totalMs: performance.now() - start + cal.calibrateMs, stages: { ...cal.stages, ...stages } },

@@ -76,6 +76,7 @@ withDataOptions(program
   .option('--weight-type <type>', 'weight type (static: default int8; dynamic: int8 or uint8, default uint8 when the model has a Conv, else int8)', oneOf('--weight-type', QUANT_TYPES))
   .option('--weight-bits <n>', 'static: weight bits, 2–8 (default 8); ≤ 4 are stored as int4 (opset 21), fewer than the type stores keep to the narrower range', parseInteger('--weight-bits'))
   .option('--activation-bits <n>', 'static: activation bits, 4–16 (default 8); 4 are stored as uint4/int4 (opset 21), 16 as uint16/int16', parseInteger('--activation-bits'))
+  .option('--bias-correction', 'static: measure on calibration samples how weight rounding shifts each Conv/Gemm output channel\'s mean, and correct the bias')
   .option('--equalize', 'static: cross-layer equalization of Conv/Gemm pairs joined by Relu-like ops before calibrating (most useful with --no-per-channel)')
   .option('--symmetric', 'static: symmetric activations (zero point in the middle; weights are symmetric unless --weight-asymmetric); weight-only: symmetric blocks (default asymmetric)')
   .option('--weight-asymmetric', 'asymmetric weights')

@@ -111,6 +111,7 @@ export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | '
   weightBits?: number;
   activationBits?: number;
   equalize?: boolean;
+  biasCorrection?: boolean;
   minSqnr?: number;
   maxSqnrDrop?: number;
   minTop1?: number;

@@ -47,6 +47,7 @@ const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
   force: ['dynamic', 'weight-only', 'fp16'],
   weightBits: ['static'],
   equalize: ['static'],
+  biasCorrection: ['static'],
   activationBits: ['static'],
   minSqnr: ['static'],
   maxSqnrDrop: ['static'],
@@ -109,6 +110,7 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
     weightType: o.weightType,
     weightBits: o.weightBits,
     equalize: o.equalize,
+    biasCorrection: o.biasCorrection,
     activationBits: o.activationBits,
     symmetric: o.symmetric,
     weightAsymmetric: o.weightAsymmetric,
@@ -194,6 +196,7 @@ function textSummary(input: string, r: QuantizeFileResult): string {
   lines.push(...widthLines(r.plan));
   if (r.plan.float.length) lines.push(`  left in float: ${countList(r.plan.float.map((f) => (f.reason === 'no quantization rule' ? f.op : `${f.op} (${f.reason})`)))}`);
   for (const s of r.plan.subgraphs) lines.push(`  left in float: the ${s.nodes} nodes inside ${s.op} '${s.node}' (static quantization covers the top-level graph)`);
+  if (r.biasCorrection) lines.push(`  corrected the biases of ${r.biasCorrection.layers} layers on ${r.biasCorrection.samples} samples (largest shift ${(r.biasCorrection.largestShift * 100).toFixed(1)} % of a layer's largest bias) in ${formatMs(r.biasCorrection.ms)}`);
   if (r.prepare.layersEqualized) lines.push(`  equalized ${r.prepare.layersEqualized} pairs of layers (cross-layer equalization)`);
   if (r.export.keptActivations.length) lines.push(`  kept ${r.export.keptActivations.length} Relu/Clip whose removal would not have been exact`);
   if (r.export.adjustedWeightChannels) lines.push(`  enlarged ${r.export.adjustedWeightChannels} weight-channel scales so that int32 biases do not overflow`);
