@@ -5,7 +5,7 @@
  * (ppq/quantization/analyse/layerwise.py) and AIMET's per-layer analysis compute it per op. Per tensor,
  * because a tensor is what a plan keeps float: mixed precision acts on this ranking directly.
  *
- * One session serves every layer: each quantized input x of layer i becomes Where(switch[i], DQ(Q(x)), x)
+ * One session serves every layer: each quantized input x of layer i becomes If(switch[i]) DQ(Q(x)) else x,
  * with `switch` a boolean graph input, so turning on one layer is a different feed, not a new model.
  */
 import { clone, create } from '@bufbuild/protobuf';
@@ -81,7 +81,9 @@ export function switchableModel(floatModel: ModelProto, layers: readonly Layer[]
       const base = fresh(`${u.float}_layerwise`);
       const [s, z] = paramTensors(base, u.params, fresh, initializers);
       const attrs: Record<string, number> = u.params.axis !== undefined ? { axis: u.params.axis } : {};
-      const added: NodeProto[] = [];
+      // The quantization sits in an If's then-branch, so that a switch that is off costs no Q/DQ run
+      // (a Where would compute both sides: the whole model's Q/DQ on every run, 3–5× a float inference).
+      const quantize: NodeProto[] = [];
       let q: string;
       const integer = u.stored ? stored(u.stored) : undefined;
       if (integer) {
@@ -89,14 +91,25 @@ export function switchableModel(floatModel: ModelProto, layers: readonly Layer[]
         initializers.push({ ...integer, name: q });
       } else {
         q = fresh(`${base}_q`);
-        added.push(makeNode({ opType: 'QuantizeLinear', domain: u.params.domain, name: fresh(`${base}_QuantizeLinear`), inputs: [u.float, s, z], outputs: [q], attrs }));
+        quantize.push(makeNode({ opType: 'QuantizeLinear', domain: u.params.domain, name: fresh(`${base}_QuantizeLinear`), inputs: [u.float, s, z], outputs: [q], attrs }));
       }
       const dq = fresh(`${base}_dq`);
-      added.push(makeNode({ opType: 'DequantizeLinear', domain: u.params.domain, name: fresh(`${base}_DequantizeLinear`), inputs: [q, s, z], outputs: [dq], attrs }));
+      quantize.push(makeNode({ opType: 'DequantizeLinear', domain: u.params.domain, name: fresh(`${base}_DequantizeLinear`), inputs: [q, s, z], outputs: [dq], attrs }));
+      const kept = fresh(`${base}_float`);
+      const branch = (name: string, body: NodeProto[], out: string) => create(GraphProtoSchema, { name, node: body, output: [makeValueInfo(out, { dtype: DT.FLOAT })] });
       const selected = fresh(`${base}_selected`);
-      added.push(makeNode({ opType: 'Where', name: fresh(`${base}_Where`), inputs: [on, dq, u.float], outputs: [selected] }));
+      const choose = makeNode({
+        opType: 'If',
+        name: fresh(`${base}_If`),
+        inputs: [on],
+        outputs: [selected],
+        attrs: {
+          then_branch: branch(`${base}_quantized`, quantize, dq),
+          else_branch: branch(`${base}_kept`, [makeNode({ opType: 'Identity', name: fresh(`${base}_Identity`), inputs: [u.float], outputs: [kept] })], kept),
+        },
+      });
       copy.input[u.input] = selected;
-      nodes.splice(nodes.length - 1, 0, ...added);
+      nodes.splice(nodes.length - 1, 0, choose);
     }
   });
   // 16-bit pairs below opset 21 are onnxruntime's own (com.microsoft), as the quantized model has them.
