@@ -9,7 +9,7 @@
  * measured for real (onnxruntime's integer kernels, latency included) at k = 1, 2, 4 … until the
  * budget holds, then by bisection for the smallest k — O(log n) models, not n.
  */
-import type { ModelProto } from 'onnx-buf';
+import type { ModelProto, NodeProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { Graph } from '../ir/graph.js';
 import { layersOf, layerwiseErrors, switchableModel, type Layer } from '../analyze/layerwise.js';
@@ -183,11 +183,14 @@ function withFloat(plan: QuantPlan, keys: readonly PlanKey[]): QuantPlan {
 }
 
 /**
- * Every quantized tensor of the full-int8 model, by the output noise it adds when quantized alone
- * (analyze/layerwise.ts), largest first: errors of separate tensors add up at the outputs to a first
- * approximation, so taking out the largest terms first removes the most noise. (Ranked by the noise
- * each removes from the full-int8 model instead, a difference of two nearly equal noises, the order
- * on PaddleOCR rec was no better than chance.)
+ * Every quantized tensor of the full-int8 model, in the order to take them out of int8. Each one's
+ * worth is the output noise it adds when quantized alone (analyze/layerwise.ts): errors of separate
+ * tensors add up at the outputs to a first approximation. (Ranked by the noise each removes from the
+ * full-int8 model instead, a difference of two nearly equal noises, the order on PaddleOCR rec was no
+ * better than chance.) Its cost is the integer layers it turns float: both layers around an
+ * activation, the layer of a weight — none where they are float already. Float islands cost their
+ * Q/DQ at both ends, so the order is built greedily by noise ÷ new cost: a tensor next to what is
+ * already float comes early, and the float regions grow contiguous.
  */
 async function rankTensors(cal: Calibration, full: QuantizeResult, options: MixedPrecisionOptions): Promise<Layer[]> {
   const match = matchModels(cal.model, full.model);
@@ -196,5 +199,37 @@ async function rankTensors(cal: Calibration, full: QuantizeResult, options: Mixe
   const model = switchableModel(cal.model, layers, (n) => qg.constant(n));
   const samples = cal.selection.calibration.slice(0, options.rankSamples ?? 8);
   const errors = await layerwiseErrors(model, layers, cal.source, samples, { runner: options.runner, onStep: (d, t) => options.onProgress?.('ranking', d, t) });
-  return errors.sort((a, b) => a.error.sqnr - b.error.sqnr).map((e) => e.layer);
+  return byNoisePerCost(errors.map((e) => ({ layer: e.layer, noise: e.error.noise / (e.error.signal || 1) })), cal.graph);
+}
+
+const INTEGER_LAYERS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+
+/** The greedy order: at each step the tensor with the most noise per integer layer it newly turns float. */
+export function byNoisePerCost(candidates: { layer: Layer; noise: number }[], graph: Graph): Layer[] {
+  const layersOfTensor = (l: Layer): NodeProto[] => {
+    if (l.kind === 'weight') return l.uses.map((u) => u.node);
+    const producer = graph.producer(l.tensor);
+    return [...(producer ? [producer] : []), ...graph.consumers(l.tensor)].filter((n) => INTEGER_LAYERS.has(n.opType));
+  };
+  const touched = candidates.map((c) => layersOfTensor(c.layer));
+  const floated = new Set<NodeProto>();
+  const left = new Set(candidates.keys());
+  const order: Layer[] = [];
+  while (left.size) {
+    let best = -1;
+    let bestScore = -Infinity;
+    for (const i of left) {
+      const cost = touched[i]!.filter((n) => !floated.has(n)).length;
+      // A tensor whose layers are all float already costs nothing more: a quarter layer's worth, not zero, so that the noise still orders them.
+      const score = candidates[i]!.noise / (cost + 0.25);
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
+      }
+    }
+    left.delete(best);
+    for (const n of touched[best]!) floated.add(n);
+    order.push(candidates[best]!.layer);
+  }
+  return order;
 }
