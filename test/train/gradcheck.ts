@@ -15,6 +15,8 @@ export interface GradCheckOptions {
   /** Coordinates checked per tensor (all when the tensor is smaller). */
   coordinates?: number;
   seed?: number;
+  /** 'cross-entropy' feeds random labels for logits [N, K] (default 'mse' against a random target). */
+  loss?: 'mse' | 'cross-entropy';
 }
 
 /**
@@ -28,7 +30,8 @@ export async function gradCheck(model: ModelProto, data: Sample, trainable: stri
   const shapes = await measureShapes(model, data);
   const out = model.graph!.output[0]!.name;
   const outShape = shapes.get(out)!;
-  const { model: training, loss, gradients } = buildTrainingGraph(model, { trainable, loss: 'mse', target: 'target', shapes });
+  const lossKind = options.loss ?? 'mse';
+  const { model: training, loss, gradients } = buildTrainingGraph(model, { trainable, loss: lossKind, target: 'target', shapes });
   const runner = await Runner.create(training, { optimization: 'all' });
   try {
     const params: Record<string, { dims: number[]; data: Float32Array }> = {};
@@ -36,9 +39,13 @@ export async function gradCheck(model: ModelProto, data: Sample, trainable: stri
       const init = model.graph!.initializer.find((t) => t.name === name);
       params[name] = init ? { dims: init.dims.map(Number), data: readFloat32(init) } : { dims: data[name]!.dims, data: Float32Array.from(data[name]!.data as Float32Array) };
     }
-    const target = randomFloats(outShape.reduce((a, b) => a * b, 1), (options.seed ?? 7) + 101);
+    const random = randomFloats(outShape.reduce((a, b) => a * b, 1), (options.seed ?? 7) + 101);
+    const target =
+      lossKind === 'mse'
+        ? { dtype: 'float32', dims: outShape, data: random }
+        : { dtype: 'int64', dims: [outShape[0]!], data: BigInt64Array.from(random.subarray(0, outShape[0]), (v) => BigInt(Math.floor((v + 1) * 0.5 * outShape[1]!))) };
     const feeds = (): Sample => {
-      const f: Sample = { ...data, target: { dtype: 'float32', dims: outShape, data: target } };
+      const f: Sample = { ...data, target };
       for (const [name, p] of Object.entries(params)) f[name] = { dtype: 'float32', dims: p.dims, data: p.data };
       return f;
     };
