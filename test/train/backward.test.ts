@@ -9,7 +9,9 @@ import type { TensorProto } from 'onnx-buf';
 import type { AttrValue } from '../../src/ir/node.js';
 import { floatTensor, int64Tensor } from '../../src/onnx/tensor.js';
 import type { Sample } from '../../src/data/source.js';
-import { buildModel, randomFloats } from '../helpers/build.js';
+import { buildModel, randomFloats, runModel } from '../helpers/build.js';
+import { buildTrainingGraph } from '../../src/train/graph.js';
+import { measureShapes } from '../../src/train/fake-quant.js';
 import { gradCheck } from './gradcheck.js';
 
 interface Operand {
@@ -119,6 +121,7 @@ const CASES: Case[] = [
   { name: 'AveragePool 3×3 stride 2 pad 1, pads excluded', op: 'AveragePool', operands: [x([1, 2, 7, 7])], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } },
   { name: 'AveragePool 3×3 stride 2 pad 1, pads counted', op: 'AveragePool', operands: [x([1, 2, 6, 6])], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 } },
   { name: 'MaxPool 2×2 stride 2', op: 'MaxPool', operands: [x([2, 3, 6, 6], { distinct: true })], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, eps: 2e-3 },
+  { name: 'MaxPool 2×2 stride 2, odd size (by Indices)', op: 'MaxPool', operands: [x([1, 2, 7, 7], { distinct: true })], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, eps: 2e-3 },
   { name: 'MaxPool 3×3 stride 2 pad 1 (overlapping)', op: 'MaxPool', operands: [x([2, 2, 7, 7], { distinct: true })], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, eps: 2e-3 },
   { name: 'Concat', op: 'Concat', operands: [x([2, 3, 4]), w('b', [2, 2, 4])], attrs: { axis: 1 } },
   { name: 'Softmax, last axis', op: 'Softmax', operands: [x([3, 5], { lo: -2, hi: 2 })], attrs: { axis: -1 } },
@@ -142,4 +145,20 @@ describe('backward rules against finite differences', () => {
       for (const [name, e] of Object.entries(errors)) expect(e, `${c.name}: d/d${name}`).toBeLessThan(1e-2);
     });
   it('reports', () => console.log(results.join('\n')));
+});
+
+describe('MaxPool ties', () => {
+  it('a window whose maximum occurs twice shares its gradient evenly between the two', async () => {
+    const model = buildModel({
+      inputs: [{ name: 'x', dims: [1, 1, 2, 4] }],
+      outputs: [{ name: 'y', dims: [1, 1, 1, 2] }],
+      nodes: [{ opType: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+    });
+    const data = { x: { dtype: 'float32', dims: [1, 1, 2, 4], data: Float32Array.of(1, 1, 0, 2, 0, 0.5, 1, 0) } };
+    const shapes = await measureShapes(model, data);
+    const { model: training, gradients } = buildTrainingGraph(model, { trainable: ['x'], loss: 'mse', target: 't', shapes });
+    const out = await runModel(training, { ...data, t: { dtype: 'float32', dims: [1, 1, 1, 2], data: Float32Array.of(0, 0) } });
+    // y = [1, 2]; dy = 2y/2 = [1, 2]; the first window's 1 appears twice (x₀₀, x₀₁).
+    expect(Array.from(out[gradients.get('x')!]!)).toEqual([0.5, 0.5, 0, 2, 0, 0, 0, 0]);
+  });
 });
