@@ -69,6 +69,11 @@ export class Emitter {
     return this.constant(`i:${values.join(',')}`, (name) => int64Tensor(name, [values.length], values));
   }
 
+  /** An int64 scalar constant. */
+  int(value: number): string {
+    return this.constant(`s:${value}`, (name) => int64Tensor(name, [], [value]));
+  }
+
   /** A float32 scalar constant. */
   scalar(value: number): string {
     return this.constant(`f:${value}`, (name) => floatTensor(name, [], [value]));

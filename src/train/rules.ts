@@ -13,21 +13,26 @@ import { concat } from './backward/concat.js';
 import { conv } from './backward/conv.js';
 import { div } from './backward/div.js';
 import { fakeQuantize, isFakeQuant } from './backward/fake-quantize.js';
+import { gelu } from './backward/gelu.js';
 import { gemm } from './backward/gemm.js';
 import { globalAveragePool } from './backward/global-average-pool.js';
 import { hardSigmoid } from './backward/hard-sigmoid.js';
 import { hardSwish } from './backward/hard-swish.js';
 import { identity } from './backward/identity.js';
+import { layerNormalization } from './backward/layer-normalization.js';
 import { leakyRelu } from './backward/leaky-relu.js';
 import { matmul } from './backward/matmul.js';
 import { maxPool } from './backward/max-pool.js';
 import { mul } from './backward/mul.js';
+import { pad } from './backward/pad.js';
 import { reduceMean } from './backward/reduce-mean.js';
 import { relu } from './backward/relu.js';
 import { reshape } from './backward/reshape.js';
 import type { BackwardRule } from './backward/rule.js';
 import { sigmoid } from './backward/sigmoid.js';
+import { slice } from './backward/slice.js';
 import { softmax } from './backward/softmax.js';
+import { split } from './backward/split.js';
 import { sub } from './backward/sub.js';
 import { tanh } from './backward/tanh.js';
 import { transpose } from './backward/transpose.js';
@@ -40,24 +45,32 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
   Concat: concat,
   Conv: conv,
   Div: div,
+  Dropout: identity, // inference form: Y = X (a mask output, if any, carries no gradient)
   Flatten: reshape,
+  Gelu: gelu,
   Gemm: gemm,
   GlobalAveragePool: globalAveragePool,
   HardSigmoid: hardSigmoid,
   HardSwish: hardSwish,
   Identity: identity,
+  LayerNormalization: layerNormalization,
   LeakyRelu: leakyRelu,
   MatMul: matmul,
   MaxPool: maxPool,
   Mul: mul,
+  Pad: pad,
   ReduceMean: reduceMean,
   Relu: relu,
   Reshape: reshape,
   Sigmoid: sigmoid,
+  Slice: slice,
   Softmax: softmax,
+  Split: split,
+  Squeeze: reshape,
   Sub: sub,
   Tanh: tanh,
   Transpose: transpose,
+  Unsqueeze: reshape,
 };
 
 /** The rule for a node, or undefined when onnxq cannot differentiate it. */

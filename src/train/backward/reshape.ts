@@ -1,4 +1,4 @@
-/** Reshape and Flatten move values without arithmetic: dX = Reshape(dY, shape(X)). The shape input has no gradient. */
+/** Reshape, Flatten, Squeeze and Unsqueeze move values without arithmetic: dX = Reshape(dY, shape(X)). Their shape or axes input has no gradient. */
 import { dy, type BackwardRule } from './rule.js';
 
 export const reshape: BackwardRule = {
