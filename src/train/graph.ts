@@ -89,7 +89,7 @@ export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOpt
   for (const n of [...graph.node].reverse()) if (n.output.some((o) => reaches.has(o))) for (const i of n.input) if (i) reaches.add(i);
   for (const name of trainable)
     if (!reaches.has(name)) fail('BAD_OPTION', `cannot train '${name}': the prediction '${output}' does not depend on it.`);
-  const path = graph.node.filter((n) => n.input.some((i) => requires.has(i)) && n.output.some((o) => reaches.has(o)));
+  const path = graph.node.filter((n) => !NO_GRADIENT.has(n.opType) && n.input.some((i) => requires.has(i)) && n.output.some((o) => reaches.has(o)));
   const missing = path.filter((n) => !backwardRule(n));
   if (missing.length)
     fail('UNSUPPORTED_OP', `no backward rule for ${missing.slice(0, 5).map(describeNode).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}: the gradient of the loss must pass through ${missing.length === 1 ? 'it' : 'them'} to reach the trainable tensors. Train only tensors after ${missing.length === 1 ? 'it' : 'them'}, or replace the op.`);

@@ -5,7 +5,7 @@
  * before anything runs; a trainable the prediction does not depend on is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { floatTensor } from '../../src/onnx/tensor.js';
+import { floatTensor, int64Tensor } from '../../src/onnx/tensor.js';
 import { OnnxqError } from '../../src/errors.js';
 import { buildTrainingGraph } from '../../src/train/graph.js';
 import { measureShapes } from '../../src/train/fake-quant.js';
@@ -49,6 +49,25 @@ describe('training graphs', () => {
     });
     const errors = await gradCheck(model, { x: { dtype: 'float32', dims: [6, 5], data: randomFloats(30, 10) } }, ['x', 'w', 'b'], { loss: 'cross-entropy' });
     console.log('cross-entropy:', JSON.stringify(errors));
+    for (const e of Object.values(errors)) expect(e).toBeLessThan(1e-2);
+  });
+
+  it('passes by shape computations (Shape → Reshape, as torch exports write a flatten)', async () => {
+    const model = buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 2] }],
+      outputs: [{ name: 'y', dims: [2, 6] }],
+      nodes: [
+        { opType: 'Mul', inputs: ['x', 'w'], outputs: ['m'] },
+        { opType: 'Shape', inputs: ['m'], outputs: ['s'] },
+        { opType: 'Gather', inputs: ['s', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
+        { opType: 'Unsqueeze', inputs: ['n', 'zero1'], outputs: ['n1'] },
+        { opType: 'Concat', inputs: ['n1', 'minus1'], outputs: ['shape'], attrs: { axis: 0 } },
+        { opType: 'Reshape', inputs: ['m', 'shape'], outputs: ['r'] },
+        { opType: 'Tanh', inputs: ['r'], outputs: ['y'] },
+      ],
+      initializers: [randomWeight('w', [3, 1], 12), int64Tensor('zero', [], [0]), int64Tensor('zero1', [1], [0]), int64Tensor('minus1', [1], [-1])],
+    });
+    const errors = await gradCheck(model, { x: { dtype: 'float32', dims: [2, 3, 2], data: randomFloats(12, 13) } }, ['x', 'w']);
     for (const e of Object.values(errors)) expect(e).toBeLessThan(1e-2);
   });
 
