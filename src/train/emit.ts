@@ -5,7 +5,8 @@
  * summing a broadcast gradient back to its input's shape (ReduceSum over the broadcast axes, keepdims,
  * then Reshape — NumPy's broadcasting rules read backwards).
  */
-import type { NodeProto, TensorProto } from 'onnx-buf';
+import { clone } from '@bufbuild/protobuf';
+import { AttributeProtoSchema, type NodeProto, type TensorProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { DT } from '../onnx/dtype.js';
 import { floatTensor, int64Tensor, makeTensor, readInts } from '../onnx/tensor.js';
@@ -55,6 +56,15 @@ export class Emitter {
     );
     this.nodes.push(node);
     return outputs;
+  }
+
+  /** Emits a copy of `node` (its op type, domain and attributes) reading `inputs`; returns its first output. */
+  like(node: NodeProto, inputs: string[]): string {
+    const out = this.fresh(`grad/${node.opType}`);
+    const copy = makeNode({ opType: node.opType, domain: node.domain, inputs, outputs: [out], name: this.fresh(`grad/${node.opType}`) });
+    copy.attribute = node.attribute.map((a) => clone(AttributeProtoSchema, a));
+    this.nodes.push(copy);
+    return out;
   }
 
   /** Emits one node with one output; records `shape` for it when given. */

@@ -28,6 +28,15 @@ import { pad } from './backward/pad.js';
 import { reduceMean } from './backward/reduce-mean.js';
 import { relu } from './backward/relu.js';
 import { reshape } from './backward/reshape.js';
+import { convTranspose } from './backward/conv-transpose.js';
+import { resize } from './backward/resize.js';
+import { sqrt } from './backward/sqrt.js';
+import { exp } from './backward/exp.js';
+import { log } from './backward/log.js';
+import { neg } from './backward/neg.js';
+import { reciprocal } from './backward/reciprocal.js';
+import { erf } from './backward/erf.js';
+import { pow } from './backward/pow.js';
 import type { BackwardRule } from './backward/rule.js';
 import { sigmoid } from './backward/sigmoid.js';
 import { slice } from './backward/slice.js';
@@ -44,8 +53,11 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
   Clip: clip,
   Concat: concat,
   Conv: conv,
+  ConvTranspose: convTranspose,
   Div: div,
   Dropout: identity, // inference form: Y = X (a mask output, if any, carries no gradient)
+  Erf: erf,
+  Exp: exp,
   Flatten: reshape,
   Gelu: gelu,
   Gemm: gemm,
@@ -55,17 +67,23 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
   Identity: identity,
   LayerNormalization: layerNormalization,
   LeakyRelu: leakyRelu,
+  Log: log,
   MatMul: matmul,
   MaxPool: maxPool,
   Mul: mul,
+  Neg: neg,
   Pad: pad,
+  Pow: pow,
+  Reciprocal: reciprocal,
   ReduceMean: reduceMean,
   Relu: relu,
   Reshape: reshape,
+  Resize: resize,
   Sigmoid: sigmoid,
   Slice: slice,
   Softmax: softmax,
   Split: split,
+  Sqrt: sqrt,
   Squeeze: reshape,
   Sub: sub,
   Tanh: tanh,

@@ -2,7 +2,8 @@
  * Every backward rule (src/train/backward/) against central finite differences in onnxruntime, float32.
  * Each case is one op on random inputs, every float input trained, the loss an MSE against a random
  * target. Tolerance: relative error ≤ 1e-2 per checked coordinate (see gradcheck.ts for the measure;
- * ε = 1e-2, or 2e-3 for MaxPool, whose inputs are spaced 1e-2 apart so that no window's maximum changes). Inputs of piecewise ops are kept at least 0.05 from their kinks.
+ * ε = 1e-2 (0.1 for one ConvTranspose whose 512 outputs make the float32 loss coarse; the loss is
+ * quadratic in each input of a linear op, so a large ε costs nothing), or 2e-3 for MaxPool, whose inputs are spaced 1e-2 apart so that no window's maximum changes). Inputs of piecewise ops are kept at least 0.05 from their kinks.
  */
 import { describe, expect, it } from 'vitest';
 import type { TensorProto } from 'onnx-buf';
@@ -27,6 +28,8 @@ interface Operand {
   frozen?: boolean;
   /** Values to keep away from (kinks), by at least 0.05. */
   avoid?: number[];
+  /** Exact values (a constant float input such as Resize's scales). */
+  fixed?: number[];
   /** Values spaced apart (MaxPool: no near ties). */
   distinct?: boolean;
 }
@@ -57,17 +60,18 @@ async function check(c: Case): Promise<Record<string, number>> {
   const initializers: TensorProto[] = [];
   const trainable: string[] = [];
   c.operands.forEach((o, i) => {
+    if (o.name === '') return; // an optional input left out
     if (o.constant) {
       initializers.push(int64Tensor(o.name, o.dims, o.constant));
       return;
     }
-    const v = values(o, 11 + 17 * i);
+    const v = o.fixed ? Float32Array.from(o.fixed) : values(o, 11 + 17 * i);
     if (o.weight) initializers.push(floatTensor(o.name, o.dims, v));
     else data[o.name] = { dtype: 'float32', dims: o.dims, data: v };
     if (!o.frozen) trainable.push(o.name);
   });
   const model = buildModel({
-    inputs: c.operands.filter((o) => !o.weight && !o.constant).map((o) => ({ name: o.name, dims: o.dims })),
+    inputs: c.operands.filter((o) => o.name && !o.weight && !o.constant).map((o) => ({ name: o.name, dims: o.dims })),
     outputs: [{ name: 'y' }],
     nodes: [{ opType: c.op, inputs: c.operands.map((o) => o.name), outputs: c.outputs === 2 ? ['y', 'extra'] : ['y'], attrs: c.attrs }],
     initializers,
@@ -145,6 +149,29 @@ const CASES: Case[] = [
   { name: 'Gelu, tanh approximation', op: 'Gelu', operands: [x([3, 8], { lo: -3, hi: 3 })], attrs: { approximate: 'tanh' }, opset: 20 },
   { name: 'LayerNormalization, last axis', op: 'LayerNormalization', operands: [x([2, 3, 6]), w('scale', [6]), w('bias', [6])], opset: 17 },
   { name: 'LayerNormalization, axis 1', op: 'LayerNormalization', operands: [x([2, 3, 4]), w('scale', [3, 4]), w('bias', [4])], attrs: { axis: 1 }, opset: 17 },
+  { name: 'ConvTranspose 2×2 stride 2', op: 'ConvTranspose', operands: [x([2, 3, 4, 4]), w('w', [3, 4, 2, 2]), w('b', [4])], attrs: { strides: [2, 2] }, eps: 0.1 },
+  { name: 'ConvTranspose 3×3 stride 2, pads, output_padding', op: 'ConvTranspose', operands: [x([1, 2, 4, 5]), w('w', [2, 3, 3, 3])], attrs: { strides: [2, 2], pads: [1, 1, 1, 0], output_padding: [1, 1] } },
+  { name: 'ConvTranspose group 2, dilation 2', op: 'ConvTranspose', operands: [x([2, 4, 3, 3]), w('w', [4, 1, 3, 3]), w('b', [2])], attrs: { group: 2, dilations: [2, 2] } },
+  {
+    name: 'Resize nearest ×2 (asymmetric, floor)',
+    op: 'Resize',
+    operands: [x([1, 2, 3, 4]), { name: 'roi', dims: [0], weight: true, frozen: true }, { name: 'scales', dims: [4], weight: true, frozen: true, lo: 1, hi: 1, fixed: [1, 1, 2, 2] }],
+    attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
+  },
+  {
+    name: 'Resize nearest to sizes 5×7 (half_pixel)',
+    op: 'Resize',
+    operands: [x([1, 2, 3, 4]), { name: '', dims: [] }, { name: '', dims: [] }, { name: 'sizes', dims: [4], constant: [1, 2, 5, 7] }],
+    attrs: { mode: 'nearest' },
+  },
+  { name: 'Sqrt', op: 'Sqrt', operands: [x([2, 5], { lo: 0.5, hi: 2 })] },
+  { name: 'Exp', op: 'Exp', operands: [x([2, 5])] },
+  { name: 'Log', op: 'Log', operands: [x([2, 5], { lo: 0.5, hi: 2 })] },
+  { name: 'Neg', op: 'Neg', operands: [x([2, 5])] },
+  { name: 'Reciprocal', op: 'Reciprocal', operands: [x([2, 5], { lo: 0.5, hi: 2 })] },
+  { name: 'Erf', op: 'Erf', operands: [x([2, 5], { lo: -2, hi: 2 })] },
+  { name: 'Pow, constant exponent', op: 'Pow', operands: [x([2, 5], { lo: 0.5, hi: 2 }), w('p', [], { frozen: true, lo: 2, hi: 2 })] },
+  { name: 'Pow, trained exponent, broadcast', op: 'Pow', operands: [x([2, 5], { lo: 0.5, hi: 2 }), w('p', [5], { lo: 1, hi: 3 })] },
   {
     name: 'BatchNormalization (inference)',
     op: 'BatchNormalization',

@@ -10,7 +10,7 @@
  * - dB = ReduceSum(dY) over every axis but the channel axis.
  */
 import { attrInt } from '../../ir/node.js';
-import { range } from '../emit.js';
+import { range, type Emitter } from '../emit.js';
 import { dy, type BackwardRule } from './rule.js';
 import { windowOf } from './window.js';
 
@@ -32,23 +32,48 @@ export const conv: BackwardRule = {
         output_padding: win.outputPadding,
         group: g,
       });
-    if (b.wants[1]) {
-      const [n, c] = [xs[0]!, xs[1]!];
-      const xg =
-        g === 1
-          ? em.op('Transpose', [x], { perm: [1, 0, ...spatial] })
-          : em.op('Reshape', [
-              em.op('Transpose', [em.op('Reshape', [x, em.ints([n, g, c / g, ...xs.slice(2)])])], { perm: [2, 1, 0, ...range(3, 3 + r)] }),
-              em.ints([c / g, g * n, ...xs.slice(2)]),
-            ]);
-      const kernel = em.op('Transpose', [dy(b)], { perm: [1, 0, ...spatial] });
-      let dw = em.op('Conv', [xg, kernel], { strides: win.dilations, dilations: win.strides, pads: win.pads, group: g });
-      const full = xs.slice(2).map((size, i) => Math.floor((size + win.pads[i]! + win.pads[i + r]! - (ys[i + 2]! - 1) * win.strides[i]! - 1) / win.dilations[i]!) + 1);
-      if (full.some((k, i) => k !== ws[i + 2]))
-        dw = em.op('Slice', [dw, em.ints(new Array<number>(r).fill(0)), em.ints(ws.slice(2)), em.ints(spatial)]);
-      out[1] = em.op('Transpose', [dw], { perm: [1, 0, ...spatial] });
-    }
+    if (b.wants[1]) out[1] = weightGradient(em, { input: x, inputShape: xs, grad: dy(b), gradShape: ys, kernel: ws.slice(2), group: g, ...win });
     if (b.wants[2] && node.input[2]) out[2] = em.reduceSum(dy(b), [0, ...spatial], 0);
     return out;
   },
 };
+
+export interface WeightGradient {
+  /** The layer's input (X for Conv) and the gradient of its output (dY), with their shapes. */
+  input: string;
+  inputShape: number[];
+  grad: string;
+  gradShape: number[];
+  kernel: number[];
+  group: number;
+  strides: number[];
+  dilations: number[];
+  pads: number[];
+}
+
+/**
+ * dW[m, c, κ] = Σ_n Σ_o grad[n, m, o]·inputPadded[n, G(m)·C/g + c, o·s + κ·d], as [M, C/g, …k]: one Conv
+ * of the input (batch c, channels (group, n)) with the gradient transposed to [M, N, …O] as its kernel,
+ * group g, stride d, dilation s, then cropped to k and transposed. ConvTranspose's weight gradient is the
+ * same correlation with the roles of input and gradient exchanged.
+ */
+export function weightGradient(em: Emitter, w: WeightGradient): string {
+  const [xs, ys, g] = [w.inputShape, w.gradShape, w.group];
+  const r = xs.length - 2;
+  const spatial = range(2, 2 + r);
+  const [n, c] = [xs[0]!, xs[1]!];
+  const xg =
+    g === 1
+      ? em.op('Transpose', [w.input], { perm: [1, 0, ...spatial] })
+      : em.op('Reshape', [
+          em.op('Transpose', [em.op('Reshape', [w.input, em.ints([n, g, c / g, ...xs.slice(2)])])], { perm: [2, 1, 0, ...range(3, 3 + r)] }),
+          em.ints([c / g, g * n, ...xs.slice(2)]),
+        ]);
+  const kernel = em.op('Transpose', [w.grad], { perm: [1, 0, ...spatial] });
+  let dw = em.op('Conv', [xg, kernel], { strides: w.dilations, dilations: w.strides, pads: w.pads, group: g });
+  const full = xs.slice(2).map((size, i) => Math.floor((size + w.pads[i]! + w.pads[i + r]! - (ys[i + 2]! - 1) * w.strides[i]! - 1) / w.dilations[i]!) + 1);
+  if (full.some((k, i) => k !== w.kernel[i]))
+    dw = em.op('Slice', [dw, em.ints(new Array<number>(r).fill(0)), em.ints(w.kernel), em.ints(spatial)]);
+  return em.op('Transpose', [dw], { perm: [1, 0, ...spatial] });
+}
+
