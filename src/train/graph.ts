@@ -11,7 +11,7 @@ import { ModelProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { DT } from '../onnx/dtype.js';
 import { numel, tensorDims } from '../onnx/tensor.js';
-import { describeNode, makeNode } from '../ir/node.js';
+import { attrInt, describeNode, isStandard, makeNode } from '../ir/node.js';
 import { NameSet } from '../ir/names.js';
 import { opsetVersion } from '../ir/model.js';
 import { makeValueInfo, typeOf } from '../ir/types.js';
@@ -33,7 +33,7 @@ export interface TrainingGraphOptions {
   loss: Loss;
   /** Name of the new graph input that takes the targets. */
   target: string;
-  /** The prediction: a graph output (default: the first). */
+  /** The prediction: a graph output (default: the first). For cross-entropy, an output made by a Softmax over the classes stands for that Softmax's input, the logits. */
   output?: string;
   /** Static shape of every value, measured on a batch of the size trained with (measureShapes). */
   shapes: Map<string, number[]>;
@@ -69,8 +69,9 @@ export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOpt
     if ((t && t.dataType !== DT.FLOAT) || (!t && (!input || typeOf(input)?.dtype !== DT.FLOAT)))
       fail('BAD_OPTION', `cannot train '${name}': it is not a float32 initializer or graph input of the model.`);
   }
-  const output = options.output ?? graph.output[0]?.name;
-  if (!output || !graph.output.some((o) => o.name === output)) fail('BAD_OPTION', `the prediction '${output ?? ''}' is not an output of the model.`);
+  const named = options.output ?? graph.output[0]?.name;
+  if (!named || !graph.output.some((o) => o.name === named)) fail('BAD_OPTION', `the prediction '${named ?? ''}' is not an output of the model.`);
+  const output = options.loss === 'cross-entropy' ? logitsOf(graph.node, named, options.shapes) : named;
 
   const shapes = new Map(options.shapes);
   for (const t of graph.initializer) shapes.set(t.name, tensorDims(t));
@@ -149,6 +150,18 @@ export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOpt
   graph.output = [makeValueInfo(loss, { dtype: DT.FLOAT, shape: [] }), ...gradOutputs, ...(options.keepOutputs ? graph.output : [])];
   graph.valueInfo = [];
   return { model, loss, gradients };
+}
+
+/**
+ * Cross-entropy wants logits; a classifier whose output is a Softmax over its classes gives its input
+ * instead (the loss applies its own softmax).
+ */
+function logitsOf(nodes: readonly NodeProto[], output: string, shapes: ReadonlyMap<string, number[]>): string {
+  const producer = nodes.find((n) => n.output[0] === output);
+  if (producer?.opType !== 'Softmax' || !isStandard(producer)) return output;
+  const rank = shapes.get(output)?.length ?? 0;
+  const axis = attrInt(producer, 'axis', -1);
+  return rank === 2 && (axis === -1 || axis === 1) ? producer.input[0]! : output;
 }
 
 function emitLoss(em: Emitter, options: TrainingGraphOptions, output: string) {
