@@ -10,3 +10,5 @@ export { buildTrainingGraph, TRAIN_OPSET, type Loss, type TrainingGraph, type Tr
 export { insertFakeQuant, inferenceModel, measureShapes, quantRange, type FakeQuantSpec, type FakeQuantized } from './fake-quant.js';
 export { BACKWARD, backwardRule } from './rules.js';
 export type { Backward, BackwardRule } from './backward/rule.js';
+export { adam, sgd, cosineSchedule, type Optimizer, type AdamOptions, type SgdOptions, type CosineOptions } from './optimizers.js';
+export { Trainer, fit, gather, batchOrder, initialParams, withParams, random, type TrainerOptions, type FitOptions, type Stacked } from './loop.js';
