@@ -1,0 +1,172 @@
+/**
+ * Proof that the gradient engine trains: a small CNN (Conv → Relu → MaxPool → Conv → Relu → Flatten →
+ * Gemm → Relu → Gemm, every weight from scratch) trained only through src/train (training graph in
+ * onnxruntime, Adam in TypeScript) for 300 steps of 32 samples, scored on held-out samples.
+ *
+ * Neither `mnist` nor `fashion-mnist` is installed, so the data are synthetic: 10 classes, each a
+ * prototype 12×12 image of three Gaussian blobs; a sample is its class's prototype shifted by up to
+ * ±2 pixels, scaled by 0.6–1.4, plus Gaussian noise of σ 0.6 per pixel (prototype peaks are ~1).
+ * Chance is 10 %.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ModelProto } from 'onnx-buf';
+import { floatTensor } from '../../src/onnx/tensor.js';
+import { Runner } from '../../src/runtime/runner.js';
+import { buildTrainingGraph } from '../../src/train/graph.js';
+import { inferenceModel, insertFakeQuant, measureShapes } from '../../src/train/fake-quant.js';
+import { Trainer, fit, gather, initialParams, random, withParams, type Stacked } from '../../src/train/loop.js';
+import { adam, cosineSchedule } from '../../src/train/optimizers.js';
+import { buildModel } from '../helpers/build.js';
+
+const SIDE = 12;
+const CLASSES = 10;
+
+function dataset(count: number, seed: number): { x: Stacked; labels: Stacked } {
+  const protoRandom = random(12345);
+  const prototypes = Array.from({ length: CLASSES }, () => {
+    const img = new Float32Array(SIDE * SIDE);
+    for (let b = 0; b < 3; b++) {
+      const [cy, cx, w, sign] = [1 + protoRandom() * 10, 1 + protoRandom() * 10, 1 + protoRandom() * 2, protoRandom() < 0.3 ? -1 : 1];
+      for (let y = 0; y < SIDE; y++) for (let x = 0; x < SIDE; x++) img[y * SIDE + x] += sign * Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * w * w));
+    }
+    return img;
+  });
+  const next = random(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next());
+  const x = new Float32Array(count * SIDE * SIDE);
+  const labels = new BigInt64Array(count);
+  for (let i = 0; i < count; i++) {
+    const c = Math.floor(next() * CLASSES);
+    labels[i] = BigInt(c);
+    const [dy, dx] = [Math.floor(next() * 5) - 2, Math.floor(next() * 5) - 2];
+    const amp = 0.6 + 0.8 * next();
+    for (let y = 0; y < SIDE; y++)
+      for (let xx = 0; xx < SIDE; xx++) {
+        const [sy, sx] = [y - dy, xx - dx];
+        const v = sy >= 0 && sy < SIDE && sx >= 0 && sx < SIDE ? prototypes[c]![sy * SIDE + sx]! : 0;
+        x[i * SIDE * SIDE + y * SIDE + xx] = amp * v + 0.6 * gauss();
+      }
+  }
+  return { x: { dtype: 'float32', dims: [1, SIDE, SIDE], data: x }, labels: { dtype: 'int64', dims: [], data: labels } };
+}
+
+/** He-uniform initial weights, zero biases. */
+function cnn(batch: number): ModelProto {
+  const next = random(7);
+  const he = (name: string, dims: number[], fanIn: number) => {
+    const bound = Math.sqrt(6 / fanIn);
+    return floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (2 * next() - 1) * bound));
+  };
+  const zeros = (name: string, n: number) => floatTensor(name, [n], new Float32Array(n));
+  return buildModel({
+    inputs: [{ name: 'x', dims: [batch, 1, SIDE, SIDE] }],
+    outputs: [{ name: 'logits', dims: [batch, CLASSES] }],
+    nodes: [
+      { opType: 'Conv', name: 'conv1', inputs: ['x', 'w1', 'b1'], outputs: ['c1'], attrs: { pads: [1, 1, 1, 1] } },
+      { opType: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+      { opType: 'MaxPool', inputs: ['r1'], outputs: ['p1'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+      { opType: 'Conv', name: 'conv2', inputs: ['p1', 'w2', 'b2'], outputs: ['c2'], attrs: { pads: [1, 1, 1, 1] } },
+      { opType: 'Relu', inputs: ['c2'], outputs: ['r2'] },
+      { opType: 'Flatten', inputs: ['r2'], outputs: ['f'] },
+      { opType: 'Gemm', name: 'fc1', inputs: ['f', 'w3', 'b3'], outputs: ['h'], attrs: { transB: 1 } },
+      { opType: 'Relu', inputs: ['h'], outputs: ['hr'] },
+      { opType: 'Gemm', name: 'fc2', inputs: ['hr', 'w4', 'b4'], outputs: ['logits'], attrs: { transB: 1 } },
+    ],
+    initializers: [he('w1', [8, 1, 3, 3], 9), zeros('b1', 8), he('w2', [16, 8, 3, 3], 72), zeros('b2', 16), he('w3', [32, 576], 576), zeros('b3', 32), he('w4', [10, 32], 32), zeros('b4', 10)],
+  });
+}
+
+async function accuracy(model: ModelProto, data: { x: Stacked; labels: Stacked }, batch: number): Promise<number> {
+  const runner = await Runner.create(model);
+  const count = data.labels.data.length;
+  let right = 0;
+  for (let b = 0; b + batch <= count; b += batch) {
+    const indices = Int32Array.from({ length: batch }, (_, i) => b + i);
+    const logits = (await runner.run({ x: gather({ x: data.x }, indices).x! })).logits!.data as Float32Array;
+    for (let i = 0; i < batch; i++) {
+      const row = logits.subarray(i * CLASSES, (i + 1) * CLASSES);
+      if (row.indexOf(Math.max(...row)) === Number(data.labels.data[b + i])) right++;
+    }
+  }
+  await runner.release();
+  return right / (Math.floor(count / batch) * batch);
+}
+
+describe('training through the gradient engine', () => {
+  it('a CNN trained from scratch for 300 steps reaches real accuracy on held-out data', async () => {
+    const started = performance.now();
+    const batch = 32;
+    const train = dataset(9600, 1);
+    const test = dataset(2000, 2);
+    const model = cnn(batch);
+    const trainable = ['w1', 'b1', 'w2', 'b2', 'w3', 'b3', 'w4', 'b4'];
+    const before = await accuracy(model, test, batch);
+    const sample = gather({ x: train.x }, Int32Array.from({ length: batch }, (_, i) => i));
+    const graph = buildTrainingGraph(model, { trainable, loss: 'cross-entropy', target: 'labels', shapes: await measureShapes(model, sample) });
+    const steps = 300;
+    const trainer = await Trainer.create(graph, initialParams(model, trainable), { optimizer: adam(), lr: cosineSchedule({ lr: 3e-3, steps, warmup: 20 }) });
+    const losses = await fit(trainer, { x: train.x, labels: train.labels }, { batchSize: batch, epochs: 1, seed: 3 });
+    expect(losses.length).toBe(steps);
+
+    // One training step against one float forward pass on the same batch (median of 30 each).
+    const batchFeeds = gather({ x: train.x, labels: train.labels }, Int32Array.from({ length: batch }, (_, i) => i));
+    const trained = withParams(model, trainer.params);
+    const forward = await Runner.create(trained);
+    const median = async (f: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const t = performance.now();
+        await f();
+        times.push(performance.now() - t);
+      }
+      return times.sort((a, b) => a - b)[15]!;
+    };
+    const forwardMs = await median(() => forward.run({ x: batchFeeds.x! }));
+    const stepMs = await median(() => trainer.train(batchFeeds));
+    await forward.release();
+    await trainer.release();
+
+    const after = await accuracy(trained, test, batch);
+    const first = losses.slice(0, 20).reduce((a, b) => a + b) / 20;
+    const last = losses.slice(-20).reduce((a, b) => a + b) / 20;
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `CNN, ${steps} steps × ${batch}: held-out accuracy ${(100 * before).toFixed(1)} % → ${(100 * after).toFixed(1)} %, loss ${first.toFixed(3)} → ${last.toFixed(3)}, ` +
+        `${seconds.toFixed(1)} s in all; one step ${stepMs.toFixed(2)} ms, one forward pass ${forwardMs.toFixed(2)} ms, ratio ${(stepMs / forwardMs).toFixed(2)}`,
+    );
+    expect(after).toBeGreaterThan(0.8);
+    expect(last).toBeLessThan(first / 2);
+    expect(seconds).toBeLessThan(60);
+  });
+
+  it('quantization-aware from scratch: 4-bit per-channel weights and 8-bit activations, scales trained by LSQ', async () => {
+    const started = performance.now();
+    const batch = 32;
+    const train = dataset(9600, 1);
+    const test = dataset(2000, 2);
+    const model = cnn(batch);
+    const sample = gather({ x: train.x }, Int32Array.from({ length: batch }, (_, i) => i));
+    const shapes = await measureShapes(model, sample);
+    const fq = insertFakeQuant(
+      model,
+      [
+        ...['w1', 'w2', 'w3', 'w4'].map((tensor) => ({ tensor, bits: 4, axis: 0 })),
+        { tensor: 'r2', bits: 8, signed: false, scale: 0.05 }, // after a Relu: 0 … 255·s
+      ],
+      shapes,
+    );
+    const trainable = ['w1', 'b1', 'w2', 'b2', 'w3', 'b3', 'w4', 'b4', ...fq.scales];
+    const graph = buildTrainingGraph(fq.model, { trainable, loss: 'cross-entropy', target: 'labels', shapes: fq.shapes });
+    const params = initialParams(fq.model, trainable);
+    const initialScales = fq.scales.map((s) => Float32Array.from(params.get(s)!));
+    const steps = 300;
+    const trainer = await Trainer.create(graph, params, { optimizer: adam(), lr: cosineSchedule({ lr: 3e-3, steps, warmup: 20 }) });
+    await fit(trainer, { x: train.x, labels: train.labels }, { batchSize: batch, epochs: 1, seed: 3 });
+    await trainer.release();
+    const after = await accuracy(inferenceModel(withParams(fq.model, trainer.params)), test, batch);
+    const moved = fq.scales.map((s, k) => Math.max(...Array.from(trainer.params.get(s)!, (v, i) => Math.abs(v / initialScales[k]![i]! - 1))));
+    console.log(`QAT CNN (w4 per channel, a8 on one activation), ${steps} steps: held-out accuracy ${(100 * after).toFixed(1)} %; scales moved by up to ${moved.map((m) => (100 * m).toFixed(0) + ' %').join(', ')}; ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    expect(after).toBeGreaterThan(0.8);
+    for (const m of moved) expect(m).toBeGreaterThan(0.01);
+  });
+});
