@@ -207,16 +207,14 @@ describe('analysis page: HTML', () => {
 
   it('draws one bar per tensor, and stays linear in the number of tensors', () => {
     expect(html.match(/<rect class="bar /g)?.length).toBe(report.tensors.length + report.layers.length + report.methods!.length);
+    // Linear in bytes (time is the benchmarks' business, not an assertion here).
     const sizes = [500, 2000].map((n) => {
-      const started = performance.now();
       const page = renderReport({ ...syntheticReport(n), layers: [], methods: [] });
-      const ms = performance.now() - started;
       expect(page.match(/<rect class="bar /g)?.length).toBe(n);
-      return { bytes: page.length, ms };
+      return { bytes: page.length };
     });
     const perTensor = (sizes[1]!.bytes - sizes[0]!.bytes) / 1500;
     expect(perTensor).toBeLessThan(1200);
-    expect(sizes[1]!.ms).toBeLessThan(1000);
   });
 });
 

