@@ -5,7 +5,7 @@
  * and writes every number to bench-results.json in the current directory. Nothing here asserts:
  * the aims from the issue are printed next to the measurements.
  *
- *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel,analysis] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel,analysis,train] [--threads N] [--samples 128] [--memory-samples 128,1024]
  *                    [--scale-layers 25,50,100,200] [--scale-shape hidden=64,seq=16,ffn=256,heads=4,activation=relu] [--scale-timeout 240] [--bigmodel-no-validate] [--bigmodel-timeout 1800]
  *
  * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
@@ -19,6 +19,7 @@
  * validated as the CLI does unless --bigmodel-no-validate; each run killed after --bigmodel-timeout seconds.
  * Section 8 (analysis) times onnxq's analysis of the int8 PaddleOCR det and rec models against float
  * inference, and the mixed-precision search to an output-SQNR budget with the task scores it reaches.
+ * Section 9 (train) times one training step of src/train's engine against one float forward pass.
  */
 import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
 import { byMethod, ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
@@ -31,9 +32,10 @@ import { bigModelRuns, printBigModel } from './bigmodel.js';
 import { parseScaleShape, printScale, SCALE_SHAPE, scaleRuns, type ScaleShape } from './scale.js';
 import { printSharedQuality, sharedModels } from './shared-models.js';
 import { analysisRuns, printAnalysis, printEasyQuant } from './analysis.js';
+import { printTrainingStep, trainingStep } from './train.js';
 import { VERSION } from '../src/index.js';
 
-const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel', 'analysis'] as const;
+const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel', 'analysis', 'train'] as const;
 type Section = (typeof SECTIONS)[number];
 const RESULTS_FILE = 'bench-results.json';
 /** MLP blocks of the generated model whose offline-mode memory section 5 measures: 8 blocks = 256 MB. */
@@ -211,6 +213,21 @@ async function main(): Promise<void> {
     } catch (e) {
       console.log(`  failed — ${errorLine(e)}`);
       errors.push(`analysis: ${errorLine(e)}`);
+    }
+    save();
+  }
+
+  // 9. What training on the ONNX file costs.
+  if (args.only.has('train')) {
+    heading('9. Training on onnxruntime: one step against one forward pass');
+    try {
+      log('train: PaddleOCR cls, batch 8');
+      const rows = [await trainingStep(8, args.threads)];
+      printTrainingStep(rows);
+      results.train = rows;
+    } catch (e) {
+      console.log(`  failed — ${errorLine(e)}`);
+      errors.push(`train: ${errorLine(e)}`);
     }
     save();
   }
