@@ -7,6 +7,7 @@
 import { clone } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
 import { fail } from '../errors.js';
+import { Rng } from '../data/random.js';
 import { floatTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
 import type { HostTensor, Sample } from '../data/source.js';
 import { Runner, type RunnerOptions } from '../runtime/runner.js';
@@ -98,15 +99,10 @@ export interface Stacked {
   data: Float32Array | BigInt64Array;
 }
 
-/** A deterministic generator (xorshift32) of floats in [0, 1). */
+/** Floats in [0, 1) from onnxq's one seeded generator (data/random.ts): the same seed, the same order everywhere. */
 export function random(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.nextFloat();
 }
 
 /** The sample order of each epoch: a Fisher–Yates shuffle of 0…count−1, cut into whole batches (the rest dropped). */
