@@ -11,13 +11,10 @@ import { DT } from '../src/onnx/dtype.js';
 import { readTensor } from '../src/onnx/tensor.js';
 import { parsePlan } from '../src/plan/json.js';
 import { quantize, type QuantizeOptions } from '../src/quantize.js';
-import fs from 'node:fs';
 import path from 'node:path';
-import { buildModel, randomSamples, runModel } from './helpers/build.js';
+import { buildModel, randomSamples, runModel, writeCliInputs } from './helpers/build.js';
 import { onnxq } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
-import { encodeModel } from '../src/onnx/codec.js';
-import { writeNpy } from '../src/data/npy-file.js';
 import { cnn } from './refine/cnn.js';
 
 const data = memorySource(randomSamples('x', [1, 3, 16, 16], 24, 6));
@@ -85,12 +82,7 @@ describe('below 8 bits', () => {
 
   it('says in the CLI summary what the widths mean; --weight-type int4 is 4-bit weights', () => {
     const dir = tempDir('onnxq-lowbit-');
-    const model = path.join(dir, 'cnn.onnx');
-    fs.writeFileSync(model, encodeModel(buildModel(cnn)).model as Uint8Array);
-    const calib = path.join(dir, 'x.npy');
-    const joined = new Float32Array(24 * 768);
-    for (let k = 0; k < 24; k++) joined.set(randomSamples('x', [1, 3, 16, 16], 24, 6)[k]!.x!.data as Float32Array, k * 768);
-    writeNpy(calib, { dtype: 'float32', dims: [24, 3, 16, 16], data: joined });
+    const { model, calib } = writeCliInputs(dir, buildModel(cnn), randomSamples('x', [1, 3, 16, 16], 24, 6));
     const three = onnxq(['quantize', model, '-o', path.join(dir, 'w3.onnx'), '--calib', calib, '--weight-bits', '3']);
     expect(three.code, three.stderr).toBe(0);
     expect(three.stdout).toMatch(/weights: 3-bit values stored as int4 \(-3…3\): the model simulates 3-bit arithmetic/);

@@ -9,10 +9,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ModelProto } from 'onnx-buf';
 import { memorySource } from '../src/data/memory.js';
-import { writeNpy } from '../src/data/npy-file.js';
 import { quantize } from '../src/quantize.js';
-import { encodeModel } from '../src/onnx/codec.js';
-import { buildModel, randomSamples, randomWeight } from './helpers/build.js';
+import { buildModel, randomSamples, randomWeight, writeCliInputs } from './helpers/build.js';
 import { expectCleanFailure, onnxq } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -82,13 +80,7 @@ describe('mixed precision', () => {
 
   it('prints the budget, the steps and the latency in the CLI', () => {
     const dir = tempDir('onnxq-mp-');
-    const model = path.join(dir, 'cnn.onnx');
-    fs.writeFileSync(model, encodeModel(cnn()).model as Uint8Array);
-    const calib = path.join(dir, 'x.npy');
-    const all = samples(40);
-    const joined = new Float32Array(all.length * 256);
-    all.forEach((s, k) => joined.set(s.x!.data as Float32Array, k * 256));
-    writeNpy(calib, { dtype: 'float32', dims: [40, 4, 8, 8], data: joined });
+    const { model, calib } = writeCliInputs(dir, cnn(), samples(40));
     const out = path.join(dir, 'cnn.mp.onnx');
     const html = path.join(dir, 'report.html');
     const r = onnxq(['quantize', model, '-o', out, '--calib', calib, '--min-sqnr', '200', '--report', html]);

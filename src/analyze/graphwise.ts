@@ -39,8 +39,8 @@ export async function graphwiseErrors(
       const ref = await f.run(feeds, floatNames);
       const got = await q.run(feeds, quantNames);
       for (const p of pairs) {
-        const a = values(ref[p.float]);
-        const b = values(got[p.quantized]);
+        const a = float32Values(ref[p.float]);
+        const b = float32Values(got[p.quantized]);
         if (!a || !b) continue;
         if (a.length !== b.length)
           fail('BAD_MODEL', `the float model's tensor '${p.float}' has ${a.length} values and the quantized model's '${p.quantized}', which stands for it, ${b.length}: the models do not correspond there. Give the float model the quantized one was made from.`);
@@ -55,6 +55,7 @@ export async function graphwiseErrors(
   }
 }
 
-function values(t: HostTensor | undefined): Float32Array | undefined {
+/** A fetched tensor's values when they are float32; other element types are not compared. */
+export function float32Values(t: HostTensor | undefined): Float32Array | undefined {
   return t && t.data instanceof Float32Array ? t.data : undefined;
 }

@@ -11,7 +11,7 @@
 import { clone, create } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
 import { loadBatch } from '../data/batch.js';
-import type { CalibrationSource, HostTensor, Sample } from '../data/source.js';
+import type { CalibrationSource, Sample } from '../data/source.js';
 import { NameSet } from '../ir/names.js';
 import { makeNode } from '../ir/node.js';
 import { makeValueInfo } from '../ir/types.js';
@@ -19,6 +19,7 @@ import { allocate, DT } from '../onnx/dtype.js';
 import { int64Tensor, makeTensor } from '../onnx/tensor.js';
 import { Runner, type RunnerOptions } from '../runtime/runner.js';
 import type { DqParams, QuantizedUse } from './match.js';
+import { float32Values } from './graphwise.js';
 import { ErrorAccumulator, top1Matches } from './metrics.js';
 
 export const SWITCH_INPUT = 'onnxq_layer_switch';
@@ -165,8 +166,8 @@ export async function layerwiseErrors(
         switches[k] = 1;
         const got = await runner.run(withSwitches(sample, switches), outputs);
         for (const name of outputs) {
-          const a = floats(reference[name]);
-          const b = floats(got[name]);
+          const a = float32Values(reference[name]);
+          const b = float32Values(got[name]);
           if (!a || !b) continue;
           r.error.add(a, b);
           const classes = reference[name]!.dims.at(-1) ?? 0;
@@ -189,8 +190,4 @@ export async function layerwiseErrors(
 function withSwitches(sample: Sample, switches: Uint8Array): Sample {
   // onnxruntime takes booleans as one byte each.
   return { ...sample, [SWITCH_INPUT]: { dtype: 'bool', dims: [switches.length], data: switches as unknown as Float32Array } };
-}
-
-function floats(t: HostTensor | undefined): Float32Array | undefined {
-  return t && t.data instanceof Float32Array ? t.data : undefined;
 }

@@ -11,6 +11,8 @@ import { makeNode, type NodeSpec } from '../../src/ir/node.js';
 import { makeValueInfo, type Dim } from '../../src/ir/types.js';
 import type { Sample } from '../../src/data/source.js';
 import { tempDir } from './temp.js';
+import { concatSamples } from '../../src/data/batch.js';
+import { writeNpy } from '../../src/data/npy-file.js';
 
 export interface ModelSpec {
   inputs: { name: string; dims: Dim[]; dtype?: number }[];
@@ -94,4 +96,12 @@ export function opCounts(model: ModelProto): Record<string, number> {
 
 export function nodesOf(model: ModelProto, opType: string): NodeProto[] {
   return model.graph!.node.filter((n) => n.opType === opType);
+}
+
+/** The model as `model.onnx` and the samples of its one input stacked as `calib.npy` in `dir`, for the CLI. */
+export function writeCliInputs(dir: string, model: ModelProto, samples: Sample[]): { model: string; calib: string } {
+  const files = { model: path.join(dir, 'model.onnx'), calib: path.join(dir, 'calib.npy') };
+  fs.writeFileSync(files.model, toBinary(ModelProtoSchema, model));
+  writeNpy(files.calib, Object.values(concatSamples(samples))[0]!);
+  return files;
 }

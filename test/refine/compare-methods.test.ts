@@ -2,15 +2,12 @@
  * `--method all` (refine/compare-methods.ts) on the small CNN: one model per method from one
  * calibration, each measured on the held-out samples, the best written; and the CLI's table.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../src/data/memory.js';
-import { writeNpy } from '../../src/data/npy-file.js';
-import { encodeModel } from '../../src/onnx/codec.js';
 import { quantize } from '../../src/quantize.js';
 import { METHOD_NAMES } from '../../src/refine/methods.js';
-import { buildModel, randomSamples } from '../helpers/build.js';
+import { buildModel, randomSamples, writeCliInputs } from '../helpers/build.js';
 import { expectCleanFailure, onnxq } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { cnn } from './cnn.js';
@@ -32,12 +29,7 @@ describe('--method all', () => {
 
   it('prints every method side by side and refuses what it cannot combine with', () => {
     const dir = tempDir('onnxq-all-');
-    const model = path.join(dir, 'cnn.onnx');
-    fs.writeFileSync(model, encodeModel(buildModel(cnn)).model as Uint8Array);
-    const calib = path.join(dir, 'x.npy');
-    const data = new Float32Array(30 * 768);
-    samples.forEach((s, k) => data.set(s.x!.data as Float32Array, k * 768));
-    writeNpy(calib, { dtype: 'float32', dims: [30, 3, 16, 16], data });
+    const { model, calib } = writeCliInputs(dir, buildModel(cnn), samples);
     const r = onnxq(['quantize', model, '-o', path.join(dir, 'best.onnx'), '--calib', calib, '--method', 'all', '--eq-steps', '10']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/methods compared on the held-out samples/);
