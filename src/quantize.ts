@@ -428,7 +428,7 @@ function collectOptions(model: ModelProto, types: Map<string, ValueType>, method
 function storesFourBits(options: CalibrateOptions): boolean {
   const four = (t: QuantType | undefined) => t === 'int4' || t === 'uint4';
   return (
-    (options.planOptions ?? []).some((p) => (p.weightBits ?? 8) <= 4 || (p.activationBits ?? 8) <= 4 || four(p.weightType) || four(p.activationType)) ||
+    (options.planOptions ?? []).some((p) => (p.weightBits ?? 8) <= 4 || four(p.weightType) || four(p.activationType)) ||
     (options.plans ?? []).some((p) => [...Object.values(p.activations), ...Object.values(p.weights)].some((e) => four(e.dtype)))
   );
 }

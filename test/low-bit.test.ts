@@ -1,7 +1,7 @@
 /**
  * Static quantization below 8 bits (--weight-bits, --activation-bits) on a small CNN built here:
  * 4-bit weights stored as int4 at opset 21 and run by onnxruntime; 3-bit weights in int4 storage keep
- * to −3…3; 4-bit activations as uint4; 6-bit weights inside int8; 16-bit activations; the TensorRT
+ * to −3…3; 4-bit activations held in uint8 (0…15), or stored as uint4 when asked; 6-bit weights inside int8; 16-bit activations; the TensorRT
  * target refuses what TensorRT does not run; a plan with 4-bit entries round-trips.
  */
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { readTensor } from '../src/onnx/tensor.js';
 import { parsePlan } from '../src/plan/json.js';
 import { quantize, type QuantizeOptions } from '../src/quantize.js';
 import path from 'node:path';
-import { buildModel, randomSamples, runModel, writeCliInputs } from './helpers/build.js';
+import { buildModel, randomSamples, randomWeight, runModel, writeCliInputs } from './helpers/build.js';
 import { onnxq } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { cnn } from './refine/cnn.js';
@@ -60,15 +60,40 @@ describe('below 8 bits', () => {
     expect(six.model.opsetImport.find((o) => o.domain === '')!.version).toBeLessThan(21n);
   });
 
-  it('stores 4-bit activations as uint4 and 16-bit ones as uint16', async () => {
+  it('holds 4-bit activations in uint8 (0…15), stores them as uint4 when asked, and 16-bit ones as uint16', async () => {
+    const zeroPointTypes = (m: ModelProto) => {
+      const inits = new Map(m.graph!.initializer.map((t) => [t.name, t]));
+      return new Set(m.graph!.node.filter((n) => n.opType === 'QuantizeLinear').map((n) => inits.get(n.input[2]!)!.dataType));
+    };
     const a4 = await run({ activationBits: 4, weightBits: 4 });
-    const q = a4.model.graph!.node.filter((n) => n.opType === 'QuantizeLinear');
-    const zp = new Map(a4.model.graph!.initializer.map((t) => [t.name, t]));
-    for (const n of q) expect(zp.get(n.input[2]!)!.dataType).toBe(DT.UINT4);
+    expect(zeroPointTypes(a4.model)).toEqual(new Set([DT.UINT8]));
+    for (const e of Object.values(a4.plan.activations)) expect(e.params!.zeroPoint[0]!).toBeLessThanOrEqual(15);
     expect(a4.validation!.outputs[0]!.sqnr).toBeGreaterThan(5);
+    const stored = await run({ activationBits: 4, weightBits: 4, activationType: 'uint4' });
+    expect(zeroPointTypes(stored.model)).toEqual(new Set([DT.UINT4]));
+    // The same integers either way: only the container differs.
+    expect(stored.validation!.outputs[0]!.sqnr).toBeCloseTo(a4.validation!.outputs[0]!.sqnr, 3);
     const a16 = await run({ activationBits: 16 });
     expect(Object.values(a16.plan.activations)[0]!.dtype).toBe('uint16');
     expect(a16.validation!.outputs[0]!.sqnr).toBeGreaterThan((await run({})).validation!.outputs[0]!.sqnr);
+  });
+
+  it('refuses uint4 activations next to a MaxPool, which onnxruntime 1.30 cannot run, and says what works', async () => {
+    const pooled = buildModel({
+      inputs: [{ name: 'x', dims: [1, 3, 16, 16] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w1'], outputs: ['c1'], attrs: { pads: [1, 1, 1, 1] } },
+        { opType: 'MaxPool', name: 'pool', inputs: ['c1'], outputs: ['p1'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+        { opType: 'Conv', inputs: ['p1', 'w2'], outputs: ['y'] },
+      ],
+      initializers: [randomWeight('w1', [4, 3, 3, 3], 1), randomWeight('w2', [2, 4, 1, 1], 2)],
+    });
+    await expect(quantize(pooled, data, { activationBits: 4, activationType: 'uint4', calibSamples: 8 })).rejects.toThrow(
+      /cannot run MaxPool 'pool' next to uint4 activations.*Drop --activation-type: 4-bit activations are then held in uint8/,
+    );
+    const held = await quantize(pooled, data, { activationBits: 4, calibSamples: 8 });
+    expect(held.validation!.outputs[0]!.sqnr).toBeGreaterThan(5);
   });
 
   it('reads a plan with 4-bit and 3-bit entries back, and refuses bits its type cannot hold', async () => {

@@ -72,6 +72,7 @@ export function buildPlan(graph: Graph, types: Map<string, ValueType>, options: 
   }
   planner.settleSharedRanges();
   planner.fold();
+  planner.refuseMaxPoolAtFourBits();
   return { plan: planner.plan, warnings: selectorWarnings(graph.proto, options, false) }; // static quantization covers the top-level graph
 }
 
@@ -245,6 +246,19 @@ class Planner {
   }
 
   /** Folds Relu/Clip where the target allows it, and lists those that stay. */
+  /**
+   * onnxruntime 1.30 runs a DQ → MaxPool → Q group on the integers, also on uint4/int4, for which
+   * MaxPool has no kernel: the session refuses the model (other ops that move values load fine, checked
+   * one by one). 4-bit activations held in 8-bit types (the default for --activation-bits 4) do not meet this.
+   */
+  refuseMaxPoolAtFourBits(): void {
+    if (bitsOf(this.activationType) !== 4) return;
+    const quantized = (t: string | undefined) => !!t && !!this.plan.activations[t];
+    const pool = this.graph.nodes.find((n) => isStandard(n) && n.opType === 'MaxPool' && (quantized(n.input[0]) || quantized(n.output[0])));
+    if (pool)
+      fail('BAD_OPTION', `--activation-type ${this.activationType}: onnxruntime cannot run MaxPool '${pool.name}' next to ${this.activationType} activations (it moves the Q/DQ pair across the pool to run it on the integers and has no 4-bit kernel). Drop --activation-type: 4-bit activations are then held in ${isSigned(this.activationType) ? 'int8' : 'uint8'}, with the same values.`);
+  }
+
   fold(): void {
     const { graph, plan, target, exclude } = this;
     if (target.foldsActivations && !this.symmetric) foldActivations(graph, plan, exclude);
@@ -285,7 +299,9 @@ function bitWidths(options: PlanOptions, target: Target): { activationType: Quan
     fail('BAD_OPTION', `--activation-bits takes 4 to 16, not ${activationBits}.`);
   const holding = (bits: number, signed: boolean): QuantType => (bits <= 4 ? (signed ? 'int4' : 'uint4') : bits <= 8 ? (signed ? 'int8' : 'uint8') : signed ? 'int16' : 'uint16');
   const defaultSigned = isSigned(target.defaultActivationType);
-  const activationType = options.activationType ?? (activationBits ? holding(activationBits, defaultSigned) : target.defaultActivationType);
+  // 4-bit weights are stored in 4 bits (the model gets smaller); 4-bit activations are held in 8 bits: they
+  // are never stored, onnxruntime's 8-bit kernels run them, and it cannot run MaxPool on uint4.
+  const activationType = options.activationType ?? (activationBits ? holding(Math.max(activationBits, 8), defaultSigned) : target.defaultActivationType);
   const weightType = options.weightType ?? (weightBits ? holding(weightBits, true) : 'int8');
   for (const [flag, bits, type] of [['--activation-bits', activationBits, activationType], ['--weight-bits', weightBits, weightType]] as const)
     if (bits !== undefined && bits > bitsOf(type)) fail('BAD_OPTION', `${flag} ${bits} does not fit in ${type}; drop the type option or give a wider type.`);
