@@ -46,3 +46,8 @@ export function validationLines(v: ValidationReport): string[] {
   lines.push(`    latency float ${formatMs(v.floatMs)} → quantized ${formatMs(v.quantizedMs)} per sample (${(v.quantizedMs / v.floatMs).toFixed(2)}×)`);
   return lines;
 }
+
+/** The first fields of a --json summary of a model written: what went in, what came out. */
+export function jsonHead(input: string, r: { files: object; bytes: object; plan: { target: string }; samples: object }) {
+  return { input, files: r.files, bytes: r.bytes, target: r.plan.target, samples: r.samples };
+}

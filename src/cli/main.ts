@@ -2,6 +2,7 @@
 /** The onnxq command line: thin commands over the library. Errors print as one paragraph, no stack. */
 import { Command, Option } from 'commander';
 import { METHOD_NAMES } from '../refine/methods.js';
+import { RANGE_METHOD_NAMES } from '../calibrate/observer.js';
 import { printable } from './format.js';
 import { OnnxqError } from '../errors.js';
 import { QUANT_TYPES } from '../quant/spec.js';
@@ -10,6 +11,7 @@ import { DEFAULT_TRT_VERSION } from '../export/trt-cache.js';
 import { runInspect } from './inspect.js';
 import { collectList, collectShape, collectValue, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
 import { runQuantize } from './quantize.js';
+import { runQat, type QatCliOptions } from './qat.js';
 import { runAnalyze, type AnalyzeCliOptions } from './analyze.js';
 import { DEFAULT_ANALYSIS_SAMPLES, DEFAULT_LAYER_SAMPLES } from '../analyze/analyze.js';
 import { removeAbandoned } from '../node/abandon.js';
@@ -115,6 +117,46 @@ withDataOptions(program
     const given = command.options.map((o) => o.attributeName()).filter((k) => command.getOptionValueSource(k) === 'cli');
     return runQuantize(model, opts, given);
   });
+
+/** Plan options that static quantization and quantization-aware training share. */
+function withPlanOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--target <name>', 'who runs the result').choices(['ort-qdq', 'tensorrt']).default('ort-qdq'))
+    .option('--weight-bits <n>', 'weight bits, 2–8 (default 8); ≤ 4 are stored as int4 (opset 21)', parseInteger('--weight-bits'))
+    .option('--activation-bits <n>', 'activation bits, 4–16 (default 8); 4 are stored as uint4/int4 (opset 21)', parseInteger('--activation-bits'))
+    .option('--activation-type <type>', 'activation type (default uint8, int8 for tensorrt)', oneOf('--activation-type', QUANT_TYPES))
+    .option('--weight-type <type>', 'weight type (default int8)', oneOf('--weight-type', QUANT_TYPES))
+    .option('--symmetric', 'symmetric activations')
+    .option('--weight-asymmetric', 'asymmetric weights')
+    .option('--no-per-channel', 'one scale per weight tensor')
+    .option('--exclude <names>', 'node names or op types to keep in float (comma-separated, repeatable)', collectList)
+    .option('--op-types <types>', 'quantize only these op types (comma-separated)', collectList)
+    .option('--calib-samples <n>', 'samples that initialise the ranges (default 512)', parseInteger('--calib-samples'))
+    .option('--seed <n>', 'seed for sample selection and batch order (default 0)', parseInteger('--seed', 0))
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'));
+}
+
+withPlanOptions(withDataOptions(program
+  .command('qat')
+  .description('quantization-aware training: calibrate, fine-tune weights and scales with fake quantization on onnxruntime, export QDQ with the trained parameters')
+  .argument('<model>', 'the float .onnx model (never modified)')
+  .requiredOption('-o, --output <file>', 'where to write the quantized model')
+  .requiredOption('--data <path>', 'training samples (they also initialise the ranges): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files')))
+  .option('--labels <file>', 'a .npy of class indices, one per sample: cross-entropy; without it, distillation from the float model\'s outputs')
+  .option('--epochs <n>', 'passes over the training samples', parseInteger('--epochs', 0), 1)
+  .option('--lr <rate>', 'peak learning rate, cosine decay after 5 % warm-up (default 1e-4 with adam, 1e-3 with sgd)', parseNumber('--lr'))
+  .option('--batch-size <n>', 'samples per step (default 32; 1 when the model fixes its batch dimension)', parseInteger('--batch-size'))
+  .addOption(new Option('--optimizer <name>', 'adam, or sgd with momentum 0.9').choices(['adam', 'sgd']).default('adam'))
+  .addOption(new Option('--loss <name>', 'distillation loss without --labels: mse on the first output, or kl for classifiers (default mse)').choices(['mse', 'kl']))
+  .option('--no-learn-scales', 'keep the calibrated scales; train weights and biases only')
+  .addOption(new Option('--method <name>', 'range method that initialises the scales').choices(RANGE_METHOD_NAMES).default('minmax'))
+  .option('--percentile <p>', 'percentile for --method percentile (default 99.999)', parseNumber('--percentile'))
+  .option('--save-plan <file>', 'write the trained plan (every scale and zero point) as JSON')
+  .option('--save-ranges <file>', 'write every tensor\'s range, scale and zero point as JSON')
+  .option('--external-data', 'store weights in a .data file next to the model')
+  .option('--no-validate', 'skip the comparison with the float model')
+  .option('--json', 'print a machine-readable summary')
+  .action((model: string, opts: QatCliOptions) => runQat(model, opts));
 
 async function main(): Promise<void> {
   // Interrupted: remove what a failed run would remove (models staged for onnxruntime), then exit as

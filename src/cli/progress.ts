@@ -4,27 +4,28 @@
  */
 import cliProgress from 'cli-progress';
 
-export type ProgressFn = (phase: string, done: number, total: number) => void;
+/** `detail`: a short text shown after the count (e.g. training's loss). */
+export type ProgressFn = (phase: string, done: number, total: number, detail?: string) => void;
 
 /** What each phase counts. */
-const UNITS: Record<string, string> = { quantizing: 'weights' };
+const UNITS: Record<string, string> = { quantizing: 'weights', training: 'steps' };
 
 export function terminalProgress(enabled = process.stderr.isTTY && !process.env.CI): { update: ProgressFn; stop: () => void } {
   if (!enabled) return { update: () => {}, stop: () => {} };
   let bar: cliProgress.SingleBar | undefined;
   let current = '';
   return {
-    update(phase, done, total) {
+    update(phase, done, total, detail) {
       if (phase !== current) {
         bar?.stop();
         current = phase;
         bar = new cliProgress.SingleBar(
-          { format: `  ${phase.padEnd(10)} [{bar}] {value}/{total} ${UNITS[phase] ?? 'samples'}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+          { format: `  ${phase.padEnd(10)} [{bar}] {value}/{total} ${UNITS[phase] ?? 'samples'} {detail}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(total, 0);
+        bar.start(total, 0, { detail: '' });
       }
-      bar!.update(done);
+      bar!.update(done, { detail: detail ?? '' });
     },
     stop() {
       bar?.stop();

@@ -5,7 +5,7 @@ import { givenImageFlags } from '../data/open.js';
 import { fail } from '../errors.js';
 import { runOffline } from './offline.js';
 import { imageOptions, type QuantizeCliOptions } from './options.js';
-import { countList, formatBytes, formatDb, formatMs, printable, printableJson, validationLines } from './format.js';
+import { countList, jsonHead, formatBytes, formatDb, formatMs, printable, printableJson, validationLines } from './format.js';
 import type { MethodComparison, MixedPrecisionReport } from '../analyze/report.js';
 import type { MethodName } from '../refine/methods.js';
 import type { QuantPlan } from '../plan/plan.js';
@@ -142,11 +142,7 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
 
 function jsonSummary(input: string, r: QuantizeFileResult) {
   return {
-    input,
-    files: r.files,
-    bytes: r.bytes,
-    target: r.plan.target,
-    samples: r.samples,
+    ...jsonHead(input, r),
     opset: r.prepare.opset,
     quantized: {
       activations: r.export.quantizedActivations,
@@ -238,7 +234,7 @@ function methodLines(rows: MethodComparison[]): string[] {
 }
 
 /** Widths other than the types' own: what the model simulates, and what 4-bit storage means for speed. */
-function widthLines(plan: QuantPlan): string[] {
+export function widthLines(plan: QuantPlan): string[] {
   const lines: string[] = [];
   const entries = [...Object.values(plan.activations).map((e) => ['activations', e] as const), ...Object.values(plan.weights).map((e) => ['weights', e] as const)];
   const seen = new Set<string>();
@@ -247,7 +243,7 @@ function widthLines(plan: QuantPlan): string[] {
     if (seen.has(key) || !e.params || e.params.state === 'float') continue;
     seen.add(key);
     if (e.bits !== undefined && e.bits < bitsOf(e.dtype))
-      lines.push(`  ${kind}: ${e.bits}-bit values stored as ${e.dtype} (${qrange({ ...e, bits: e.bits }).qmin}…${qrange({ ...e, bits: e.bits }).qmax}): the model simulates ${e.bits}-bit arithmetic`);
+      lines.push(`  ${kind}: ${e.bits}-bit values ${kind === 'weights' ? 'stored' : 'held'} as ${e.dtype} (${qrange({ ...e, bits: e.bits }).qmin}…${qrange({ ...e, bits: e.bits }).qmax}): the model simulates ${e.bits}-bit arithmetic`);
     else if (bitsOf(e.dtype) === 4) lines.push(`  ${kind}: stored as ${e.dtype} (opset 21); onnxruntime has no 4-bit integer kernels on CPU and dequantizes them: smaller, not faster`);
   }
   return lines;

@@ -65,16 +65,8 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const result = await quantize(model, source, { ...options, ...(plan ? { plan } : {}), tensorrtCache: !!options.calibCache, floatModelFile: input }, { consume: true });
 
   const notes = [...(source.notes ?? [])];
-  const files: QuantizeFileResult['files'] = { model: output };
-  const sideFiles: PendingFile[] = [];
-  if (options.savePlan) {
-    sideFiles.push({ file: options.savePlan, chunks: JSON.stringify(result.plan, null, 2) + '\n' });
-    files.plan = options.savePlan;
-  }
-  if (options.saveRanges) {
-    sideFiles.push({ file: options.saveRanges, chunks: JSON.stringify(result.ranges, null, 2) + '\n' });
-    files.ranges = options.saveRanges;
-  }
+  const { sideFiles, files: planFiles } = planSideFiles(result, options);
+  const files: QuantizeFileResult['files'] = { model: output, ...planFiles };
   if (options.calibCache && result.tensorrtAmax) {
     const method = rangeMethodOf(options.method ?? 'minmax');
     const { algorithm, exact } = trtAlgorithm(method);
@@ -108,4 +100,19 @@ export async function quantizeFile(input: string, output: string, options: Quant
   if (saved.data) files.data = saved.data;
   const inputBytes = fs.statSync(input).size + externalFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
   return { ...result, files, bytes: { input: inputBytes, output: saved.bytes }, notes };
+}
+
+/** The plan and ranges JSON files asked for (--save-plan, --save-ranges), to write with the model. */
+export function planSideFiles(result: Pick<QuantizeResult, 'plan' | 'ranges'>, options: { savePlan?: string; saveRanges?: string }): { sideFiles: PendingFile[]; files: { plan?: string; ranges?: string } } {
+  const sideFiles: PendingFile[] = [];
+  const files: { plan?: string; ranges?: string } = {};
+  if (options.savePlan) {
+    sideFiles.push({ file: options.savePlan, chunks: JSON.stringify(result.plan, null, 2) + '\n' });
+    files.plan = options.savePlan;
+  }
+  if (options.saveRanges) {
+    sideFiles.push({ file: options.saveRanges, chunks: JSON.stringify(result.ranges, null, 2) + '\n' });
+    files.ranges = options.saveRanges;
+  }
+  return { sideFiles, files };
 }

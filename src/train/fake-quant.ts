@@ -32,8 +32,14 @@ export interface FakeQuantSpec {
   axis?: number;
   /** Initial scale(s); required for activations, LSQ's initialisation for weights when unset. */
   scale?: number | Float32Array;
-  /** Zero point (a float, per tensor; default 0). */
-  zeroPoint?: number;
+  /** Zero point(s), one per scale (default 0): not trained. */
+  zeroPoint?: number | Float32Array;
+  /** The integer range, when it is not the one `bits`/`signed`/`narrow` give (a plan's reduced range). */
+  range?: [number, number];
+  /** Use the scale and zero point of the spec for this tensor (earlier in the list): one parameter, trained by both. */
+  shareWith?: string;
+  /** Quantize only where these nodes read the tensor (a plan's `at`); everywhere when unset. */
+  readers?: { node: string; input: number }[];
   /** LSQ's g; 1/√(N·qmax) when unset. */
   gradScale?: number;
 }
@@ -46,7 +52,8 @@ export interface FakeQuantized {
   shapes: Map<string, number[]>;
 }
 
-export function quantRange(spec: Pick<FakeQuantSpec, 'bits' | 'signed' | 'narrow'>): [number, number] {
+export function quantRange(spec: Pick<FakeQuantSpec, 'bits' | 'signed' | 'narrow' | 'range'>): [number, number] {
+  if (spec.range) return spec.range;
   const b = spec.bits;
   if (!Number.isInteger(b) || b < 2 || b > 16) fail('BAD_OPTION', `fake quantization to ${b} bits: bits must be an integer from 2 to 16.`);
   if (spec.signed === false) return [0, 2 ** b - 1];
@@ -65,41 +72,51 @@ export function insertFakeQuant(source: ModelProto, specs: FakeQuantSpec[], shap
   const readers = new Map<string, NodeProto[]>();
   for (const n of graph.node) for (const i of new Set(n.input)) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
   const before = new Map<NodeProto, NodeProto[]>();
+  /** Per quantized tensor, its scale and zero point initializers (for shareWith). */
+  const params = new Map<string, string[]>();
   const scales = specs.map((spec) => {
     const x = spec.tensor;
     const weight = weights.get(x);
     const dims = weight ? tensorDims(weight) : out.get(x);
     if (!dims) fail('BAD_OPTION', `cannot fake-quantize '${x}': it is not a weight of the model and its shape was not measured.`);
-    const first = readers.get(x)?.[0];
-    if (!first) fail('BAD_OPTION', `cannot fake-quantize '${x}': no node reads it.`);
+    const uses = (readers.get(x) ?? []).filter((r) => !spec.readers || spec.readers.some((u) => u.node === r.name));
+    if (!uses.length) fail('BAD_OPTION', `cannot fake-quantize '${x}': no node reads it${spec.readers ? ' among the readers given' : ''}.`);
     const [qmin, qmax] = quantRange(spec);
-    const axis = spec.axis === undefined ? undefined : spec.axis < 0 ? spec.axis + dims.length : spec.axis;
-    if (axis !== undefined && !weight) fail('BAD_OPTION', `cannot fake-quantize activation '${x}' per channel: onnxq trains one scale per activation tensor.`);
-    const scaleDims = axis === undefined ? [] : dims.map((d, i) => (i === axis ? d : 1));
-    const groups = numel(scaleDims);
-    let scale: Float32Array;
-    if (spec.scale !== undefined) scale = typeof spec.scale === 'number' ? new Float32Array(groups).fill(spec.scale) : Float32Array.from(spec.scale);
-    else if (weight) scale = lsqInit(readFloat32(weight), dims, axis, qmax);
-    else fail('BAD_OPTION', `cannot fake-quantize activation '${x}' without an initial scale: calibrate it first.`);
-    if (scale.length !== groups) fail('BAD_OPTION', `fake quantization of '${x}': ${scale.length} scales given, ${groups} needed.`);
-    const perScale = weight ? numel(dims) / groups : numel(dims.slice(1));
+    let inputs = spec.shareWith === undefined ? undefined : params.get(spec.shareWith);
+    if (spec.shareWith !== undefined && !inputs) fail('BAD_OPTION', `fake quantization of '${x}' shares the scale of '${spec.shareWith}', which is not quantized before it.`);
+    let perScale: number;
+    if (!inputs) {
+      const axis = spec.axis === undefined ? undefined : spec.axis < 0 ? spec.axis + dims.length : spec.axis;
+      if (axis !== undefined && !weight) fail('BAD_OPTION', `cannot fake-quantize activation '${x}' per channel: onnxq trains one scale per activation tensor.`);
+      const scaleDims = axis === undefined ? [] : dims.map((d, i) => (i === axis ? d : 1));
+      const groups = numel(scaleDims);
+      let scale: Float32Array;
+      if (spec.scale !== undefined) scale = typeof spec.scale === 'number' ? new Float32Array(groups).fill(spec.scale) : Float32Array.from(spec.scale);
+      else if (weight) scale = lsqInit(readFloat32(weight), dims, axis, qmax);
+      else fail('BAD_OPTION', `cannot fake-quantize activation '${x}' without an initial scale: calibrate it first.`);
+      if (scale.length !== groups) fail('BAD_OPTION', `fake quantization of '${x}': ${scale.length} scales given, ${groups} needed.`);
+      perScale = weight ? numel(dims) / groups : numel(dims.slice(1));
+      const s = names.fresh(`${x}_scale`);
+      graph.initializer.push(floatTensor(s, scaleDims, scale));
+      out.set(s, scaleDims);
+      inputs = [s];
+      const zero = typeof spec.zeroPoint === 'number' ? new Float32Array(groups).fill(spec.zeroPoint) : spec.zeroPoint;
+      if (zero?.some((v) => v !== 0)) {
+        if (zero.length !== groups) fail('BAD_OPTION', `fake quantization of '${x}': ${zero.length} zero points given, ${groups} needed.`);
+        const z = names.fresh(`${x}_zero_point`);
+        graph.initializer.push(floatTensor(z, scaleDims, zero));
+        inputs.push(z);
+      }
+      params.set(x, inputs);
+    } else perScale = numel(weight ? dims : dims.slice(1));
     const g = spec.gradScale ?? 1 / Math.sqrt(perScale * qmax);
-    const s = names.fresh(`${x}_scale`);
-    graph.initializer.push(floatTensor(s, scaleDims, scale));
-    out.set(s, scaleDims);
-    const inputs = [x, s];
-    if (spec.zeroPoint) {
-      const z = names.fresh(`${x}_zero_point`);
-      graph.initializer.push(floatTensor(z, [], [spec.zeroPoint]));
-      inputs.push(z);
-    }
     const y = names.fresh(`${x}_fq`);
     out.set(y, dims);
-    const node = makeNode({ opType: FAKE_QUANT_OP, domain: FAKE_QUANT_DOMAIN, name: names.fresh(`${x}/fake_quantize`), inputs, outputs: [y] });
+    const node = makeNode({ opType: FAKE_QUANT_OP, domain: FAKE_QUANT_DOMAIN, name: names.fresh(`${x}/fake_quantize`), inputs: [x, ...inputs], outputs: [y] });
     node.attribute.push(makeAttr('qmin', qmin), makeAttr('qmax', qmax), makeAttr('grad_scale', g, 'float'));
-    for (const r of readers.get(x)!) r.input = r.input.map((i) => (i === x ? y : i));
-    before.set(first, [...(before.get(first) ?? []), node]);
-    return s;
+    for (const r of uses) r.input = r.input.map((i, k) => (i === x && (!spec.readers || spec.readers.some((u) => u.node === r.name && u.input === k)) ? y : i));
+    before.set(uses[0]!, [...(before.get(uses[0]!) ?? []), node]);
+    return inputs[0]!;
   });
   graph.node = graph.node.flatMap((n) => [...(before.get(n) ?? []), n]);
   return { model, scales, shapes: out };

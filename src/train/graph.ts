@@ -20,7 +20,7 @@ import { Emitter } from './emit.js';
 import { FAKE_QUANT_DOMAIN, isFakeQuant, lowerFakeQuant } from './backward/fake-quantize.js';
 import { backwardRule } from './rules.js';
 
-export type Loss = 'mse' | 'cross-entropy';
+export type Loss = 'mse' | 'cross-entropy' | 'kl';
 
 export interface TrainingGraphOptions {
   /** Initializers (or graph inputs) to train: weights, biases, quantization scales. */
@@ -28,17 +28,21 @@ export interface TrainingGraphOptions {
   /**
    * 'mse': mean of (prediction − target)² over every element (distillation from float outputs; the
    * target is a float tensor shaped like the prediction). 'cross-entropy': softmax cross-entropy of
-   * logits [N, K] with int64 labels [N], averaged over the batch.
+   * logits [N, K] with int64 labels [N], averaged over the batch. 'kl': KL(p ‖ softmax(logits)) averaged
+   * over the batch, p the teacher's distribution (distillation of a classifier, Hinton et al. 2015); the
+   * target is the teacher's output as the model gives it: probabilities after a final Softmax, else logits.
    */
   loss: Loss;
   /** Name of the new graph input that takes the targets. */
   target: string;
-  /** The prediction: a graph output (default: the first). For cross-entropy, an output made by a Softmax over the classes stands for that Softmax's input, the logits. */
+  /** The prediction: a graph output (default: the first). For cross-entropy and KL, an output made by a Softmax over the classes stands for that Softmax's input, the logits. */
   output?: string;
   /** Static shape of every value, measured on a batch of the size trained with (measureShapes). */
   shapes: Map<string, number[]>;
   /** Also output the model's own outputs (to score accuracy while training). */
   keepOutputs?: boolean;
+  /** Leave out (listed in `skipped`) trainable tensors no gradient reaches, rather than refuse them. */
+  skipUntrainable?: boolean;
 }
 
 export interface TrainingGraph {
@@ -47,6 +51,8 @@ export interface TrainingGraph {
   loss: string;
   /** Per trainable tensor, the name of the output holding its gradient (grad_<name>). */
   gradients: Map<string, string>;
+  /** With skipUntrainable: the tensors left out. */
+  skipped: string[];
 }
 
 /** Ops whose outputs carry no gradient (integer or boolean results). */
@@ -62,7 +68,7 @@ export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOpt
   const graph = model.graph!;
   const weights = new Map(graph.initializer.map((t) => [t.name, t]));
   const dataInputs = graph.input.filter((v) => !weights.has(v.name));
-  const trainable = [...new Set(options.trainable)];
+  let trainable = [...new Set(options.trainable)];
   for (const name of trainable) {
     const t = weights.get(name);
     const input = dataInputs.find((v) => v.name === name);
@@ -71,7 +77,7 @@ export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOpt
   }
   const named = options.output ?? graph.output[0]?.name;
   if (!named || !graph.output.some((o) => o.name === named)) fail('BAD_OPTION', `the prediction '${named ?? ''}' is not an output of the model.`);
-  const output = options.loss === 'cross-entropy' ? logitsOf(graph.node, named, options.shapes) : named;
+  const output = options.loss === 'mse' ? named : logitsOf(graph.node, named, options.shapes);
 
   const shapes = new Map(options.shapes);
   for (const t of graph.initializer) shapes.set(t.name, tensorDims(t));
@@ -88,8 +94,13 @@ export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOpt
     if (!NO_GRADIENT.has(n.opType) && n.input.some((i) => requires.has(i))) for (const o of n.output) if (o) requires.add(o);
   const reaches = new Set([output]);
   for (const n of [...graph.node].reverse()) if (n.output.some((o) => reaches.has(o))) for (const i of n.input) if (i) reaches.add(i);
+  const skipped: string[] = [];
   for (const name of trainable)
-    if (!reaches.has(name)) fail('BAD_OPTION', `cannot train '${name}': the prediction '${output}' does not depend on it.`);
+    if (!reaches.has(name)) {
+      if (!options.skipUntrainable) fail('BAD_OPTION', `cannot train '${name}': the prediction '${output}' does not depend on it.`);
+      skipped.push(name);
+    }
+  trainable = trainable.filter((name) => reaches.has(name));
   const path = graph.node.filter((n) => !NO_GRADIENT.has(n.opType) && n.input.some((i) => requires.has(i)) && n.output.some((o) => reaches.has(o)));
   const missing = path.filter((n) => !backwardRule(n));
   if (missing.length)
@@ -108,7 +119,7 @@ export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOpt
     forward.push(...em.nodes.splice(start));
   }
 
-  const { loss, dPrediction, targetInput } = emitLoss(em, options, output);
+  const { loss, dPrediction, targetInput } = emitLoss(em, options, output, output !== named);
 
   // The backward pass, in reverse topological order.
   const contributions = new Map<string, string[]>([[output, [dPrediction]]]);
@@ -130,26 +141,32 @@ export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOpt
   }
 
   const gradients = new Map<string, string>();
-  const gradOutputs = trainable.map((name) => {
-    const g = total(name);
-    if (!g) fail('BAD_OPTION', `cannot train '${name}': no gradient reaches it (it feeds the prediction only through inputs that are not differentiated, such as a BatchNormalization's statistics).`);
+  const reached = trainable.filter((name) => {
+    if (contributions.get(name)?.length) return true;
+    if (!options.skipUntrainable)
+      fail('BAD_OPTION', `cannot train '${name}': no gradient reaches it (it feeds the prediction only through inputs that are not differentiated, such as a BatchNormalization's statistics).`);
+    skipped.push(name);
+    return false;
+  });
+  const gradOutputs = reached.map((name) => {
+    const g = total(name)!;
     const out = names.fresh(`grad_${name}`);
     em.nodes.push(identity(g, out, names.fresh('grad/identity')));
     gradients.set(name, out);
     return makeValueInfo(out, { dtype: DT.FLOAT, shape: shapes.get(name)! });
   });
 
-  const isTrainable = new Set(trainable);
+  const isTrainable = new Set(reached);
   graph.node = [...forward, ...em.nodes];
   graph.initializer = [...graph.initializer.filter((t) => !isTrainable.has(t.name)), ...em.initializers];
   graph.input = [
     ...dataInputs,
     targetInput,
-    ...trainable.filter((name) => weights.has(name)).map((name) => makeValueInfo(name, { dtype: DT.FLOAT, shape: tensorDims(weights.get(name)!) })),
+    ...reached.filter((name) => weights.has(name)).map((name) => makeValueInfo(name, { dtype: DT.FLOAT, shape: tensorDims(weights.get(name)!) })),
   ];
   graph.output = [makeValueInfo(loss, { dtype: DT.FLOAT, shape: [] }), ...gradOutputs, ...(options.keepOutputs ? graph.output : [])];
   graph.valueInfo = [];
-  return { model, loss, gradients };
+  return { model, loss, gradients, skipped };
 }
 
 /**
@@ -164,7 +181,8 @@ function logitsOf(nodes: readonly NodeProto[], output: string, shapes: ReadonlyM
   return rank === 2 && (axis === -1 || axis === 1) ? producer.input[0]! : output;
 }
 
-function emitLoss(em: Emitter, options: TrainingGraphOptions, output: string) {
+/** `softmaxed`: the model's output is a Softmax of `output` (so a KL target is probabilities). */
+function emitLoss(em: Emitter, options: TrainingGraphOptions, output: string, softmaxed: boolean) {
   const shape = em.shape(output);
   const target = options.target;
   if (options.loss === 'mse') {
@@ -174,8 +192,17 @@ function emitLoss(em: Emitter, options: TrainingGraphOptions, output: string) {
     const dPrediction = em.op('Mul', [diff, em.scalar(2 / numel(shape))]);
     return { loss, dPrediction, targetInput: makeValueInfo(target, { dtype: DT.FLOAT, shape }) };
   }
-  if (shape.length !== 2) fail('BAD_OPTION', `cross-entropy needs logits of shape [batch, classes]; '${output}' has shape [${shape.join(', ')}].`);
+  if (shape.length !== 2) fail('BAD_OPTION', `${options.loss === 'kl' ? 'KL distillation' : 'cross-entropy'} needs logits of shape [batch, classes]; '${output}' has shape [${shape.join(', ')}].`);
   const [n, k] = shape as [number, number];
+  if (options.loss === 'kl') {
+    const p = softmaxed ? target : em.op('Softmax', [target], { axis: -1 });
+    // p·(log p − log q); log p of a zero probability contributes 0·log(tiny) = 0.
+    const logP = em.op('Log', [em.op('Max', [p, em.scalar(1e-30)])]);
+    const perCell = em.op('Mul', [p, em.op('Sub', [logP, em.op('LogSoftmax', [output], { axis: -1 })])]);
+    const loss = em.op('Mul', [em.op('ReduceSum', [perCell], { keepdims: 0 }, []), em.scalar(1 / n)], {}, []);
+    const dPrediction = em.op('Mul', [em.op('Sub', [em.op('Softmax', [output], { axis: -1 }), p]), em.scalar(1 / n)]);
+    return { loss, dPrediction, targetInput: makeValueInfo(target, { dtype: DT.FLOAT, shape }) };
+  }
   const loss = em.fresh('loss');
   const logProb = em.fresh('loss/log_prob');
   em.nodes.push(makeNode({ opType: 'SoftmaxCrossEntropyLoss', inputs: [output, target], outputs: [loss, logProb], name: em.fresh('loss/cross_entropy') }));

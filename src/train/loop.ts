@@ -56,7 +56,7 @@ export class Trainer {
     const out = await this.runner.run(feeds);
     const loss = out[this.graph.loss]!.data[0] as number;
     if (!Number.isFinite(loss))
-      fail('BAD_OPTION', `the loss became ${loss} at step ${this.steps + 1}: training diverged. Lower the learning rate.`);
+      fail('BAD_OPTION', `the loss became ${loss} at step ${this.steps + 1}: training diverged. Lower the learning rate (--lr).`);
     const grads = new Map<string, Float32Array>();
     for (const [name, output] of this.graph.gradients) grads.set(name, out[output]!.data as Float32Array);
     const lr = typeof this.options.lr === 'number' ? this.options.lr : this.options.lr(this.steps);
