@@ -14,6 +14,7 @@ export {
 } from './quantize.js';
 export { modelInputs } from './data/inputs.js';
 export { quantizeOffline, type OfflineOptions, type OfflineResult, type OfflineMode } from './offline.js';
+export { qat, type QatOptions, type QatResult, type QatOptimizer, type TrainingReport } from './qat.js';
 export type { OfflineReport } from './export/dynamic.js';
 export type { WeightOnlyReport, WeightOnlyFormat, WeightOnlyMethod } from './export/weight-only.js';
 export { DEFAULT_FP16_BLOCK_LIST, type Float16Report } from './export/fp16.js';

@@ -6,7 +6,7 @@
  *   await quantizeFileOffline('model.onnx', 'model.q4.onnx', { mode: 'weight-only', bits: 4 });
  *
  * Everything in 'onnxq/core' (models and samples in memory, no Node modules), plus the Node helpers
- * that read and write files: quantizeFile, quantizeFileOffline, loadModelFile, saveModelFile, openCalibration.
+ * that read and write files: quantizeFile, quantizeFileOffline, qatFile, loadModelFile, saveModelFile, openCalibration.
  * Importing it gives the core onnxruntime-node (useRuntime() still switches to another).
  */
 import './node/runtime.js';
@@ -15,5 +15,6 @@ export { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from 
 export { quantizeFileOffline, type OfflineFileOptions, type OfflineFileResult } from './node/offline-file.js';
 export { loadModelFile, saveModelFile } from './node/files.js';
 export { analyzeFiles, type AnalyzeFileOptions } from './node/analyze-file.js';
+export { qatFile, type QatFileOptions, type QatFileResult } from './node/qat-file.js';
 export { openCalibration } from './data/open.js';
 export type { ImageOptions } from './data/images.js';

@@ -35,7 +35,7 @@ export interface QatOptions extends Omit<QuantizeOptions, 'method' | 'plan' | 'b
   epochs?: number;
   /** Samples per training step (default 32; 1 where the model fixes its batch dimension). Calibration batches the same. */
   batchSize?: number;
-  /** Peak learning rate (default 1e-4 with Adam, 1e-3 with SGD); cosine decay after a 5 % linear warm-up. */
+  /** Peak learning rate (default 1e-3 with Adam, 1e-2 with SGD); cosine decay after a 5 % linear warm-up. */
   lr?: number;
   optimizer?: QatOptimizer;
   /** One class index per sample of the data, in its order: the loss is then cross-entropy. `description` (e.g. its file) names it in messages. */
@@ -84,7 +84,7 @@ export async function qat(input: ModelProto, source: CalibrationSource, options:
   if (!Number.isInteger(epochs) || epochs < 1)
     fail('BAD_OPTION', `--epochs ${epochs} trains nothing: give a whole number of passes ≥ 1 (for quantization without training, use onnxq quantize).`);
   const optimizer = options.optimizer ?? 'adam';
-  const lr = options.lr ?? (optimizer === 'adam' ? 1e-4 : 1e-3);
+  const lr = options.lr ?? (optimizer === 'adam' ? 1e-3 : 1e-2);
   if (!(lr > 0 && Number.isFinite(lr))) fail('BAD_OPTION', `--lr takes a learning rate > 0, e.g. 1e-4; got ${lr}.`);
   if (options.labels && options.loss) fail('BAD_OPTION', `--loss ${options.loss} is a distillation loss; with --labels the loss is cross-entropy. Drop one of them.`);
   const labels = options.labels ? labelsOf(options.labels, source) : undefined;

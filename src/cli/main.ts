@@ -144,7 +144,7 @@ withPlanOptions(withDataOptions(program
   .requiredOption('--data <path>', 'training samples (they also initialise the ranges): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files')))
   .option('--labels <file>', 'a .npy of class indices, one per sample: cross-entropy; without it, distillation from the float model\'s outputs')
   .option('--epochs <n>', 'passes over the training samples', parseInteger('--epochs', 0), 1)
-  .option('--lr <rate>', 'peak learning rate, cosine decay after 5 % warm-up (default 1e-4 with adam, 1e-3 with sgd)', parseNumber('--lr'))
+  .option('--lr <rate>', 'peak learning rate, cosine decay after 5 % warm-up (default 1e-3 with adam, 1e-2 with sgd)', parseNumber('--lr'))
   .option('--batch-size <n>', 'samples per step (default 32; 1 when the model fixes its batch dimension)', parseInteger('--batch-size'))
   .addOption(new Option('--optimizer <name>', 'adam, or sgd with momentum 0.9').choices(['adam', 'sgd']).default('adam'))
   .addOption(new Option('--loss <name>', 'distillation loss without --labels: mse on the first output, or kl for classifiers (default mse)').choices(['mse', 'kl']))

@@ -10,8 +10,8 @@ import path from 'node:path';
 import type { ModelProto } from 'onnx-buf';
 import type { Dim } from '../../src/ir/types.js';
 import { floatTensor } from '../../src/onnx/tensor.js';
-import { Runner } from '../../src/runtime/runner.js';
-import { gather, random, type Stacked } from '../../src/train/loop.js';
+import { random, type Stacked } from '../../src/train/loop.js';
+import { top1 } from '../../bench/accuracy.js';
 import { buildModel } from './build.js';
 
 export const SIDE = 14;
@@ -76,18 +76,6 @@ export function digitCnn(batch: Dim): ModelProto {
 }
 
 /** The share of `data` that `model` (input x, output logits) classifies right, in whole batches. */
-export async function accuracy(model: ModelProto | string, data: Digits, batch: number): Promise<number> {
-  const runner = await Runner.create(model);
-  const count = data.labels.data.length;
-  let right = 0;
-  for (let b = 0; b + batch <= count; b += batch) {
-    const indices = Int32Array.from({ length: batch }, (_, i) => b + i);
-    const logits = (await runner.run({ x: gather({ x: data.x }, indices).x! })).logits!.data as Float32Array;
-    for (let i = 0; i < batch; i++) {
-      const row = logits.subarray(i * CLASSES, (i + 1) * CLASSES);
-      if (row.indexOf(Math.max(...row)) === Number(data.labels.data[b + i])) right++;
-    }
-  }
-  await runner.release();
-  return right / (Math.floor(count / batch) * batch);
+export function accuracy(model: ModelProto | string, data: Digits, batch: number): Promise<number> {
+  return top1(model, data, { input: 'x', output: 'logits', batch });
 }
