@@ -1,0 +1,229 @@
+/**
+ * The studio end to end in Debian's Chromium: `onnxq studio`'s server started in-process on 127.0.0.1,
+ * files set on the page's labelled inputs, Quantize pressed, the download saved and compared with what
+ * the command line writes for the same model, data and options. Then the bad inputs: a file that is not
+ * ONNX, data that does not fit the input, a model whose external data file was not given, a reload
+ * mid-run. The page may load nothing from elsewhere and log no console error.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, StringStringEntryProtoSchema } from 'onnx-buf';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveStudio, type Studio } from '../../src/node/studio.js';
+import { decodeModel } from '../../src/onnx/codec.js';
+import { readFloat32 } from '../../src/onnx/tensor.js';
+import { writeNpy, readNpy } from '../../src/data/npy-file.js';
+import { hasChromium, keepScreenshot, openOffline } from '../helpers/browser.js';
+import { buildModel, runModel } from '../helpers/build.js';
+import { onnxq } from '../helpers/cli.js';
+import { calibrationFile, PADDLE_MODELS } from '../helpers/paddle.js';
+import { tempDir } from '../helpers/temp.js';
+import { writeImage } from '../data/fixtures.js';
+import { floatTensor } from '../../src/onnx/tensor.js';
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RUN_TIMEOUT = 240_000;
+
+/** Sets the model (and its data files), waits for the page to show what the model holds. */
+async function pickModel(page: Page, files: string | string[]): Promise<void> {
+  await page.getByLabel('Model', { exact: true }).setInputFiles(files);
+}
+
+/** Presses Quantize and waits for the run to end: the Download link, or an error. */
+async function quantizeOnPage(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Quantize' }).click();
+  await page.locator('#results:not([hidden]), #error:not([hidden])').first().waitFor({ timeout: RUN_TIMEOUT });
+}
+
+async function download(page: Page, to: string): Promise<Buffer> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download', exact: true }).click()]);
+  await d.saveAs(to);
+  return fs.readFileSync(to);
+}
+
+/**
+ * A Conv → Relu → Conv model with small integer weights, fed small integers: every sum onnxruntime forms
+ * is an integer below 2^24, exact in float32 in any order, so calibration sees the same ranges on
+ * WebAssembly as on onnxruntime-node's AVX2 kernels, and the two quantized models must be the same bytes.
+ */
+function exactModel(dir: string): { model: string; calib: string } {
+  const ints = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7 + seed * 13) % 5) - 2);
+  const model = buildModel({
+    inputs: [{ name: 'x', dims: [1, 2, 8, 8] }],
+    outputs: [{ name: 'y', dims: [1, 4, 8, 8] }],
+    nodes: [
+      { opType: 'Conv', name: 'c1', inputs: ['x', 'w1', 'b1'], outputs: ['h'], attrs: { pads: [1, 1, 1, 1] } },
+      { opType: 'Relu', name: 'r1', inputs: ['h'], outputs: ['hr'] },
+      { opType: 'Conv', name: 'c2', inputs: ['hr', 'w2', 'b2'], outputs: ['y'] },
+    ],
+    initializers: [floatTensor('w1', [4, 2, 3, 3], ints(72, 1)), floatTensor('b1', [4], ints(4, 2)), floatTensor('w2', [4, 4, 1, 1], ints(16, 3)), floatTensor('b2', [4], ints(4, 4))],
+  });
+  const files = { model: path.join(dir, 'exact.onnx'), calib: path.join(dir, 'exact.npy') };
+  fs.writeFileSync(files.model, toBinary(ModelProtoSchema, model));
+  const n = 20 * 2 * 8 * 8;
+  writeNpy(files.calib, { dtype: 'float32', dims: [20, 2, 8, 8], data: Float32Array.from({ length: n }, (_, i) => (i * 2654435761) % 8) });
+  return files;
+}
+
+describe.skipIf(!hasChromium)('the studio in Chromium', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    // The bundle `npm run build` made (npm test builds first).
+    studio = await serveStudio(0, path.join(ROOT, 'dist', 'browser'));
+  });
+  afterAll(() => studio?.close());
+
+  it('quantizes PaddleOCR cls and a model with exact arithmetic as the command line does', async () => {
+    const dir = tempDir('onnxq-studio-');
+    const cls = { model: PADDLE_MODELS.cls, calib: calibrationFile('cls', 16) };
+    const exact = exactModel(dir);
+    const cli = (name: string, args: string[]) => {
+      const out = path.join(dir, `cli-${name}.onnx`);
+      const r = onnxq(['quantize', ...args, '-o', out]);
+      expect(r.code, r.stderr).toBe(0);
+      return fs.readFileSync(out);
+    };
+    const expected = {
+      clsStatic: cli('cls-static', [cls.model, '--calib', cls.calib]),
+      clsDynamic: cli('cls-dynamic', [cls.model, '--mode', 'dynamic']),
+      exact: cli('exact', [exact.model, '--calib', exact.calib]),
+    };
+    const got: Record<string, Buffer> = {};
+    const times: Record<string, number> = {};
+
+    const { requests, errors } = await openOffline(studio.url, async (page) => {
+      // Static int8 with the CLI's defaults, from a .npy.
+      await pickModel(page, exact.model);
+      await page.getByText('Ops: Conv 2, Relu 1.').waitFor();
+      await page.getByLabel('Calibration data', { exact: true }).setInputFiles(exact.calib);
+      await page.getByLabel('Per-layer analysis').uncheck();
+      await quantizeOnPage(page);
+      got.exact = await download(page, path.join(dir, 'page-exact.onnx'));
+
+      await pickModel(page, cls.model);
+      await page.locator('#inspect').getByText('softmax_0.tmp_0').waitFor();
+      await page.getByLabel('Calibration data', { exact: true }).setInputFiles(cls.calib);
+      await page.getByLabel('Per-layer analysis').check();
+      let start = performance.now();
+      await quantizeOnPage(page);
+      times.clsStatic = performance.now() - start;
+      got.clsStatic = await download(page, path.join(dir, 'page-cls-static.onnx'));
+      // The validation table, what stayed float and why, and the per-layer charts.
+      await page.locator('#summary').getByRole('cell', { name: 'softmax_0.tmp_0' }).waitFor();
+      await page.getByText('latency in this browser, per sample').waitFor();
+      await page.getByText(/Left in float \(\d+ nodes\)/).waitFor();
+      await page.frameLocator('iframe[title="Per-layer analysis"]').locator('svg').first().waitFor();
+      await keepScreenshot(page, 'studio-cls-static.png');
+
+      // Dynamic needs no data.
+      await page.getByRole('button', { name: 'Use no data' }).click();
+      await page.getByLabel('Mode', { exact: true }).selectOption('dynamic');
+      start = performance.now();
+      await quantizeOnPage(page);
+      times.clsDynamic = performance.now() - start;
+      got.clsDynamic = await download(page, path.join(dir, 'page-cls-dynamic.onnx'));
+    });
+    expect(requests).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // Where onnxruntime's arithmetic is exact, or plays no part (dynamic), the bytes are the CLI's.
+    expect(got.exact!.equals(expected.exact)).toBe(true);
+    expect(got.clsDynamic!.equals(expected.clsDynamic)).toBe(true);
+
+    // PaddleOCR cls static: WebAssembly's float kernels round differently from the AVX2 ones in the last
+    // bits, so activation ranges (and only they) may differ by a few ulps. Same graph, same weights and
+    // biases, scales within 1e-5, and the two models answer alike in onnxruntime-node.
+    const page = decodeModel(got.clsStatic!, 'page'), cliModel = decodeModel(expected.clsStatic, 'cli');
+    expect(page.graph!.node.map((n) => `${n.opType}:${n.name}`)).toEqual(cliModel.graph!.node.map((n) => `${n.opType}:${n.name}`));
+    expect(page.metadataProps).toEqual(cliModel.metadataProps);
+    const theirs = new Map(cliModel.graph!.initializer.map((t) => [t.name, t]));
+    let scales = 0;
+    for (const t of page.graph!.initializer) {
+      const c = theirs.get(t.name)!;
+      expect(t.dataType, t.name).toBe(c.dataType);
+      if (t.name.endsWith('_scale')) {
+        scales++;
+        const [a, b] = [readFloat32(t), readFloat32(c)];
+        for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!) / Math.abs(b[i]!), t.name).toBeLessThan(1e-5);
+      } else if (!t.name.endsWith('_zero_point') && !/_quantized$|bias/.test(t.name)) {
+        expect(Buffer.from(t.rawData).equals(Buffer.from(c.rawData)), t.name).toBe(true);
+      }
+    }
+    expect(scales).toBeGreaterThan(10);
+    const samples = readNpy(cls.calib);
+    const per = samples.data.length / samples.dims[0]!;
+    for (let i = 0; i < 4; i++) {
+      const feeds = { x: { dtype: 'float32', dims: [1, ...samples.dims.slice(1)], data: (samples.data as Float32Array).slice(i * per, (i + 1) * per) } };
+      const [a, b] = [await runModel(got.clsStatic!, feeds), await runModel(expected.clsStatic, feeds)];
+      const [pa, pb] = [Object.values(a)[0]!, Object.values(b)[0]!];
+      for (let k = 0; k < pa.length; k++) expect(Math.abs(pa[k]! - pb[k]!)).toBeLessThan(0.02);
+    }
+    console.log(`studio in Chromium: PaddleOCR cls static (16 samples, with the analysis) ${(times.clsStatic! / 1000).toFixed(1)} s, dynamic ${(times.clsDynamic! / 1000).toFixed(1)} s`);
+  });
+
+  it('says what is wrong with bad input, and offers nothing after a reload mid-run', async () => {
+    const dir = tempDir('onnxq-studio-bad-');
+    const notOnnx = path.join(dir, 'notes.onnx');
+    fs.writeFileSync(notOnnx, 'these are my notes, not a model');
+    // A .npy of one-channel samples for cls's three-channel input.
+    const wrongShape = path.join(dir, 'gray.npy');
+    writeNpy(wrongShape, { dtype: 'float32', dims: [4, 1, 48, 192], data: new Float32Array(4 * 48 * 192) });
+    // Images for a model whose input is not an image batch.
+    const flat = path.join(dir, 'flat.onnx');
+    fs.writeFileSync(flat, toBinary(ModelProtoSchema, buildModel({
+      inputs: [{ name: 'v', dims: [1, 8] }],
+      outputs: [{ name: 'out', dims: [1, 4] }],
+      nodes: [{ opType: 'MatMul', name: 'mm', inputs: ['v', 'w'], outputs: ['out'] }],
+      initializers: [floatTensor('w', [8, 4], Float32Array.from({ length: 32 }, (_, i) => i / 32))],
+    })));
+    const images = [await writeImage(path.join(dir, 'photos', 'a.png'), 4, 4, new Uint8Array(48).fill(200)), await writeImage(path.join(dir, 'photos', 'b.png'), 4, 4, new Uint8Array(48).fill(50))];
+    // A model whose weights live in a second file.
+    const external = path.join(dir, 'big.onnx');
+    const copy = decodeModel(fs.readFileSync(flat), 'flat');
+    const w = copy.graph!.initializer[0]!;
+    fs.writeFileSync(path.join(dir, 'big.onnx.data'), w.rawData);
+    Object.assign(w, { rawData: new Uint8Array(0), dataLocation: 1, externalData: [['location', 'big.onnx.data'], ['offset', '0'], ['length', String(32 * 4)]].map(([key, value]) => create(StringStringEntryProtoSchema, { key, value })) });
+    fs.writeFileSync(external, toBinary(ModelProtoSchema, copy));
+
+    const { requests, errors } = await openOffline(studio.url, async (page) => {
+      const alert = (text: string) => page.getByRole('alert').filter({ hasText: text }).waitFor();
+      const offered = () => page.getByRole('link', { name: /Download/ }).count();
+      await pickModel(page, notOnnx);
+      await alert('notes.onnx is');
+      expect(await page.getByRole('alert').textContent()).toMatch(/notes\.onnx is (not an|a truncated or damaged) ONNX file/);
+      expect(await page.getByRole('button', { name: 'Quantize' }).isDisabled()).toBe(true);
+
+      await pickModel(page, external);
+      await alert("pick 'big.onnx.data' together with the model");
+      await pickModel(page, [external, path.join(dir, 'big.onnx.data')]);
+      await page.locator('#inspect').getByText('MatMul 1').waitFor();
+
+      await page.getByLabel('Calibration data', { exact: true }).setInputFiles(images);
+      await quantizeOnPage(page);
+      await alert("model input 'v' float32 [1, 8] is not an image batch");
+      expect(await offered()).toBe(0);
+
+      await pickModel(page, PADDLE_MODELS.cls);
+      await page.locator('#inspect').getByText('softmax_0.tmp_0').waitFor();
+      await page.getByLabel('Calibration data', { exact: true }).setInputFiles(wrongShape);
+      await quantizeOnPage(page);
+      await alert('gray.npy');
+      expect(await page.getByRole('alert').textContent()).toContain("'x'");
+      expect(await offered()).toBe(0);
+
+      // A reload while the work runs ends it: nothing is offered afterwards.
+      await page.getByLabel('Calibration data', { exact: true }).setInputFiles(calibrationFile('cls', 16));
+      await page.getByRole('button', { name: 'Quantize' }).click();
+      await page.getByText(/calibrating: \d+ of/).waitFor({ timeout: RUN_TIMEOUT });
+      await page.reload();
+      await page.getByText('Pick a model first.').waitFor();
+      await page.waitForTimeout(1500);
+      expect(await offered()).toBe(0);
+    });
+    expect(requests).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
