@@ -25,9 +25,14 @@ export interface StudioSettings {
   backend: 'wasm' | 'webgpu';
 }
 
-export type ToWorker =
+/** Omit over each member of a union (a message without its id). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Every job carries an id, and so does every reply: the page listens to its latest job only. */
+export type ToWorker = { id: number } & (
   | { type: 'inspect'; model: File; data: File[] }
-  | { type: 'quantize'; model: File; data: File[]; calib: File[]; settings: StudioSettings };
+  | { type: 'quantize'; model: File; data: File[]; calib: File[]; settings: StudioSettings }
+);
 
 /** A file the page offers for download once the whole run has succeeded. */
 export interface OutputFile {
@@ -49,8 +54,9 @@ export interface StudioSummary {
   ms: number;
 }
 
-export type FromWorker =
+export type FromWorker = { id: number } & (
   | { type: 'inspected'; report: InspectReport; inputs: ModelInput[] }
   | { type: 'progress'; phase: string; done: number; total: number }
   | { type: 'done'; files: OutputFile[]; summary: StudioSummary; reportHtml?: string }
-  | { type: 'error'; message: string; code?: string };
+  | { type: 'error'; message: string; code?: string }
+);

@@ -8,7 +8,7 @@ import { METHOD_NAMES } from '../src/refine/methods.js';
 import { countList, formatBytes, formatDb, formatMs } from '../src/cli/format.js';
 import { formatShape } from '../src/ir/types.js';
 import type { ImageOptions, InspectReport, ModelInput } from '../src/web/index.js';
-import type { FromWorker, OutputFile, StudioMode, StudioSettings, StudioSummary, ToWorker } from './messages.js';
+import type { DistributiveOmit, FromWorker, OutputFile, StudioMode, StudioSettings, StudioSummary, ToWorker } from './messages.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
@@ -20,20 +20,26 @@ let inputs: ModelInput[] | undefined;
 let worker: Worker | undefined;
 let urls: string[] = [];
 
-function newWorker(): Worker {
-  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-}
+let jobs = 0;
 
-/** Sends one job to a fresh worker; `onMessage` sees its replies. A worker that dies reports as an error. */
-function startJob(job: ToWorker, onMessage: (m: FromWorker) => void): void {
-  worker?.terminate();
-  const w = (worker = newWorker());
-  w.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
+/**
+ * Sends a job to the worker (started on first use, and again after a stop); `onMessage` sees the
+ * replies of this job only. A worker that dies reports as an error of the job it ran.
+ */
+function startJob(job: DistributiveOmit<ToWorker, 'id'>, onMessage: (m: FromWorker) => void): void {
+  const id = ++jobs;
+  worker ??= new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const w = worker;
+  w.onmessage = (e: MessageEvent<FromWorker>) => {
+    if (e.data.id === id) onMessage(e.data);
+  };
   w.onerror = (e) => {
     e.preventDefault();
-    onMessage({ type: 'error', message: `the worker stopped: ${e.message || 'it could not start or ran out of memory'}.` });
+    if (worker === w) worker = undefined;
+    w.terminate();
+    onMessage({ id, type: 'error', message: `the worker stopped: ${e.message || 'it could not start or ran out of memory'}.` });
   };
-  w.postMessage(job);
+  w.postMessage({ ...job, id });
 }
 
 function showError(message: string | undefined): void {

@@ -1,7 +1,8 @@
 /**
  * The studio's worker: everything that takes time (decoding the model, calibrating, exporting,
- * validating, the analysis) runs here, so that the page stays responsive. One message, one job; the
- * page offers the files only once a job has sent them all.
+ * validating, the analysis) runs here, so that the page stays responsive. One message, one job, its
+ * replies marked with its id; the page offers the files only once a job has sent them all. The worker
+ * lives across jobs, so onnxruntime-web's WebAssembly is compiled once.
  */
 import {
   analyzeModels,
@@ -19,19 +20,21 @@ import {
   type CalibrationSource,
 } from '../src/web/index.js';
 import { rangeMethodOf, type MethodName } from '../src/refine/methods.js';
-import type { FromWorker, OutputFile, StudioSettings, ToWorker } from './messages.js';
+import type { DistributiveOmit, FromWorker, OutputFile, StudioSettings, ToWorker } from './messages.js';
 import { offlineOptions, staticOptions } from './settings.js';
 
-const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
+const reply = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const job = e.data;
+  const post = (m: DistributiveOmit<FromWorker, 'id'>, transfer: Transferable[] = []) => reply({ ...m, id: job.id } as FromWorker, transfer);
   try {
     if (job.type === 'inspect') {
       const model = await loadModel(job.model, job.data);
       post({ type: 'inspected', report: inspectModel(model), inputs: modelInputs(model) });
     } else {
-      const { files, summary, reportHtml } = await run(job.model, job.data, job.calib, job.settings);
+      const onProgress = (phase: string, done: number, total: number) => post({ type: 'progress', phase, done, total });
+      const { files, summary, reportHtml } = await run(job.model, job.data, job.calib, job.settings, onProgress);
       post({ type: 'done', files, summary, ...(reportHtml ? { reportHtml } : {}) }, files.map((f) => f.bytes.buffer as ArrayBuffer));
     }
   } catch (err) {
@@ -41,10 +44,11 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
   }
 };
 
-async function run(modelFile: File, dataFiles: File[], calibFiles: File[], s: StudioSettings) {
+type Progress = (phase: string, done: number, total: number) => void;
+
+async function run(modelFile: File, dataFiles: File[], calibFiles: File[], s: StudioSettings, onProgress: Progress) {
   const start = performance.now();
   useWebRuntime({ backend: s.backend });
-  const onProgress = (phase: string, done: number, total: number) => post({ type: 'progress', phase, done, total });
   const stem = modelFile.name.replace(/\.onnx$/i, '');
   const inputBytes = modelFile.size + dataFiles.reduce((n, f) => n + f.size, 0);
   const model = await loadModel(modelFile, dataFiles);

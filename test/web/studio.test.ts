@@ -80,19 +80,30 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
     const dir = tempDir('onnxq-studio-');
     const cls = { model: PADDLE_MODELS.cls, calib: calibrationFile('cls', 16) };
     const exact = exactModel(dir);
+    const cliTimes: Record<string, number> = {};
     const cli = (name: string, args: string[]) => {
       const out = path.join(dir, `cli-${name}.onnx`);
+      const start = performance.now();
       const r = onnxq(['quantize', ...args, '-o', out]);
+      cliTimes[name] = performance.now() - start;
       expect(r.code, r.stderr).toBe(0);
       return fs.readFileSync(out);
     };
     const expected = {
-      clsStatic: cli('cls-static', [cls.model, '--calib', cls.calib]),
-      clsDynamic: cli('cls-dynamic', [cls.model, '--mode', 'dynamic']),
+      clsStatic: cli('clsStatic', [cls.model, '--calib', cls.calib]),
+      clsDynamic: cli('clsDynamic', [cls.model, '--mode', 'dynamic']),
+      clsWeightOnly: cli('clsWeightOnly', [cls.model, '--mode', 'weight-only', '--bits', '8', '--block-size', '16']),
+      clsFp16: cli('clsFp16', [cls.model, '--mode', 'fp16']),
       exact: cli('exact', [exact.model, '--calib', exact.calib]),
     };
     const got: Record<string, Buffer> = {};
     const times: Record<string, number> = {};
+    const timed = async (name: string, file: string, page: Page) => {
+      const start = performance.now();
+      await quantizeOnPage(page);
+      times[name] = performance.now() - start;
+      got[name] = await download(page, path.join(dir, file));
+    };
 
     const { requests, errors } = await openOffline(studio.url, async (page) => {
       // Static int8 with the CLI's defaults, from a .npy.
@@ -106,11 +117,11 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       await pickModel(page, cls.model);
       await page.locator('#inspect').getByText('softmax_0.tmp_0').waitFor();
       await page.getByLabel('Calibration data', { exact: true }).setInputFiles(cls.calib);
+      await timed('clsStatic', 'page-cls-static.onnx', page);
+      // Again with the per-layer analysis: the same model, and the charts.
       await page.getByLabel('Per-layer analysis').check();
-      let start = performance.now();
-      await quantizeOnPage(page);
-      times.clsStatic = performance.now() - start;
-      got.clsStatic = await download(page, path.join(dir, 'page-cls-static.onnx'));
+      await timed('clsAnalysis', 'page-cls-analysis.onnx', page);
+      expect(got.clsAnalysis!.equals(got.clsStatic!)).toBe(true);
       // The validation table, what stayed float and why, and the per-layer charts.
       await page.locator('#summary').getByRole('cell', { name: 'softmax_0.tmp_0' }).waitFor();
       await page.getByText('latency in this browser, per sample').waitFor();
@@ -121,17 +132,20 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       // Dynamic needs no data.
       await page.getByRole('button', { name: 'Use no data' }).click();
       await page.getByLabel('Mode', { exact: true }).selectOption('dynamic');
-      start = performance.now();
-      await quantizeOnPage(page);
-      times.clsDynamic = performance.now() - start;
-      got.clsDynamic = await download(page, path.join(dir, 'page-cls-dynamic.onnx'));
+      await timed('clsDynamic', 'page-cls-dynamic.onnx', page);
+      await page.getByLabel('Mode', { exact: true }).selectOption('weight-only');
+      await page.getByLabel('Bits', { exact: true }).selectOption('8');
+      await page.getByLabel('Block size', { exact: true }).selectOption('16');
+      await timed('clsWeightOnly', 'page-cls-q8.onnx', page);
+      await page.getByLabel('Mode', { exact: true }).selectOption('fp16');
+      await timed('clsFp16', 'page-cls-fp16.onnx', page);
     });
     expect(requests).toEqual([]);
     expect(errors).toEqual([]);
 
     // Where onnxruntime's arithmetic is exact, or plays no part (dynamic), the bytes are the CLI's.
     expect(got.exact!.equals(expected.exact)).toBe(true);
-    expect(got.clsDynamic!.equals(expected.clsDynamic)).toBe(true);
+    for (const mode of ['clsDynamic', 'clsWeightOnly', 'clsFp16'] as const) expect(got[mode]!.equals(expected[mode]), mode).toBe(true);
 
     // PaddleOCR cls static: WebAssembly's float kernels round differently from the AVX2 ones in the last
     // bits, so activation ranges (and only they) may differ by a few ulps. Same graph, same weights and
@@ -161,7 +175,50 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       const [pa, pb] = [Object.values(a)[0]!, Object.values(b)[0]!];
       for (let k = 0; k < pa.length; k++) expect(Math.abs(pa[k]! - pb[k]!)).toBeLessThan(0.02);
     }
-    console.log(`studio in Chromium: PaddleOCR cls static (16 samples, with the analysis) ${(times.clsStatic! / 1000).toFixed(1)} s, dynamic ${(times.clsDynamic! / 1000).toFixed(1)} s`);
+    // The README's times: each run in the page (from Quantize to the download offered) and the CLI's (the whole process).
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    console.log(
+      `PaddleOCR cls (16 samples), Chromium vs CLI: static ${s(times.clsStatic!)} vs ${s(cliTimes.clsStatic!)}; with the analysis ${s(times.clsAnalysis!)}; ` +
+        `dynamic ${s(times.clsDynamic!)} vs ${s(cliTimes.clsDynamic!)}; weight-only ${s(times.clsWeightOnly!)} vs ${s(cliTimes.clsWeightOnly!)}; fp16 ${s(times.clsFp16!)} vs ${s(cliTimes.clsFp16!)}`,
+    );
+  });
+
+  it('calibrates on a folder of images decoded by the browser, with the image options the CLI records', async () => {
+    const dir = tempDir('onnxq-studio-images-');
+    const photos = path.join(dir, 'photos');
+    // Text-line-like images of several sizes: dark strokes on light paper.
+    for (let k = 0; k < 8; k++) {
+      const [w, h] = [60 + 23 * k, 20 + 3 * (k % 4)];
+      const px = new Uint8Array(w * h * 3).map((_, i) => (Math.floor(i / 3) % w) % (5 + k) < 2 ? 30 + k : 230 - (i % 3) * 10);
+      await writeImage(path.join(photos, `line-${k}.png`), w, h, px);
+    }
+    fs.writeFileSync(path.join(photos, 'README.txt'), 'where these came from');
+    const flags = ['--channels', 'bgr', '--resize', 'fit-pad', '--size', '48x192', '--mean', '0.5', '--std', '0.5'];
+    const out = path.join(dir, 'cli.onnx');
+    expect(onnxq(['quantize', PADDLE_MODELS.cls, '-o', out, '--calib', photos, ...flags]).code).toBe(0);
+    let pageBytes: Buffer | undefined;
+    const { requests, errors } = await openOffline(studio.url, async (page) => {
+      await pickModel(page, PADDLE_MODELS.cls);
+      await page.locator('#inspect').getByText('softmax_0.tmp_0').waitFor();
+      await page.getByLabel('Calibration folder').setInputFiles(photos);
+      await page.getByText('9 files').waitFor();
+      await page.getByLabel('Size H×W').fill('48x192');
+      await page.getByLabel('Resize', { exact: true }).selectOption('fit-pad');
+      await page.getByLabel('Channels', { exact: true }).selectOption('bgr');
+      await page.getByLabel('Mean', { exact: true }).fill('0.5');
+      await page.getByLabel('Std', { exact: true }).fill('0.5');
+      await page.getByLabel('Per-layer analysis').uncheck();
+      await quantizeOnPage(page);
+      await page.getByText('Calibrated on 7 samples; validated on 1 held out.').waitFor();
+      await page.getByText(/skipped 1 file that is neither an image nor a \.npy: photos\/README\.txt/).waitFor();
+      pageBytes = await download(page, path.join(dir, 'page.onnx'));
+    });
+    expect(requests).toEqual([]);
+    expect(errors).toEqual([]);
+    // The browser resamples as it does (not as sharp), so the ranges differ; the options recorded are the CLI's.
+    const meta = (bytes: Buffer) => decodeModel(bytes, 'model').metadataProps.map((p) => [p.key, p.value]);
+    expect(meta(pageBytes!)).toEqual(meta(fs.readFileSync(out)));
+    expect(JSON.parse(meta(pageBytes!)[1]![1]!)).toMatchObject({ image: { size: [48, 192], resize: 'fit-pad', channels: 'bgr', mean: 0.5, std: 0.5 } });
   });
 
   it('says what is wrong with bad input, and offers nothing after a reload mid-run', async () => {
@@ -195,6 +252,14 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       await alert('notes.onnx is');
       expect(await page.getByRole('alert').textContent()).toMatch(/notes\.onnx is (not an|a truncated or damaged) ONNX file/);
       expect(await page.getByRole('button', { name: 'Quantize' }).isDisabled()).toBe(true);
+
+      // Past the page's limit (a sparse file: no disk used), refused before it is read.
+      const huge = path.join(dir, 'huge.onnx');
+      fs.writeFileSync(huge, '');
+      fs.truncateSync(huge, 1.5 * 2 ** 30);
+      await pickModel(page, huge);
+      await alert('huge.onnx is 1.50 GiB with its data; the page takes models up to 1.00 GiB');
+      await alert('npx onnxq quantize huge.onnx');
 
       await pickModel(page, external);
       await alert("pick 'big.onnx.data' together with the model");
