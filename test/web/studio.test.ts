@@ -221,6 +221,27 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
     expect(JSON.parse(meta(pageBytes!)[1]![1]!)).toMatchObject({ image: { size: [48, 192], resize: 'fit-pad', channels: 'bgr', mean: 0.5, std: 0.5 } });
   });
 
+  it("'onnxq/web' works in a page as the README shows: the library bundle, its WebAssembly found beside it", async () => {
+    const dir = tempDir('onnxq-web-lib-');
+    const out = path.join(dir, 'cli.onnx');
+    expect(onnxq(['quantize', PADDLE_MODELS.cls, '-o', out, '--mode', 'dynamic']).code).toBe(0);
+    let made: number[] = [];
+    const { requests, errors } = await openOffline(studio.url, async (page) => {
+      // As text: vitest would rewrite an import() written in this file.
+      const inPage = `async (bytes) => {
+        const { loadModel, quantizeOffline, encodeModel } = await import('./onnxq.js');
+        const model = await loadModel(new File([new Uint8Array(bytes)], 'cls.onnx'));
+        const { model: q } = await quantizeOffline(model, { mode: 'dynamic', target: 'ort-qdq' });
+        return Array.from(encodeModel(q).model);
+      }`;
+      await page.evaluate((bytes) => Object.assign(window, { clsBytes: bytes }), Array.from(fs.readFileSync(PADDLE_MODELS.cls)));
+      made = await page.evaluate(`(${inPage})(window.clsBytes)`);
+    });
+    expect(requests).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(Buffer.from(made).equals(fs.readFileSync(out))).toBe(true);
+  });
+
   it('says what is wrong with bad input, and offers nothing after a reload mid-run', async () => {
     const dir = tempDir('onnxq-studio-bad-');
     const notOnnx = path.join(dir, 'notes.onnx');
