@@ -98,6 +98,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
     };
     const got: Record<string, Buffer> = {};
     const times: Record<string, number> = {};
+    let latency = '';
     const timed = async (name: string, file: string, page: Page) => {
       const start = performance.now();
       await quantizeOnPage(page);
@@ -118,6 +119,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       await page.locator('#inspect').getByText('softmax_0.tmp_0').waitFor();
       await page.getByLabel('Calibration data', { exact: true }).setInputFiles(cls.calib);
       await timed('clsStatic', 'page-cls-static.onnx', page);
+      latency = await page.locator('#summary tr', { hasText: 'latency in this browser' }).innerText();
       // Again with the per-layer analysis: the same model, and the charts.
       await page.getByLabel('Per-layer analysis').check();
       await timed('clsAnalysis', 'page-cls-analysis.onnx', page);
@@ -179,7 +181,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     console.log(
       `PaddleOCR cls (16 samples), Chromium vs CLI: static ${s(times.clsStatic!)} vs ${s(cliTimes.clsStatic!)}; with the analysis ${s(times.clsAnalysis!)}; ` +
-        `dynamic ${s(times.clsDynamic!)} vs ${s(cliTimes.clsDynamic!)}; weight-only ${s(times.clsWeightOnly!)} vs ${s(cliTimes.clsWeightOnly!)}; fp16 ${s(times.clsFp16!)} vs ${s(cliTimes.clsFp16!)}`,
+        `dynamic ${s(times.clsDynamic!)} vs ${s(cliTimes.clsDynamic!)}; weight-only ${s(times.clsWeightOnly!)} vs ${s(cliTimes.clsWeightOnly!)}; fp16 ${s(times.clsFp16!)} vs ${s(cliTimes.clsFp16!)}; static int8 ${latency.replace(/\s+/g, ' ')}`,
     );
   });
 
