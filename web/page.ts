@@ -229,7 +229,7 @@ function quantizeNow(): void {
   progress.removeAttribute('value');
   status.textContent = 'Loading the model…';
   const started = performance.now();
-  startJob({ type: 'quantize', model, data: modelFiles.filter((f) => f !== model), calib: s.mode === 'static' || calibFiles.length ? calibFiles : [], settings: s }, (m) => {
+  startJob({ type: 'quantize', model, data: modelFiles.filter((f) => f !== model), calib: calibFiles, settings: s }, (m) => {
     if (m.type === 'progress') {
       progress.max = m.total;
       progress.value = m.done;

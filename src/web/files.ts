@@ -45,7 +45,7 @@ export async function loadModel(model: File, dataFiles: readonly File[] = []): P
 }
 
 /** The name a picked file is shown by: its path inside a picked folder, else its name. */
-export function fileLabel(f: File): string {
+function fileLabel(f: File): string {
   return f.webkitRelativePath || f.name;
 }
 

@@ -13,8 +13,8 @@
  */
 import './runtime.js';
 export * from '../core.js';
-export { useWebRuntime, hasWebGpu, type WebBackend, type WebRuntimeOptions } from './runtime.js';
-export { loadModel, openCalibrationFiles, fileLabel } from './files.js';
+export { useWebRuntime, type WebBackend, type WebRuntimeOptions } from './runtime.js';
+export { loadModel, openCalibrationFiles } from './files.js';
 export { MAX_MODEL_BYTES, checkModelSize } from './limits.js';
 export { calibrationCacheFor } from '../export/trt-cache.js';
 export type { ImageOptions } from '../data/pixels.js';

@@ -20,11 +20,6 @@ export interface WebRuntimeOptions {
   threads?: number;
 }
 
-/** Whether this browser offers WebGPU at all (an adapter may still be refused). */
-export function hasWebGpu(): boolean {
-  return typeof navigator !== 'undefined' && 'gpu' in navigator && !!(navigator as { gpu?: unknown }).gpu;
-}
-
 /** Gives the core onnxruntime-web with these options; every later session uses them. */
 export function useWebRuntime(options: WebRuntimeOptions = {}): void {
   ort.env.wasm.wasmPaths = options.wasmPaths ?? new URL('./', import.meta.url).href;

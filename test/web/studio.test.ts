@@ -129,6 +129,8 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       await page.getByText('latency in this browser, per sample').waitFor();
       await page.getByText(/Left in float \(\d+ nodes\)/).waitFor();
       await page.frameLocator('iframe[title="Per-layer analysis"]').locator('svg').first().waitFor();
+      // Chromium paints the report's frame (a process of its own, sandboxed) only once it has been in view.
+      await page.locator('iframe[title="Per-layer analysis"]').scrollIntoViewIfNeeded();
       await keepScreenshot(page, 'studio-cls-static.png');
 
       // Dynamic needs no data.
