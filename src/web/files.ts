@@ -75,6 +75,7 @@ export async function openCalibrationFiles(files: readonly File[], inputs: reado
 
 /** "calib/" for the files of a picked folder, else "the N files given". */
 function folderName(files: readonly File[]): string {
-  const top = files[0]!.webkitRelativePath.split('/')[0];
-  return top && files.every((f) => f.webkitRelativePath.startsWith(`${top}/`)) ? `${top}/` : `the ${files.length} files given`;
+  const path = (f: File) => f.webkitRelativePath ?? ''; // '' outside a picked folder (absent outside browsers)
+  const top = path(files[0]!).split('/')[0];
+  return top && files.every((f) => path(f).startsWith(`${top}/`)) ? `${top}/` : `the ${files.length} files given`;
 }

@@ -246,7 +246,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
     expect(Buffer.from(made).equals(fs.readFileSync(out))).toBe(true);
   });
 
-  it('says what is wrong with bad input, and offers nothing after a reload mid-run', async () => {
+  it('says what is wrong with bad input, and offers nothing after a stop or a reload mid-run', async () => {
     const dir = tempDir('onnxq-studio-bad-');
     const notOnnx = path.join(dir, 'notes.onnx');
     fs.writeFileSync(notOnnx, 'these are my notes, not a model');
@@ -304,8 +304,15 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       expect(await page.getByRole('alert').textContent()).toContain("'x'");
       expect(await offered()).toBe(0);
 
-      // A reload while the work runs ends it: nothing is offered afterwards.
+      // Stopped while it runs: nothing is offered, and the page is ready again.
       await page.getByLabel('Calibration data', { exact: true }).setInputFiles(calibrationFile('cls', 16));
+      await page.getByRole('button', { name: 'Quantize' }).click();
+      await page.getByText(/calibrating: \d+ of/).waitFor({ timeout: RUN_TIMEOUT });
+      await page.getByRole('button', { name: 'Stop' }).click();
+      await page.getByText('Stopped: nothing was made.').waitFor();
+      expect(await offered()).toBe(0);
+
+      // A reload while the work runs ends it: nothing is offered afterwards.
       await page.getByRole('button', { name: 'Quantize' }).click();
       await page.getByText(/calibrating: \d+ of/).waitFor({ timeout: RUN_TIMEOUT });
       await page.reload();
