@@ -8,12 +8,12 @@ import { QUANT_TYPES } from '../quant/spec.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_TRT_VERSION } from '../export/trt-cache.js';
 import { runInspect } from './inspect.js';
+import { DEFAULT_STUDIO_PORT, runStudio } from './studio.js';
 import { collectList, collectShape, collectValue, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
 import { runQuantize } from './quantize.js';
 import { runAnalyze, type AnalyzeCliOptions } from './analyze.js';
 import { DEFAULT_ANALYSIS_SAMPLES, DEFAULT_LAYER_SAMPLES } from '../analyze/analyze.js';
 import { removeAbandoned } from '../node/abandon.js';
-import { DEFAULT_STUDIO_PORT, runStudio } from './studio.js';
 
 /** How the data given with --calib is read: input shapes, and the preprocessing of image folders. */
 function withDataOptions(command: Command): Command {
@@ -40,6 +40,12 @@ program
   .argument('<model>', 'an .onnx file')
   .option('--json', 'print a machine-readable summary')
   .action((model: string, opts: { json?: boolean }) => runInspect(model, opts));
+
+program
+  .command('studio')
+  .description('serve the studio: a page that quantizes models in your browser, on this machine (127.0.0.1)')
+  .option('--port <n>', `port to listen on (default ${DEFAULT_STUDIO_PORT}; 0 for any free one)`, parseInteger('--port', 0))
+  .action((opts: { port?: number }) => runStudio(opts));
 
 withDataOptions(
   program
@@ -116,12 +122,6 @@ withDataOptions(program
     const given = command.options.map((o) => o.attributeName()).filter((k) => command.getOptionValueSource(k) === 'cli');
     return runQuantize(model, opts, given);
   });
-
-program
-  .command('studio')
-  .description('serve the studio: a page that quantizes models in your browser, on this machine (127.0.0.1)')
-  .option('--port <n>', `port to listen on (default ${DEFAULT_STUDIO_PORT}; 0 for any free one)`, parseInteger('--port', 0))
-  .action((opts: { port?: number }) => runStudio(opts));
 
 async function main(): Promise<void> {
   // Interrupted: remove what a failed run would remove (models staged for onnxruntime), then exit as
