@@ -38,8 +38,8 @@ async function quantizeOnPage(page: Page): Promise<void> {
   await page.locator('#results:not([hidden]), #error:not([hidden])').first().waitFor({ timeout: RUN_TIMEOUT });
 }
 
-async function download(page: Page, to: string): Promise<Buffer> {
-  const [d] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download', exact: true }).click()]);
+async function download(page: Page, to: string, link = 'Download'): Promise<Buffer> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: link, exact: true }).click()]);
   await d.saveAs(to);
   return fs.readFileSync(to);
 }
@@ -94,7 +94,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       clsDynamic: cli('clsDynamic', [cls.model, '--mode', 'dynamic']),
       clsWeightOnly: cli('clsWeightOnly', [cls.model, '--mode', 'weight-only', '--bits', '8', '--block-size', '16']),
       clsFp16: cli('clsFp16', [cls.model, '--mode', 'fp16']),
-      exact: cli('exact', [exact.model, '--calib', exact.calib]),
+      exact: cli('exact', [exact.model, '--calib', exact.calib, ...['plan', 'ranges', 'cache'].flatMap((k) => [k === 'cache' ? '--calib-cache' : `--save-${k}`, path.join(dir, `cli-exact.${k}`)])]),
     };
     const got: Record<string, Buffer> = {};
     const times: Record<string, number> = {};
@@ -112,8 +112,13 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
       await page.getByText('Ops: Conv 2, Relu 1.').waitFor();
       await page.getByLabel('Calibration data', { exact: true }).setInputFiles(exact.calib);
       await page.getByLabel('Per-layer analysis').uncheck();
+      for (const side of ['Plan (JSON)', 'Ranges (JSON)', 'TensorRT calibration cache']) await page.getByLabel(side).check();
       await quantizeOnPage(page);
       got.exact = await download(page, path.join(dir, 'page-exact.onnx'));
+      got['exact.plan'] = await download(page, path.join(dir, 'page-exact.plan'), 'Download plan (JSON)');
+      got['exact.ranges'] = await download(page, path.join(dir, 'page-exact.ranges'), 'Download ranges (JSON)');
+      got['exact.cache'] = await download(page, path.join(dir, 'page-exact.cache'), 'Download TensorRT calibration cache');
+      for (const side of ['Plan (JSON)', 'Ranges (JSON)', 'TensorRT calibration cache']) await page.getByLabel(side).uncheck();
 
       await pickModel(page, cls.model);
       await page.locator('#inspect').getByText('softmax_0.tmp_0').waitFor();
@@ -149,6 +154,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
 
     // Where onnxruntime's arithmetic is exact, or plays no part (dynamic), the bytes are the CLI's.
     expect(got.exact!.equals(expected.exact)).toBe(true);
+    for (const side of ['plan', 'ranges', 'cache']) expect(got[`exact.${side}`]!.equals(fs.readFileSync(path.join(dir, `cli-exact.${side}`))), side).toBe(true);
     for (const mode of ['clsDynamic', 'clsWeightOnly', 'clsFp16'] as const) expect(got[mode]!.equals(expected[mode]), mode).toBe(true);
 
     // PaddleOCR cls static: WebAssembly's float kernels round differently from the AVX2 ones in the last
