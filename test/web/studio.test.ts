@@ -68,7 +68,8 @@ function exactModel(dir: string): { model: string; calib: string } {
   return files;
 }
 
-describe.skipIf(!hasChromium)('the studio in Chromium', () => {
+// Minutes, not the suite's two: whole quantizations in a browser, beside the suite's other workers.
+describe.skipIf(!hasChromium)('the studio in Chromium', { timeout: 600_000 }, () => {
   let studio: Studio;
   beforeAll(async () => {
     // The bundle `npm run build` made (npm test builds first).
