@@ -158,23 +158,25 @@ class ProbeSession {
     public probes: Probes,
     private runner: Runner,
     private readonly reopen: (p: Probes) => Promise<Runner>,
+    /** Whether the session's model takes the subsample offset (it fetches values in some pass). */
+    private readonly withValues: boolean,
   ) {}
 
   static async open(model: ModelProto, probes: Probes, values: boolean, options: CollectOptions): Promise<ProbeSession> {
     const optimization = options.runner?.optimization ?? optimizationFor(model);
     const open = (p: Probes) => Runner.create(model, { ...options.runner, optimization, label: 'the float model (calibration)', add: p.augmentation(true, values) });
-    return new ProbeSession(probes, await open(probes), open);
+    return new ProbeSession(probes, await open(probes), open, values);
   }
 
   async run(feeds: Sample, batch: number, reductions: boolean, values: boolean): Promise<Fetched> {
     try {
-      return await this.runner.run(this.probes.feeds(feeds, batch), this.probes.fetches(reductions, values));
+      return await this.runner.run(this.probes.feeds(feeds, batch, this.withValues), this.probes.fetches(reductions, values));
     } catch (e) {
       if (!this.probes.stacked) throw e;
       await this.runner.release();
       this.probes = this.probes.unstacked();
       this.runner = await this.reopen(this.probes);
-      return this.runner.run(this.probes.feeds(feeds, batch), this.probes.fetches(reductions, values));
+      return this.runner.run(this.probes.feeds(feeds, batch, this.withValues), this.probes.fetches(reductions, values));
     }
   }
 

@@ -146,8 +146,12 @@ export class Probes {
     return out;
   }
 
-  feeds(feeds: Sample, batch: number): Sample {
-    return this.strided ? { ...feeds, [OFFSET]: { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(batch)) } } : feeds;
+  /**
+   * `values`: whether the session was opened with the values probes, the only model that has the offset
+   * input (onnxruntime-web refuses a feed the model lacks; Node's onnxruntime ignores it).
+   */
+  feeds(feeds: Sample, batch: number, values: boolean): Sample {
+    return this.strided && values ? { ...feeds, [OFFSET]: { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(batch)) } } : feeds;
   }
 
   /** Tensor i's min and max in this run. */

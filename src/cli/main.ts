@@ -9,6 +9,7 @@ import { QUANT_TYPES } from '../quant/spec.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_TRT_VERSION } from '../export/trt-cache.js';
 import { runInspect } from './inspect.js';
+import { DEFAULT_STUDIO_PORT, runStudio } from './studio.js';
 import { collectList, collectShape, collectValue, oneOf, parseInteger, parseNumber, parseNumbers, parseSize } from './options.js';
 import { runQuantize } from './quantize.js';
 import { runQat, type QatCliOptions } from './qat.js';
@@ -41,6 +42,12 @@ program
   .argument('<model>', 'an .onnx file')
   .option('--json', 'print a machine-readable summary')
   .action((model: string, opts: { json?: boolean }) => runInspect(model, opts));
+
+program
+  .command('studio')
+  .description('serve the studio: a page that quantizes models in your browser, on this machine (127.0.0.1)')
+  .option('--port <n>', `port to listen on (default ${DEFAULT_STUDIO_PORT}; 0 for any free one)`, parseInteger('--port', 0))
+  .action((opts: { port?: number }) => runStudio(opts));
 
 withDataOptions(
   program

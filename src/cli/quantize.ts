@@ -1,7 +1,7 @@
 /** `onnxq quantize`: options → quantizeFile(), then a summary of what was gained and what it cost. */
 import { quantizeFile, type QuantizeFileOptions, type QuantizeFileResult } from '../node/quantize-file.js';
 import type { PlanOptions } from '../plan/build.js';
-import { givenImageFlags } from '../data/open.js';
+import { givenImageFlags } from '../data/choose.js';
 import { fail } from '../errors.js';
 import { runOffline } from './offline.js';
 import { imageOptions, type QuantizeCliOptions } from './options.js';

@@ -9,18 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../errors.js';
-import { isImageFile } from './images.js';
+import { isImageFile } from './pixels.js';
+import type { CalibrationFiles } from './choose.js';
 import type { ArrayReader } from './npy.js';
 import { openNpy } from './npy-file.js';
-
-export interface FolderContents {
-  /** `.npy` files directly in the folder, by name without `.npy`. */
-  arrays: Map<string, ArrayReader>;
-  /** Image files in the folder and its subfolders, sorted by relative path. */
-  images: string[];
-  /** Files that are neither (relative paths). */
-  skipped: string[];
-}
 
 /** Code-point order: the same on every machine and locale. */
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -33,8 +25,12 @@ function list(dir: string): fs.Dirent[] {
   }
 }
 
-/** Lists a folder's calibration files; only .npy headers are read. */
-export function scanFolder(dir: string): FolderContents {
+/**
+ * Lists a folder's calibration files; only .npy headers are read. `.npy` files directly in the folder
+ * by name without `.npy`; image files in the folder and its subfolders, sorted by relative path; the
+ * relative paths of files that are neither.
+ */
+export function scanFolder(dir: string): CalibrationFiles<string> {
   const arrays = new Map<string, ArrayReader>();
   const images: string[] = [];
   const skipped: string[] = [];
@@ -51,12 +47,4 @@ export function scanFolder(dir: string): FolderContents {
   };
   walk('', true);
   return { arrays, images, skipped };
-}
-
-/** A note about skipped files, naming a few of them. */
-export function skippedNote(dir: string, skipped: readonly string[]): string | undefined {
-  if (skipped.length === 0) return undefined;
-  const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, … (${skipped.length - 5} more)` : '');
-  const bmp = skipped.some((s) => s.toLowerCase().endsWith('.bmp')) ? ' BMP is not decoded: convert those images to PNG.' : '';
-  return `${dir}: skipped ${skipped.length} file${skipped.length === 1 ? '' : 's'} that ${skipped.length === 1 ? 'is' : 'are'} neither an image nor a .npy: ${shown}.${bmp}`;
 }

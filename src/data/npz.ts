@@ -5,11 +5,11 @@
  * larger ones are inflated forward on demand (see inflate.ts), so memory stays flat.
  */
 import fs from 'node:fs';
-import { inflateSync } from 'fflate';
 import { fail } from '../errors.js';
 import { InflateCursor } from './inflate.js';
 import { decodeElements, elementCount, npyFromBytes, npyHeaderSize, parseNpyHeader, type ArrayReader } from './npy.js';
 import { openNpy } from './npy-file.js';
+import { checkMethod, inflateMember, npyMembers } from './npz-bytes.js';
 import { listZip, type ZipEntry } from './zip.js';
 
 /** Deflated members up to this many bytes (inflated) are inflated whole and kept in memory. */
@@ -24,19 +24,33 @@ export interface NpzOptions {
 export function openNpz(file: string, options: NpzOptions = {}): Map<string, ArrayReader> {
   const limit = options.inflateWholeLimit ?? INFLATE_WHOLE_LIMIT;
   const arrays = new Map<string, ArrayReader>();
-  for (const entry of listZip(file)) {
-    if (entry.name.endsWith('/')) continue; // a folder record
-    if (!entry.name.endsWith('.npy')) continue; // not an array; numpy never writes such members
-    const key = entry.name.slice(0, -'.npy'.length);
-    arrays.set(key, openMember(file, entry, `${file} entry ${entry.name}`, limit));
-  }
+  for (const [key, entry] of npyMembers(listZipFile(file))) arrays.set(key, openMember(file, entry, `${file} entry ${entry.name}`, limit));
   return arrays;
 }
 
+/** Lists the members of the zip file `file`, reading only its directory. */
+export function listZipFile(file: string): ZipEntry[] {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    fail('IO', `cannot read ${file}: ${(e as Error).message}`, e);
+  }
+  try {
+    return listZip(fs.fstatSync(fd).size, (position, length) => {
+      const buf = Buffer.alloc(length);
+      let done = 0;
+      for (let got = 1; done < length && got > 0; done += got) got = fs.readSync(fd, buf, done, length - done, position + done);
+      return buf.subarray(0, done);
+    }, file);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function openMember(file: string, entry: ZipEntry, where: string, limit: number): ArrayReader {
+  checkMethod(entry, where);
   if (entry.method === 0) return openNpy(file, { base: entry.dataOffset, length: entry.compressedSize, where });
-  if (entry.method !== 8)
-    fail('BAD_CALIBRATION', `${where} is compressed with zip method ${entry.method}; onnxq reads stored or deflated members. Re-write it with numpy.savez or numpy.savez_compressed.`);
   if (entry.size <= limit) return npyFromBytes(inflateWhole(file, entry, where), where);
   return openDeflatedNpy(file, entry, where);
 }
@@ -51,11 +65,7 @@ function inflateWhole(file: string, entry: ZipEntry, where: string): Uint8Array 
       if (got === 0) fail('BAD_CALIBRATION', `${where} is truncated.`);
       done += got;
     }
-    try {
-      return inflateSync(compressed, { out: new Uint8Array(entry.size) });
-    } catch (e) {
-      fail('BAD_CALIBRATION', `${where} is corrupt: ${(e as Error).message}. Re-write the .npz with numpy.savez or numpy.savez_compressed.`, e);
-    }
+    return inflateMember(compressed, entry, where);
   } finally {
     fs.closeSync(fd);
   }

@@ -9,9 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../errors.js';
-import { arraySource, bindArrays } from './arrays.js';
-import { scanFolder, skippedNote } from './folder.js';
-import { imageSource, isImageFile, type ImageOptions } from './images.js';
+import { folderSource, npySource, npzSource, singleInput } from './choose.js';
+import { scanFolder } from './folder.js';
+import { imageSource, type ImageOptions } from './images.js';
+import { isImageFile } from './pixels.js';
 import { openNpy } from './npy-file.js';
 import { openNpz } from './npz.js';
 import type { CalibrationSource, ModelInput } from './source.js';
@@ -23,7 +24,6 @@ const FORMS = 'a .npy or .npz file, a folder of .npy files named after the model
 
 export async function openCalibration(calibPath: string, inputs: readonly ModelInput[], options: CalibrationOptions = {}): Promise<CalibrationSource> {
   if (inputs.length === 0) fail('BAD_CALIBRATION', `the model has no inputs to feed, so ${calibPath} cannot calibrate it.`);
-  const names = inputs.map((x) => `'${x.name}'`).join(', ');
   let stat: fs.Stats;
   try {
     stat = fs.statSync(calibPath);
@@ -33,57 +33,15 @@ export async function openCalibration(calibPath: string, inputs: readonly ModelI
   }
   const notes: string[] = [];
 
-  if (stat.isDirectory()) {
-    const { arrays, images, skipped } = scanFolder(calibPath);
-    if (arrays.size > 0 && images.length > 0)
-      fail('BAD_CALIBRATION', `${calibPath} holds both .npy files and images; onnxq cannot tell which to use. Keep one kind in the folder.`);
-    const note = skippedNote(calibPath, skipped);
-    if (note) notes.push(note);
-    if (arrays.size > 0) {
-      refuseImageOptions(options, calibPath, 'holds .npy files');
-      const bound = bindArrays(arrays, inputs, `the folder ${calibPath}`, (k) => `${k}.npy`, notes);
-      return arraySource(calibPath, bound, notes);
-    }
-    if (images.length > 0) return imageSource(images, singleInput(inputs, calibPath, 'a folder of images'), options, calibPath, notes);
-    fail('BAD_CALIBRATION', skipped.length === 0
-      ? `the calibration folder ${calibPath} is empty. Fill it with images, or with one .npy per model input (${names}).`
-      : `the calibration folder ${calibPath} holds no images and no .npy files (found ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}). Put images (JPEG, PNG, WebP, GIF, TIFF, AVIF) or one .npy per model input (${names}) in it.`);
-  }
+  if (stat.isDirectory())
+    return folderSource(scanFolder(calibPath), calibPath, inputs, options, (images, input, notes) => imageSource(images, input, options, calibPath, notes), notes);
 
   const ext = path.extname(calibPath).toLowerCase();
-  if (ext === '.npy') {
-    refuseImageOptions(options, calibPath, 'is a .npy file');
-    const input = singleInput(inputs, calibPath, 'a .npy file', true);
-    return arraySource(calibPath, [{ input, reader: openNpy(calibPath) }], notes);
-  }
-  if (ext === '.npz') {
-    refuseImageOptions(options, calibPath, 'is a .npz file');
-    const bound = bindArrays(openNpz(calibPath), inputs, calibPath, (k) => `entry ${k}.npy`, notes);
-    return arraySource(calibPath, bound, notes);
-  }
+  if (ext === '.npy') return npySource(openNpy(calibPath), calibPath, inputs, options, notes);
+  if (ext === '.npz') return npzSource(openNpz(calibPath), calibPath, inputs, options, notes);
   if (isImageFile(calibPath)) {
     notes.push(`${calibPath} is a single image: it serves as the only calibration sample.`);
     return imageSource([calibPath], singleInput(inputs, calibPath, 'an image'), options, calibPath, notes);
   }
   fail('BAD_CALIBRATION', `cannot tell what kind of calibration data ${calibPath} is (extension '${ext || 'none'}'). --calib takes ${FORMS}.`);
-}
-
-/** The image options given (not undefined), as their command-line flags. */
-export function givenImageFlags(options: ImageOptions): string[] {
-  return Object.entries(options).filter(([, v]) => v !== undefined).map(([k]) => '--' + k);
-}
-
-/** Arrays go to the model as they are: an image option given with them would silently do nothing. */
-function refuseImageOptions(options: ImageOptions, calibPath: string, what: string): void {
-  const given = givenImageFlags(options);
-  if (given.length)
-    fail('BAD_OPTION', `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to images, but ${calibPath} ${what}, which goes to the model as it is. Drop ${given.length === 1 ? 'it' : 'them'}, or preprocess the arrays yourself.`);
-}
-
-function singleInput(inputs: readonly ModelInput[], calibPath: string, what: string, arrays = false): ModelInput {
-  if (inputs.length === 1) return inputs[0]!;
-  const alternative = arrays
-    ? `Use a .npz (numpy.savez(path, ${inputs.map((x) => `${x.name}=…`).join(', ')})) or a folder with ${inputs.map((x) => `${x.name}.npy`).join(', ')}.`
-    : `Give the data as a .npz or a folder of .npy files, one per input.`;
-  fail('BAD_CALIBRATION', `${calibPath} is ${what}, which feeds one input, but the model has ${inputs.length}: ${inputs.map((x) => `'${x.name}'`).join(', ')}. ${alternative}`);
 }

@@ -11,7 +11,7 @@ import type { RangeMethodName, RangeMethodOptions, TensorStats } from '../calibr
 export const DEFAULT_TRT_VERSION = '8601';
 
 /** TensorRT's calibrator that a method corresponds to, and whether the match is exact. */
-export function trtAlgorithm(method: RangeMethodName): { algorithm: string; exact: boolean } {
+function trtAlgorithm(method: RangeMethodName): { algorithm: string; exact: boolean } {
   if (method === 'entropy') return { algorithm: 'EntropyCalibration2', exact: true };
   if (method === 'minmax') return { algorithm: 'MinMaxCalibration', exact: true };
   // TensorRT has no percentile/MSE/ADMM calibrator; the cache holds our ranges under the closest name.
@@ -40,7 +40,7 @@ export function float32Hex(v: number): string {
 }
 
 /** The cache's text; `amax` maps each tensor (named as in the float model) to its clip threshold. */
-export function trtCalibrationCache(amax: ReadonlyMap<string, number>, algorithm: string, version = DEFAULT_TRT_VERSION): string {
+function trtCalibrationCache(amax: ReadonlyMap<string, number>, algorithm: string, version = DEFAULT_TRT_VERSION): string {
   const lines = [`TRT-${version}-${algorithm}`];
   for (const [name, a] of amax) {
     // One line per tensor, "name: hex": a name that could end a line or fake the separator would forge entries.
@@ -48,4 +48,11 @@ export function trtCalibrationCache(amax: ReadonlyMap<string, number>, algorithm
     lines.push(`${name}: ${float32Hex(a / 127)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The cache for a method's ranges, and a note where TensorRT has no calibrator of that name. */
+export function calibrationCacheFor(amax: ReadonlyMap<string, number>, method: RangeMethodName, version = DEFAULT_TRT_VERSION): { text: string; note?: string } {
+  const { algorithm, exact } = trtAlgorithm(method);
+  const text = trtCalibrationCache(amax, algorithm, version);
+  return exact ? { text } : { text, note: `TensorRT has no ${method} calibrator: the cache carries onnxq's ${method} ranges under the name ${algorithm}.` };
 }

@@ -49,7 +49,10 @@ export function stampModel(model: ModelProto, mode: string, options: object): vo
   model.producerVersion = VERSION;
   const given = options as Record<string, unknown>;
   const recorded: Record<string, unknown> = { mode };
-  for (const key of SHAPING_OPTIONS) if (given[key] !== undefined) recorded[key] = given[key];
+  // An options object with nothing set (the CLI's image options with arrays) says nothing: recorded, it
+  // would make the same model's bytes differ between callers that leave it out and callers that pass it.
+  const empty = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => x === undefined);
+  for (const key of SHAPING_OPTIONS) if (given[key] !== undefined && !empty(given[key])) recorded[key] = given[key];
   setMetadata(model, 'onnxq.version', VERSION);
   setMetadata(model, 'onnxq.options', JSON.stringify(recorded));
 }

@@ -11,7 +11,7 @@ import { openCalibration } from '../data/open.js';
 import type { ImageOptions } from '../data/images.js';
 import { fail, OnnxqError } from '../errors.js';
 import { checkModel } from '../ir/check.js';
-import { DEFAULT_TRT_VERSION, trtAlgorithm, trtCalibrationCache } from '../export/trt-cache.js';
+import { calibrationCacheFor } from '../export/trt-cache.js';
 import { parsePlan } from '../plan/json.js';
 import { modelInputs } from '../data/inputs.js';
 import { quantize, type QuantizeOptions, type QuantizeResult } from '../quantize.js';
@@ -68,11 +68,10 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const { sideFiles, files: planFiles } = planSideFiles(result, options);
   const files: QuantizeFileResult['files'] = { model: output, ...planFiles };
   if (options.calibCache && result.tensorrtAmax) {
-    const method = rangeMethodOf(options.method ?? 'minmax');
-    const { algorithm, exact } = trtAlgorithm(method);
-    sideFiles.push({ file: options.calibCache, chunks: trtCalibrationCache(result.tensorrtAmax, algorithm, options.trtVersion ?? DEFAULT_TRT_VERSION) });
+    const cache = calibrationCacheFor(result.tensorrtAmax, rangeMethodOf(options.method ?? 'minmax'), options.trtVersion);
+    sideFiles.push({ file: options.calibCache, chunks: cache.text });
     files.calibCache = options.calibCache;
-    if (!exact) notes.push(`TensorRT has no ${method} calibrator: the cache carries onnxq's ${method} ranges under the name ${algorithm}.`);
+    if (cache.note) notes.push(cache.note);
   }
   if (options.report) {
     // The float model again, as the file holds it: the one given was prepared in place. A report that

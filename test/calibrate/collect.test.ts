@@ -4,7 +4,9 @@
  * change — as at 'disabled'.
  */
 import { describe, expect, it } from 'vitest';
+import * as ortNode from 'onnxruntime-node';
 import { collectStats } from '../../src/calibrate/collect.js';
+import { useRuntime } from '../../src/runtime/ort.js';
 import { memorySource } from '../../src/data/memory.js';
 import { buildModel, randomSamples, randomWeight } from '../helpers/build.js';
 
@@ -48,5 +50,30 @@ describe('calibration sessions at onnxruntime level all', () => {
       for (let j = 0; j < ha.counts.length; j++) moved += Math.abs(ha.counts[j]! - hb.counts[j]!);
       expect(moved).toBeLessThanOrEqual(0.001 * ha.total);
     }
+  });
+});
+
+describe('calibration on onnxruntime-web (WebAssembly, under Node)', () => {
+  // onnxruntime-web refuses a feed its model lacks (onnxruntime-node ignores it): the subsample offset goes
+  // only to the session whose model takes it, also when a pass fetches min and max alone (entropy's first).
+  it('runs min/max alone, and min/max then subsampled values, with the ranges onnxruntime-node finds', async () => {
+    const ortWeb = await import('onnxruntime-web');
+    ortWeb.env.wasm.numThreads = 1;
+    const run = (needs: Parameters<typeof collectStats>[4]['needs']) => collectStats(model, tensors, source, indices, { needs, runner: { threads: 1 }, sizes, valuesPerSample: 1024 });
+    const node = await run({});
+    useRuntime({ Tensor: ortWeb.Tensor, InferenceSession: { create: (m, o) => ortWeb.InferenceSession.create(m as Uint8Array, { ...o, executionProviders: ['wasm'] }) } });
+    let web: Awaited<ReturnType<typeof run>>[];
+    try {
+      web = [await run({}), await run({ histogram: true, fixedHistogram: true })];
+    } finally {
+      useRuntime(ortNode);
+    }
+    for (const stats of web)
+      for (const t of tensors) {
+        const [a, b] = [node.get(t)!, stats.get(t)!];
+        expect(Math.abs(b.min - a.min)).toBeLessThanOrEqual(1e-5 * (a.max - a.min));
+        expect(Math.abs(b.max - a.max)).toBeLessThanOrEqual(1e-5 * (a.max - a.min));
+      }
+    expect(web[1]!.get('c')!.histogram!.total).toBeGreaterThan(0);
   });
 });

@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCalibration } from '../../src/data/open.js';
-import { openNpz } from '../../src/data/npz.js';
+import { listZipFile, openNpz } from '../../src/data/npz.js';
 import { InflateCursor } from '../../src/data/inflate.js';
-import { listZip } from '../../src/data/zip.js';
 import { encodeNpy } from '../../src/data/npy.js';
 import { expectError, input, npy, tempDir, writeNpyFile, writeNpz } from './fixtures.js';
 
@@ -140,7 +139,7 @@ describe('a .npz file', () => {
       expect(row[cols - 1]).toBe(data[i * cols + cols - 1]);
     }
     // The cursor returns exact byte ranges, forward and backward.
-    const entry = listZip(file)[0]!;
+    const entry = listZipFile(file)[0]!;
     const whole = encodeNpy(npy('float32', [rows, cols], data));
     const cursor = new InflateCursor(file, entry.dataOffset, entry.compressedSize, 'big');
     for (const [start, length] of [[0, 10], [100_000, 70_000], [170_000, 5], [50, 400_000], [whole.length - 7, 7]] as const)

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCalibration } from '../../src/data/open.js';
-import { planImages } from '../../src/data/images.js';
+import { planImages } from '../../src/data/pixels.js';
 import { expectError, input, solid, tempDir, writeImage, writeNpyFile, npy } from './fixtures.js';
 
 // A 2×2 image: red, green / blue, (10, 20, 30).
