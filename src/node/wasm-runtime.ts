@@ -6,15 +6,20 @@
  *
  * The WebAssembly loads from the installed onnxruntime-web package, never from the network. Its CPU
  * kernels are the same in its Node build (ort-wasm-simd-threaded.wasm) as in the browser build the
- * studio loads (…jsep.wasm, which adds WebGPU): both made the same bytes for PaddleOCR cls here.
+ * studio loads (…jsep.wasm, which adds WebGPU): both made the same bytes for PaddleOCR cls here, and
+ * the Node build ran 17× faster in Node.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fromBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
-import { forEachTensor } from '../onnx/walk.js';
+import { toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from 'onnx-buf';
+import { fail } from '../errors.js';
+import { formatBytes } from '../cli/format.js';
+import { inlineExternal } from '../onnx/external.js';
+import { MAX_MODEL_BYTES } from '../web/limits.js';
+import { loadModelFile, readFileOrFail } from './files.js';
 import { useRuntime } from '../runtime/ort.js';
-import { readFileOrFail } from './files.js';
 
 /**
  * One thread unless told otherwise, as the studio runs (src/web/runtime.ts): results can change with
@@ -30,23 +35,29 @@ export async function useWasmRuntime(threads = WASM_THREADS): Promise<void> {
   ort.env.wasm.wasmPaths = pathToFileURL(path.dirname(fileURLToPath(import.meta.resolve('onnxruntime-web'))) + path.sep).href;
   useRuntime({
     InferenceSession: {
-      create: (model, options) => ort.InferenceSession.create(model as string, { ...options, executionProviders: ['wasm'], ...(typeof model === 'string' ? { externalData: externalDataOf(model) } : {}) }),
+      create: (model, options) => {
+        if (model instanceof Uint8Array) checkSize(model.length);
+        return ort.InferenceSession.create(typeof model === 'string' ? modelBytes(model) : model, { ...options, executionProviders: ['wasm'] });
+      },
     },
     Tensor: ort.Tensor,
   });
 }
 
 /**
- * onnxruntime-web reads a model file but not the external data files it names (onnxruntime-node does):
- * they are listed for it, each at its path beside the model.
+ * A model file as one buffer, its external data inside: onnxruntime-web's Node build cannot read a data
+ * file beside a model ("Module.MountedFiles is not available"), onnxruntime-node's does.
  */
-function externalDataOf(file: string): { path: string; data: string }[] {
-  const model = fromBinary(ModelProtoSchema, readFileOrFail(file, 'model'));
-  const locations = new Set<string>();
-  if (model.graph)
-    forEachTensor(model.graph, (t) => {
-      const location = t.dataLocation === TensorProto_DataLocation.EXTERNAL ? t.externalData.find((e) => e.key === 'location')?.value : undefined;
-      if (location) locations.add(location);
-    });
-  return [...locations].map((location) => ({ path: location, data: path.join(path.dirname(file), location) }));
+function modelBytes(file: string): Uint8Array {
+  const { model, externalFiles } = loadModelFile(file);
+  checkSize([file, ...externalFiles].reduce((n, f) => n + fs.statSync(f).size, 0));
+  if (!externalFiles.length) return readFileOrFail(file, 'model');
+  inlineExternal(model.graph!);
+  return toBinary(ModelProtoSchema, model);
+}
+
+/** The studio's limit, for the same reason: WebAssembly memory stops at 4 GiB and holds the model more than once. */
+function checkSize(bytes: number): void {
+  if (bytes > MAX_MODEL_BYTES)
+    fail('RUNTIME', `--runtime wasm runs models up to ${formatBytes(MAX_MODEL_BYTES)}, as the studio does (onnxruntime-web's WebAssembly memory stops at 4 GiB); this one is ${formatBytes(bytes)} with its weights. Use --runtime node.`);
 }
