@@ -25,7 +25,7 @@ import { useRuntime } from '../runtime/ort.js';
  * One thread unless told otherwise, as the studio runs (src/web/runtime.ts): results can change with
  * onnxruntime-web's thread count (PaddleOCR cls calibrated on 4 threads got other scales than on 1 or 2).
  */
-export const WASM_THREADS = 1;
+const WASM_THREADS = 1;
 
 /** Gives the core onnxruntime-web's WebAssembly backend; every later session uses it. */
 export async function useWasmRuntime(threads = WASM_THREADS): Promise<void> {
