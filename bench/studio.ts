@@ -2,7 +2,9 @@
  * The studio against the command line: PaddleOCR's models quantized to int8 with the command line's
  * defaults (minmax, ort-qdq) from the same .npy, once through the studio page in Debian's Chromium (the
  * work in its Web Worker, on onnxruntime-web's WebAssembly) and once with `onnxq quantize` (onnxruntime-node),
- * each timed whole, with the validation latency each reports for the float and the int8 model.
+ * and once with `onnxq quantize --runtime wasm` (onnxruntime-web's WebAssembly in Node), each timed whole,
+ * with the validation latency each reports for the float and the int8 model; the page's model is
+ * downloaded and compared byte for byte with the --runtime wasm one.
  *
  *   npm run build && node dist/bench/studio.js [--samples 32] [--models cls,rec,det]
  */
@@ -49,16 +51,25 @@ try {
   rows.push(`first run in the page (fp16 cls, WebAssembly compiled): ${(warm.ms / 1000).toFixed(1)} s`);
   for (const kind of kinds) {
     const calib = writeCalibrationSet(kind, dir, samples, 1).file;
-    const out = path.join(dir, `${kind}.int8.onnx`);
-    const start = performance.now();
-    const cli = spawnSync(process.execPath, [CLI, 'quantize', PADDLE_MODELS[kind], '-o', out, '--calib', calib, '--json'], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
-    const cliMs = performance.now() - start;
-    if (cli.status !== 0) throw new Error(`onnxq quantize ${kind} failed: ${cli.stderr}`);
-    const v = JSON.parse(cli.stdout).validation as { floatMs: number; quantizedMs: number };
+    const cli = (runtime: 'node' | 'wasm') => {
+      const out = path.join(dir, `${kind}.${runtime}.onnx`);
+      const start = performance.now();
+      const r = spawnSync(process.execPath, [CLI, 'quantize', PADDLE_MODELS[kind], '-o', out, '--calib', calib, '--runtime', runtime, '--json'], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+      const ms = performance.now() - start;
+      if (r.status !== 0) throw new Error(`onnxq quantize ${kind} --runtime ${runtime} failed: ${r.stderr}`);
+      const v = JSON.parse(r.stdout).validation as { floatMs: number; quantizedMs: number };
+      return { ms, out, text: `${(ms / 1000).toFixed(1)} s, latency ${v.floatMs.toFixed(1)} ms → ${v.quantizedMs.toFixed(1)} ms` };
+    };
+    const native = cli('node');
+    const wasm = cli('wasm');
     const inPage = await run(PADDLE_MODELS[kind], calib, 'static');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download', exact: true }).click()]);
+    const pageFile = path.join(dir, `${kind}.page.onnx`);
+    await download.saveAs(pageFile);
+    const same = fs.readFileSync(pageFile).equals(fs.readFileSync(wasm.out));
     rows.push(
       `${kind} (${(fs.statSync(PADDLE_MODELS[kind]).size / 2 ** 20).toFixed(1)} MiB, ${samples} samples): Chromium ${(inPage.ms / 1000).toFixed(1)} s, latency ${inPage.latency}; ` +
-        `CLI ${(cliMs / 1000).toFixed(1)} s, latency ${v.floatMs.toFixed(1)} ms → ${v.quantizedMs.toFixed(1)} ms`,
+        `CLI ${native.text}; CLI --runtime wasm ${wasm.text}, ${same ? 'the same bytes as' : 'NOT the same bytes as'} the studio's`,
     );
     console.log(rows.at(-1));
   }
@@ -67,4 +78,4 @@ try {
   await studio.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }
-console.log(['', 'studio (Chromium, onnxruntime-web WebAssembly) against onnxq quantize (onnxruntime-node), int8 minmax:', ...rows.map((r) => `  ${r}`)].join('\n'));
+console.log(['', 'studio (Chromium, onnxruntime-web WebAssembly) against onnxq quantize (onnxruntime-node, and --runtime wasm), int8 minmax:', ...rows.map((r) => `  ${r}`)].join('\n'));

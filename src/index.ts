@@ -7,7 +7,8 @@
  *
  * Everything in 'onnxq/core' (models and samples in memory, no Node modules), plus the Node helpers
  * that read and write files: quantizeFile, quantizeFileOffline, qatFile, loadModelFile, saveModelFile, openCalibration.
- * Importing it gives the core onnxruntime-node (useRuntime() still switches to another).
+ * Importing it gives the core onnxruntime-node (useRuntime() still switches to another;
+ * `await useWasmRuntime()` to onnxruntime-web's WebAssembly, the studio's kernels and bytes).
  */
 import './node/runtime.js';
 export * from './core.js';
@@ -17,4 +18,5 @@ export { loadModelFile, saveModelFile } from './node/files.js';
 export { analyzeFiles, type AnalyzeFileOptions } from './node/analyze-file.js';
 export { qatFile, type QatFileOptions, type QatFileResult } from './node/qat-file.js';
 export { openCalibration } from './data/open.js';
+export { useWasmRuntime } from './node/wasm-runtime.js';
 export type { ImageOptions } from './data/images.js';

@@ -16,6 +16,7 @@ import { runQat, type QatCliOptions } from './qat.js';
 import { runAnalyze, type AnalyzeCliOptions } from './analyze.js';
 import { DEFAULT_ANALYSIS_SAMPLES, DEFAULT_LAYER_SAMPLES } from '../analyze/analyze.js';
 import { removeAbandoned } from '../node/abandon.js';
+import { withRuntimeOption } from './runtime.js';
 
 /** How the data given with --calib is read: input shapes, and the preprocessing of image folders. */
 function withDataOptions(command: Command): Command {
@@ -49,14 +50,14 @@ program
   .option('--port <n>', `port to listen on (default ${DEFAULT_STUDIO_PORT}; 0 for any free one)`, parseInteger('--port', 0))
   .action((opts: { port?: number }) => runStudio(opts));
 
-withDataOptions(
+withRuntimeOption(withDataOptions(
   program
     .command('analyze')
     .description('find where a quantized model loses accuracy: every quantized tensor against the float model, layers ranked by sensitivity, histograms and weight ranges')
     .argument('<float>', 'the float .onnx model')
     .argument('<quantized>', 'a QDQ model made from it (by onnxq or another tool)')
     .requiredOption('--calib <path>', 'samples to compare on: a folder of images, a .npy, a .npz or a folder of .npy files'),
-)
+))
   .option('--samples <n>', `samples to compare on (default ${DEFAULT_ANALYSIS_SAMPLES})`, parseInteger('--samples'))
   .option('--layer-samples <n>', `samples for the layer-wise ranking, run once per layer (default ${DEFAULT_LAYER_SAMPLES})`, parseInteger('--layer-samples'))
   .option('--no-layerwise', 'skip the layer-wise ranking')
@@ -68,7 +69,7 @@ withDataOptions(
   .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'))
   .action((float: string, quantized: string, opts: AnalyzeCliOptions) => runAnalyze(float, quantized, opts));
 
-withDataOptions(program
+withRuntimeOption(withDataOptions(program
   .command('quantize')
   .description('quantize a model: static (calibrated int8 QDQ), dynamic, weight-only int4/int8 or float16; then validate it')
   .argument('<model>', 'the float .onnx model (never modified)')
@@ -98,7 +99,7 @@ withDataOptions(program
   .option('--seed <n>', 'seed for sample selection (default 0)', parseInteger('--seed', 0))
   .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'))
   .option('--batch-size <n>', 'samples per calibration run when the batch dimension is free (default 1)', parseInteger('--batch-size'))
-  )
+  ))
   .option('--min-sqnr <dB>', 'static mixed precision: take tensors out of int8, most useful first, until every output\'s SQNR on held-out samples reaches this', parseNumber('--min-sqnr'))
   .option('--max-sqnr-drop <dB>', 'static mixed precision: every output\'s SQNR at most this far below the same model with 16-bit activations', parseNumber('--max-sqnr-drop'))
   .option('--min-top1 <share>', 'static mixed precision: top-1 agreement with float on class outputs, e.g. 0.99', parseNumber('--min-top1'))
@@ -143,12 +144,12 @@ function withPlanOptions(command: Command): Command {
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'));
 }
 
-withPlanOptions(withDataOptions(program
+withRuntimeOption(withPlanOptions(withDataOptions(program
   .command('qat')
   .description('quantization-aware training: calibrate, fine-tune weights and scales with fake quantization on onnxruntime, export QDQ with the trained parameters')
   .argument('<model>', 'the float .onnx model (never modified)')
   .requiredOption('-o, --output <file>', 'where to write the quantized model')
-  .requiredOption('--data <path>', 'training samples (they also initialise the ranges): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files')))
+  .requiredOption('--data <path>', 'training samples (they also initialise the ranges): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files'))))
   .option('--labels <file>', 'a .npy of class indices, one per sample: cross-entropy; without it, distillation from the float model\'s outputs')
   .option('--epochs <n>', 'passes over the training samples', parseInteger('--epochs', 0), 1)
   .option('--lr <rate>', 'peak learning rate, cosine decay after 5 % warm-up (default 1e-3 with adam, 1e-2 with sgd)', parseNumber('--lr'))

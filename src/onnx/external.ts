@@ -5,7 +5,8 @@
  * twice. The reading is done by whoever loaded the model (node/files.ts), so this file needs no file
  * system; a tensor's own `external_data` entries still say where its bytes are, as in the file.
  */
-import { TensorProto_DataLocation, type TensorProto } from 'onnx-buf';
+import { TensorProto_DataLocation, type GraphProto, type TensorProto } from 'onnx-buf';
+import { forEachTensor } from './walk.js';
 
 export interface ExternalBytes {
   /** The folder the tensor's location is relative to: its model's. */
@@ -27,4 +28,15 @@ export function setExternal(t: TensorProto, bytes: ExternalBytes): void {
 /** Where a tensor's bytes are, when they are still in an external file. */
 export function externalOf(t: TensorProto): ExternalBytes | undefined {
   return t.dataLocation === TensorProto_DataLocation.EXTERNAL ? sources.get(t) : undefined;
+}
+
+/** Reads every external tensor's bytes into the tensor itself, for a runtime that takes a model as one buffer. */
+export function inlineExternal(graph: GraphProto): void {
+  forEachTensor(graph, (t) => {
+    const e = externalOf(t);
+    if (!e) return;
+    t.rawData = e.read() as typeof t.rawData;
+    t.dataLocation = TensorProto_DataLocation.DEFAULT;
+    t.externalData = [];
+  });
 }

@@ -3,11 +3,10 @@
  * given beside it, matched by name) and a calibration source (an .npy, an .npz, .npy files named after
  * the inputs, or images), checked against the model's inputs as the command line checks --calib.
  */
-import { TensorProto_DataLocation, type ModelProto } from 'onnx-buf';
+import type { ModelProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { decodeModel } from '../onnx/codec.js';
-import { externalOf } from '../onnx/external.js';
-import { forEachTensor } from '../onnx/walk.js';
+import { inlineExternal } from '../onnx/external.js';
 import { checkModel } from '../ir/check.js';
 import { folderSource, npySource, npzSource, type CalibrationFiles } from '../data/choose.js';
 import { npyFromBytes, type ArrayReader } from '../data/npy.js';
@@ -33,13 +32,7 @@ export async function loadModel(model: File, dataFiles: readonly File[] = []): P
     return { folder: '', file: location, offset, length: n, read: () => bytes.slice(offset, offset + n) };
   });
   // The page has no file for onnxruntime to read: every weight goes into the model's own bytes.
-  forEachTensor(decoded.graph!, (t) => {
-    const e = externalOf(t);
-    if (!e) return;
-    t.rawData = e.read() as typeof t.rawData;
-    t.dataLocation = TensorProto_DataLocation.DEFAULT;
-    t.externalData = [];
-  });
+  inlineExternal(decoded.graph!);
   checkModel(decoded, model.name);
   return decoded;
 }

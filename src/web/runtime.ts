@@ -16,14 +16,19 @@ export interface WebRuntimeOptions {
   backend?: WebBackend;
   /** The folder (URL ending in '/') that serves onnxruntime-web's .wasm and .mjs files; default: this bundle's own folder. */
   wasmPaths?: string;
-  /** WebAssembly threads (they need a cross-origin-isolated page; onnxruntime-web falls back to one otherwise). */
+  /**
+   * WebAssembly threads (more need a cross-origin-isolated page; onnxruntime-web falls back to one
+   * otherwise). Default 1, not onnxruntime-web's half the cores: results can change with the thread count
+   * (PaddleOCR cls calibrated on 4 threads got other scales than on 1 or 2), so one thread gives the same
+   * model on every machine, and the one `onnxq quantize --runtime wasm` writes.
+   */
   threads?: number;
 }
 
 /** Gives the core onnxruntime-web with these options; every later session uses them. */
 export function useWebRuntime(options: WebRuntimeOptions = {}): void {
   ort.env.wasm.wasmPaths = options.wasmPaths ?? new URL('./', import.meta.url).href;
-  if (options.threads) ort.env.wasm.numThreads = options.threads;
+  ort.env.wasm.numThreads = options.threads ?? 1;
   const executionProviders = [options.backend ?? 'wasm'];
   const runtime: OrtModule = {
     InferenceSession: { create: (model, sessionOptions) => ort.InferenceSession.create(model as Uint8Array, { ...sessionOptions, executionProviders }) },
