@@ -37,13 +37,12 @@ export interface WeightGrid {
   step: Float32Array;
   /** 1 where the entry may round either way. */
   free: Uint8Array;
-  /** h of round to nearest, as the exporter rounds (half to even). */
+  /** h of round to nearest, as the exporter rounds (half to even); 0 where not free. */
   nearest: Uint8Array;
   /** V with h(V) = frac(W/s): the start of training. */
   v0: Float32Array;
-  /** Integer offset of the grid: the stored integer is floor + h + zero point. */
+  /** ⌊W/s⌋ clipped to the grid: the stored integer is floor + h + the zero point. */
   floor: Int32Array;
-  zeroPoint: Int32Array;
   /** Per entry, the index of its scale. */
   channel: Int32Array;
   scale: Float32Array;
@@ -71,7 +70,6 @@ export function weightGrid(graph: Graph, plan: QuantPlan, name: string): WeightG
     nearest: new Uint8Array(n),
     v0: new Float32Array(n),
     floor: new Int32Array(n),
-    zeroPoint,
     channel: new Int32Array(n),
     scale,
   };
@@ -97,7 +95,7 @@ export function weightGrid(graph: Graph, plan: QuantPlan, name: string): WeightG
 
 /** The grid values s·(⌊W/s⌋ + h) for rounding decisions h ∈ {0, 1}: what the exporter rounds back to exactly these integers. */
 export function gridValues(g: WeightGrid, h: Uint8Array): Float32Array {
-  return Float32Array.from(g.base, (b, i) => (g.free[i] ? Math.fround(g.scale[g.channel[i]!]! * (g.floor[i]! + h[i]!)) : b));
+  return Float32Array.from(g.floor, (f, i) => Math.fround(g.scale[g.channel[i]!]! * (f + h[i]!)));
 }
 
 export interface UnitModel {

@@ -110,7 +110,7 @@ export async function adaRound(cal: Calibration, model: ModelProto, graph: Graph
   try {
     for (const unit of units) {
       const t = performance.now();
-      const perSample = 4 * ((cal.types.get(unit.fetch) ? size(cal, unit.fetch) : 0) + size(cal, unit.output));
+      const perSample = 4 * (size(cal, unit.fetch) + size(cal, unit.output));
       const own = spread(indices, Math.max(1, Math.min(indices.length, Math.floor(MAX_UNIT_BYTES / Math.max(1, perSample)))));
       const data = await collectTaps(cal.source, model, plan, [unit], own, floatRunner, { ...runner, label: 'the quantized model (AdaRound inputs)' });
       const r = await reconstructUnit(graph, model, plan, unit, data.xs.get(unit.fetch)!, data.ys.get(unit.output)!, o, runner);
@@ -182,7 +182,7 @@ async function reconstructUnit(
     const nearest = new Map(grids.map((g) => [g.name, g.nearest]));
     const before = await squaredError(nearest);
 
-    const order = batchOrder(xs.length, batchSize, Math.ceil((o.iterations * batchSize) / Math.max(1, xs.length - (xs.length % batchSize))) + 1, o.seed ?? 1);
+    const order = batchOrder(xs.length, batchSize, Math.ceil(o.iterations / Math.floor(xs.length / batchSize)), o.seed ?? 1);
     for (let step = 0; step < o.iterations; step++) await trainer.train(batchOf(order.next().value as Int32Array));
 
     const learned = new Map(grids.map((g) => [g.name, Uint8Array.from(trainer.params.get(v.get(g.name)!)!, (x, i) => (g.free[i] && x >= 0 ? 1 : 0))]));
