@@ -11,7 +11,7 @@ import { memorySource } from '../../src/data/memory.js';
 import { DT } from '../../src/onnx/dtype.js';
 import { readFloat32, readTensor, setRawData } from '../../src/onnx/tensor.js';
 import { Graph } from '../../src/ir/graph.js';
-import { calibrate, quantizeCalibrated, type QuantizeResult } from '../../src/quantize.js';
+import { calibrate, quantize, quantizeCalibrated, type QuantizeResult } from '../../src/quantize.js';
 import { resolvePlan } from '../../src/plan/resolve.js';
 import { checkLearnedRounding } from '../../src/refine/adaround.js';
 import { addRegularizerGradient, betaAt, initialV, rectifiedSigmoid, regularizer } from '../../src/refine/rounding.js';
@@ -162,6 +162,14 @@ describe('AdaRound by blocks (BRECQ) on a residual block', () => {
     expect(block.validation!.outputs[0]!.sqnr).toBeGreaterThan(rtn.validation!.outputs[0]!.sqnr + 5);
     for (const w of ['w1', 'w2']) expect(block.plan.weights[w]!.params!.state).toBe('trained');
   }, 120_000);
+});
+
+describe('AdaRound options', () => {
+  it('are refused without the method, and out of range', async () => {
+    const source = memorySource(randomSamples('x', [1, 3, 16, 16], 12, 6));
+    await expect(quantize(buildModel(cnn), source, { weightBits: 4, adaround: { iterations: 10 } })).rejects.toThrow(/AdaRound's options \(reconstruction, iterations, samples\) apply to method adaround; the method here is minmax/);
+    await expect(quantize(buildModel(cnn), source, { weightBits: 4, method: 'adaround', adaround: { iterations: 0 } })).rejects.toThrow(/AdaRound's iterations must be a positive integer; got 0/);
+  });
 });
 
 describe('the learned integers are checked before export', () => {
