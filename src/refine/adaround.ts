@@ -192,7 +192,11 @@ async function reconstructUnit(
     let free = 0;
     for (const g of grids) {
       const h = (keep ? learned : nearest).get(g.name)!;
-      for (let i = 0; i < h.length; i++) if (g.free[i]) (free++, (flipped += h[i] !== g.nearest[i] ? 1 : 0));
+      for (let i = 0; i < h.length; i++) {
+        if (!g.free[i]) continue;
+        free++;
+        if (h[i] !== g.nearest[i]) flipped++;
+      }
       write(graph, plan, g, h, keep);
     }
     const db = (e: number) => (e > 0 ? 10 * Math.log10(signal / e) : Infinity);
