@@ -39,7 +39,12 @@ export type Reconstruct = 'layer' | 'block';
 export interface AdaRoundOptions {
   /** Reconstruct each layer's output (default) or each block's (BRECQ). */
   reconstruct?: Reconstruct;
-  /** Adam steps per layer or block (default 500; the paper and AIMET take 10,000, BRECQ 20,000). */
+  /**
+   * Adam steps per layer or block (default 200; the paper and AIMET take 10,000, BRECQ 20,000). Measured
+   * on torch-trained Fashion-MNIST CNNs at 4-bit weights, 200 and 500 steps gave the same top-1 (ResNet-
+   * style 91.87 / 91.86 %, MobileNetV2-style 89.63 / 89.69 %, round to nearest 90.67 / 88.53 %) in 2.5×
+   * less time; 500 reconstruct each layer's output better (mean 23.4 → 25.1 dB on the ResNet).
+   */
   iterations?: number;
   /** Calibration samples reconstructed on (default 256, at most the calibration's; fewer for a unit whose data would pass 256 MiB). */
   samples?: number;
@@ -47,7 +52,7 @@ export interface AdaRoundOptions {
   batchSize?: number;
   /**
    * Adam's learning rate (default 0.03: AIMET's 0.001 for 10,000 steps moves V by up to ~10, enough to
-   * cross from either end of its start; 500 steps need a larger one. Measured on the test CNN at 500
+   * cross from either end of its start; a few hundred steps need a larger one. Measured on the test CNN at 500
    * steps: 0.003 / 0.01 / 0.03 / 0.05 (250 steps) → 29.2 / 27.9 / 31.8 / 29.7 dB, round to nearest 23.5).
    */
   lr?: number;
@@ -84,7 +89,7 @@ export interface AdaRoundReport {
   totalMs: number;
 }
 
-export const ADAROUND_DEFAULTS = { iterations: 500, samples: 256, batchSize: 32, lr: 0.03, lambda: 0.01 } as const;
+export const ADAROUND_DEFAULTS = { iterations: 200, samples: 256, batchSize: 32, lr: 0.03, lambda: 0.01 } as const;
 /** Bytes of one unit's inputs and float outputs kept for its training. */
 const MAX_UNIT_BYTES = 256 * 2 ** 20;
 /** |V| that makes h exactly 0 or 1 (σ(±20)·1.2 − 0.1 lies beyond the clip): rounding decisions fed as V. */
