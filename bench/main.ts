@@ -5,7 +5,7 @@
  * and writes every number to bench-results.json in the current directory. Nothing here asserts:
  * the aims from the issue are printed next to the measurements.
  *
- *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel,analysis,train] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel,analysis,train,adaround] [--adaround-iters 100] [--threads N] [--samples 128] [--memory-samples 128,1024]
  *                    [--scale-layers 25,50,100,200] [--scale-shape hidden=64,seq=16,ffn=256,heads=4,activation=relu] [--scale-timeout 240] [--bigmodel-no-validate] [--bigmodel-timeout 1800]
  *
  * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
@@ -20,6 +20,8 @@
  * Section 8 (analysis) times onnxq's analysis of the int8 PaddleOCR det and rec models against float
  * inference, and the mixed-precision search to an output-SQNR budget with the task scores it reaches.
  * Section 9 (train) times one training step of src/train's engine against one float forward pass.
+ * Section 10 (adaround, only when named in --only) sets AdaRound by layer and by block against round
+ * to nearest on PaddleOCR cls at 4-bit weights, --adaround-iters steps per unit (default 100).
  */
 import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
 import { byMethod, ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
@@ -33,10 +35,13 @@ import { parseScaleShape, printScale, SCALE_SHAPE, scaleRuns, type ScaleShape } 
 import { printSharedQuality, sharedModels } from './shared-models.js';
 import { analysisRuns, printAnalysis, printEasyQuant } from './analysis.js';
 import { printTrainingStep, trainingStep } from './train.js';
+import { adaRoundRun, printAdaRound } from './adaround.js';
 import { VERSION } from '../src/index.js';
 
-const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel', 'analysis', 'train'] as const;
+const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel', 'analysis', 'train', 'adaround'] as const;
 type Section = (typeof SECTIONS)[number];
+/** Sections run without --only: all but AdaRound's, which trains every layer of a model twice (tens of minutes). */
+const DEFAULT_SECTIONS = SECTIONS.filter((s) => s !== 'adaround');
 const RESULTS_FILE = 'bench-results.json';
 /** MLP blocks of the generated model whose offline-mode memory section 5 measures: 8 blocks = 256 MB. */
 const MEMORY_MLP_BLOCKS = 8;
@@ -51,6 +56,7 @@ interface Args {
   scaleTimeoutS: number;
   bigModelValidate: boolean;
   bigModelTimeoutS: number;
+  adaroundIters: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -59,7 +65,7 @@ function parseArgs(argv: string[]): Args {
     if (i < 0) return undefined;
     return argv[i]!.includes('=') ? argv[i]!.split('=')[1] : argv[i + 1];
   };
-  const only = new Set((get('--only')?.split(',') ?? [...SECTIONS]) as Section[]);
+  const only = new Set((get('--only')?.split(',') ?? [...DEFAULT_SECTIONS]) as Section[]);
   for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section '${s}' (sections: ${SECTIONS.join(', ')})`);
   const threadsArg = Number(get('--threads') ?? 1);
   return {
@@ -72,6 +78,7 @@ function parseArgs(argv: string[]): Args {
     scaleTimeoutS: Number(get('--scale-timeout') ?? 240),
     bigModelValidate: !argv.includes('--bigmodel-no-validate'),
     bigModelTimeoutS: Number(get('--bigmodel-timeout') ?? 1800),
+    adaroundIters: Number(get('--adaround-iters') ?? 100),
   };
 }
 
@@ -228,6 +235,21 @@ async function main(): Promise<void> {
     } catch (e) {
       console.log(`  failed — ${errorLine(e)}`);
       errors.push(`train: ${errorLine(e)}`);
+    }
+    save();
+  }
+
+  // 10. AdaRound against round to nearest at 4-bit weights.
+  if (args.only.has('adaround')) {
+    heading('10. AdaRound: learned weight rounding at 4 bits (PaddleOCR cls)');
+    try {
+      const run = await adaRoundRun(Math.min(args.samples, 128), args.adaroundIters, args.threads, log);
+      printAdaRound(run);
+      printQuality(run.quality);
+      results.adaround = run;
+    } catch (e) {
+      console.log(`  failed — ${errorLine(e)}`);
+      errors.push(`adaround: ${errorLine(e)}`);
     }
     save();
   }

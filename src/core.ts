@@ -27,6 +27,7 @@ export { analyzeModels, type AnalyzeOptions } from './analyze/analyze.js';
 export { renderReport } from './analyze/html.js';
 export { reportJson, type AnalysisReport, type TensorError, type LayerSensitivity, type WeightRanges, type ActivationHistogram, type MixedPrecisionReport } from './analyze/report.js';
 export type { Budget } from './refine/mixed-precision.js';
+export type { AdaRoundOptions, AdaRoundReport, AdaRoundUnit, Reconstruct } from './refine/adaround.js';
 export { memorySource } from './data/memory.js';
 export type { CalibrationSource, Sample, HostTensor, ModelInput } from './data/source.js';
 export { buildPlan, type PlanOptions } from './plan/build.js';

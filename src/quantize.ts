@@ -33,7 +33,8 @@ import type { QuantPlan, TargetName } from './plan/plan.js';
 import { resolvePlan } from './plan/resolve.js';
 import { checkLoads, classOutputs, compareModels, type ValidationReport } from './analyze/validate.js';
 import { easyQuant, type EasyQuantReport } from './refine/easyquant.js';
-import { isRefineMethod, METHOD_NAMES, rangeMethodOf, type MethodName } from './refine/methods.js';
+import { adaRound, checkLearnedRounding, type AdaRoundOptions, type AdaRoundReport } from './refine/adaround.js';
+import { COMPARED_METHODS, isRefineMethod, rangeMethodOf, type MethodName } from './refine/methods.js';
 import type { Augmentation, RunnerOptions } from './runtime/runner.js';
 import { measureValueTypes } from './runtime/value-types.js';
 import { timed, type StageTimes } from './timings.js';
@@ -88,6 +89,8 @@ export interface QuantizeOptions extends Omit<PlanOptions, 'method'>, Omit<Calib
   eqSamples?: number;
   /** EasyQuant: what the search maximises per layer (default sqnr; cosine as the paper). */
   eqObjective?: 'cosine' | 'sqnr';
+  /** With method 'adaround' (learned weight rounding, src/refine/adaround.ts): layer or block reconstruction, iterations, samples … */
+  adaround?: Omit<AdaRoundOptions, 'threads' | 'seed' | 'onProgress'>;
   /** Percentile for the percentile method (default 99.999). */
   percentile?: number;
   /** A plan to use instead of building one (e.g. edited by the user); entries with parameters keep them. */
@@ -158,6 +161,8 @@ export interface QuantizeResult {
   validation?: ValidationReport;
   /** With method 'eq': the layers searched, their cosines before and after, and the time. */
   easyQuant?: EasyQuantReport;
+  /** With method 'adaround': the layers or blocks reconstructed, their output SQNR before and after, and the time. */
+  adaRound?: AdaRoundReport;
   warnings: string[];
   samples: { calibration: number; heldOut: number; shared: boolean };
   timings: { calibrateMs: number; totalMs: number; stages: StageTimes };
@@ -255,10 +260,15 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   const plan = await timed(stages, 'plan', () => planFor(cal, graph, rangeOptions(options), warnings));
   const rangeOpts = options.percentile !== undefined ? { percentile: options.percentile } : {};
   let refined: EasyQuantReport | undefined;
+  let rounded: AdaRoundReport | undefined;
   if (isRefineMethod(options.method) && !options.plan) {
     // The search runs on the float model, before the export rewrites it; resolving again afterwards only refits the biases.
+    // AdaRound learns integers for the scales resolved here, biases already fitted (fitBiases may enlarge weight scales).
     resolvePlan(plan, cal.stats, (n) => graph.constant(n), rangeOpts);
-    refined = await timed(stages, 'refine', () => easyQuant(cal, plan, { steps: options.eqSteps, samples: options.eqSamples, objective: options.eqObjective, threads: options.threads ?? cal.threads }));
+    const threads = options.threads ?? cal.threads;
+    if (options.method === 'adaround')
+      rounded = await timed(stages, 'refine', () => adaRound(cal, model, graph, plan, { ...options.adaround, threads, seed: options.seed, onProgress: (d, t) => options.onProgress?.('adaround', d, t) }));
+    else refined = await timed(stages, 'refine', () => easyQuant(cal, plan, { steps: options.eqSteps, samples: options.eqSamples, objective: options.eqObjective, threads }));
   }
   let biasCorrection: BiasCorrectionReport | undefined;
   if (options.biasCorrection) {
@@ -268,6 +278,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   }
   const { exported, resolved } = await timed(stages, 'export', () => {
     const resolved = resolvePlan(plan, cal.stats, (n) => graph.constant(n), rangeOpts);
+    if (rounded) checkLearnedRounding(graph, plan);
     const exported = exportQdq(graph, model, plan);
     stampModel(model, 'static', options);
     return { exported, resolved };
@@ -294,6 +305,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
     export: { ...exported, adjustedWeightChannels: resolved.adjustedWeightChannels },
     ...(validation ? { validation } : {}),
     ...(refined ? { easyQuant: refined } : {}),
+    ...(rounded ? { adaRound: rounded } : {}),
     ...(biasCorrection ? { biasCorrection } : {}),
     warnings,
     samples: { calibration: cal.selection.calibration.length, heldOut: cal.selection.heldOut.length, shared: cal.selection.shared },
@@ -310,10 +322,12 @@ export async function quantize(input: ModelProto, source: CalibrationSource, opt
     fail('BAD_OPTION', 'comparing every method (--method all) chooses the ranges itself: it does not combine with a plan, a mixed-precision budget or a TensorRT cache.');
   if ((options.budget || options.compareMethods) && options.validate === false)
     fail('BAD_OPTION', `${options.budget ? 'a mixed-precision budget' : 'comparing every method (--method all)'} is measured on held-out samples; drop --no-validate (validate: false).`);
+  if (options.adaround && options.method !== 'adaround' && !options.compareMethods)
+    fail('BAD_OPTION', `AdaRound's options (reconstruction, iterations, samples) apply to method adaround; the method here is ${options.method ?? 'minmax'}.`);
   if (options.budget && options.plan) fail('BAD_OPTION', 'a mixed-precision budget chooses what stays in int8 itself; it cannot start from a plan (--plan). Drop one of them.');
   if (options.budget && 'maxSqnrDrop' in options.budget && options.target === 'tensorrt')
     fail('BAD_OPTION', '--max-sqnr-drop is measured against 16-bit activations, which target tensorrt does not run; give --min-sqnr instead.');
-  const all = options.compareMethods ? METHOD_NAMES : undefined;
+  const all = options.compareMethods ? COMPARED_METHODS : undefined;
   const cal = await calibrate(input, source, {
     ...options,
     holdOut: options.validate !== false,

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { METHOD_NAMES } from '../refine/methods.js';
 import { RANGE_METHOD_NAMES } from '../calibrate/observer.js';
+import { ADAROUND_DEFAULTS } from '../refine/adaround.js';
 import { printable } from './format.js';
 import { OnnxqError } from '../errors.js';
 import { QUANT_TYPES } from '../quant/spec.js';
@@ -76,7 +77,10 @@ withRuntimeOption(withDataOptions(program
   .requiredOption('-o, --output <file>', 'where to write the quantized model')
   .addOption(new Option('--mode <mode>', 'static needs --calib; dynamic, weight-only and fp16 need no calibration').choices(['static', 'dynamic', 'weight-only', 'fp16']).default('static'))
   .option('--calib <path>', 'calibration data (static; optional otherwise, to validate on): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files named after the inputs')
-  .addOption(new Option('--method <name>', 'activation range method, eq (EasyQuant\'s per-layer scale search from entropy ranges), or all: every method, the best on held-out samples is written').choices([...METHOD_NAMES, 'all']).default('minmax'))
+  .addOption(new Option('--method <name>', 'activation range method, eq (EasyQuant\'s per-layer scale search from entropy ranges), adaround (learned weight rounding on minmax ranges), or all: every method but adaround, the best on held-out samples is written').choices([...METHOD_NAMES, 'all']).default('minmax'))
+  .addOption(new Option('--reconstruct <unit>', 'for --method adaround: reconstruct each layer\'s output (default) or each block\'s (BRECQ: the nodes between single-tensor cuts, e.g. a residual block)').choices(['layer', 'block']))
+  .option('--adaround-iters <n>', `for --method adaround: Adam steps per layer or block (default ${ADAROUND_DEFAULTS.iterations}; the paper takes 10000)`, parseInteger('--adaround-iters'))
+  .option('--adaround-samples <n>', `for --method adaround: calibration samples to reconstruct on (default ${ADAROUND_DEFAULTS.samples})`, parseInteger('--adaround-samples'))
   .option('--eq-steps <n>', 'for --method eq: candidate scales per search over [0.5·S, 2·S) (default 100)', parseInteger('--eq-steps'))
   .option('--eq-samples <n>', 'for --method eq: calibration samples the search runs on (default 50)', parseInteger('--eq-samples'))
   .option('--percentile <p>', 'percentile for --method percentile (default 99.999)', parseNumber('--percentile'))

@@ -82,6 +82,9 @@ export interface QuantizeCliOptions extends Omit<PlanOptions, 'weightMethod' | '
   method?: MethodName | 'all';
   eqSteps?: number;
   eqSamples?: number;
+  reconstruct?: 'layer' | 'block';
+  adaroundIters?: number;
+  adaroundSamples?: number;
   output: string;
   mode?: 'static' | OfflineMode;
   calib?: string;

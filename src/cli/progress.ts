@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 export type ProgressFn = (phase: string, done: number, total: number, detail?: string) => void;
 
 /** What each phase counts. */
-const UNITS: Record<string, string> = { quantizing: 'weights', training: 'steps' };
+const UNITS: Record<string, string> = { quantizing: 'weights', training: 'steps', adaround: 'layers/blocks' };
 
 export function terminalProgress(enabled = process.stderr.isTTY && !process.env.CI): { update: ProgressFn; stop: () => void } {
   if (!enabled) return { update: () => {}, stop: () => {} };

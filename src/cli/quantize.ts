@@ -12,6 +12,7 @@ import type { QuantPlan } from '../plan/plan.js';
 import { bitsOf, qrange } from '../quant/spec.js';
 import { withProgress } from './progress.js';
 import type { Budget } from '../refine/mixed-precision.js';
+import type { AdaRoundReport } from '../refine/adaround.js';
 
 type Mode = NonNullable<QuantizeCliOptions['mode']>;
 
@@ -21,6 +22,9 @@ const MODES_OF_FLAG: Record<string, readonly Mode[]> = {
   percentile: ['static'],
   eqSteps: ['static'],
   eqSamples: ['static'],
+  reconstruct: ['static'],
+  adaroundIters: ['static'],
+  adaroundSamples: ['static'],
   calibSamples: ['static'],
   batchSize: ['static'],
   plan: ['static'],
@@ -83,6 +87,9 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
   const eqFlags = ['eqSteps', 'eqSamples'].filter((k) => given.includes(k));
   if (eqFlags.length && o.method !== 'eq' && !all)
     fail('BAD_OPTION', `${eqFlags.map(flagName).join(', ')} ${eqFlags.length === 1 ? 'applies' : 'apply'} to --method eq; the method here is ${o.method ?? 'minmax'}. Add --method eq or drop ${eqFlags.length === 1 ? 'it' : 'them'}.`);
+  const adaFlags = ['reconstruct', 'adaroundIters', 'adaroundSamples'].filter((k) => given.includes(k));
+  if (adaFlags.length && o.method !== 'adaround')
+    fail('BAD_OPTION', `${adaFlags.map(flagName).join(', ')} ${adaFlags.length === 1 ? 'applies' : 'apply'} to --method adaround (learned weight rounding); the method here is ${o.method ?? 'minmax'}. Add --method adaround or drop ${adaFlags.length === 1 ? 'it' : 'them'}.`);
   if (given.includes('trtVersion') && !o.calibCache) fail('BAD_OPTION', '--trt-version sets the header of the TensorRT calibration cache; add --calib-cache FILE or drop it.');
   if (o.trtVersion !== undefined && !/^\d{3,6}$/.test(o.trtVersion))
     fail('BAD_OPTION', `--trt-version takes TensorRT's version as its cache header writes it, e.g. 8601 for TensorRT 8.6.1 or 100300 for 10.3.0; got '${o.trtVersion}'.`);
@@ -104,6 +111,7 @@ export async function runQuantize(input: string, o: QuantizeCliOptions, given: s
     percentile: o.percentile,
     eqSteps: o.eqSteps,
     eqSamples: o.eqSamples,
+    ...(adaFlags.length ? { adaround: { reconstruct: o.reconstruct, iterations: o.adaroundIters, samples: o.adaroundSamples } } : {}),
     weightMethod: o.weightMethod as PlanOptions['weightMethod'],
     target: o.target,
     activationType: o.activationType,
@@ -156,6 +164,7 @@ function jsonSummary(input: string, r: QuantizeFileResult) {
     ...(r.mixedPrecision ? { mixedPrecision: r.mixedPrecision } : {}),
     ...(r.methods ? { methods: r.methods } : {}),
     ...(r.easyQuant ? { easyQuant: easyQuantSummary(r.easyQuant) } : {}),
+    ...(r.adaRound ? { adaRound: r.adaRound } : {}),
     timings: r.timings,
     warnings: r.warnings,
     notes: r.notes,
@@ -183,6 +192,7 @@ function textSummary(input: string, r: QuantizeFileResult): string {
         (e.skipped.length ? `; left ${e.skipped.length} as calibrated (${countList(e.skipped.map((s) => s.reason))})` : ''),
     );
   }
+  if (r.adaRound) lines.push(...adaRoundLines(r.adaRound));
   if (r.validation) {
     const n = r.validation.samples;
     lines.push(`  validation on ${n} held-out sample${n === 1 ? '' : 's'}${r.samples.shared ? ' (the calibration sample itself)' : ''}:`, ...validationLines(r.validation));
@@ -201,6 +211,22 @@ function textSummary(input: string, r: QuantizeFileResult): string {
   for (const n of r.notes) lines.push(`  note: ${n}`);
   lines.push(`  done in ${formatMs(r.timings.totalMs)}`);
   return lines.map(printable).join('\n') + '\n';
+}
+
+/** AdaRound: what was reconstructed, on what, in how long, and the units' output SQNR before and after. */
+function adaRoundLines(a: AdaRoundReport): string[] {
+  const unit = a.reconstruct === 'block' ? 'block' : 'layer';
+  const n = a.units.length;
+  const learned = a.units.filter((u) => u.learned);
+  const mean = (f: (u: AdaRoundReport['units'][number]) => number) => a.units.reduce((s, u) => s + f(u), 0) / Math.max(1, n);
+  const lines = [
+    `  AdaRound reconstructed ${n} ${unit}${n === 1 ? '' : 's'} (${a.iterations} steps of ${a.batchSize}, ${a.samples} samples) in ${formatMs(a.totalMs)}, ${formatMs(a.totalMs / Math.max(1, n))} per ${unit}`,
+    `    ${unit} output SQNR on the calibration samples, mean: round to nearest ${formatDb(mean((u) => u.sqnrBefore))} → learned ${formatDb(mean((u) => u.sqnrAfter))}; ` +
+      `${(100 * mean((u) => u.flipped)).toFixed(1)} % of the weights rounded the other way` +
+      (learned.length < n ? `; ${n - learned.length} kept round to nearest (it reconstructed better)` : ''),
+  ];
+  if (a.split.length) lines.push(`    ${a.split.length} block${a.split.length === 1 ? '' : 's'} reconstructed layer by layer: no backward rule for ${a.split.join(', ')}`);
+  return lines;
 }
 
 /** What the mixed-precision search took out of int8, what each step bought and cost. */

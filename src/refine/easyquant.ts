@@ -12,12 +12,9 @@
  * A candidate wins only when it scores higher than the starting scale, so a layer never gets worse
  * on its calibration samples. Zero points are kept (a folded Relu stays exact).
  */
-import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema } from 'onnx-buf';
 import { concatSamples } from '../data/batch.js';
 import type { HostTensor } from '../data/source.js';
-import { exportQdq } from '../export/qdq.js';
-import { Graph } from '../ir/graph.js';
+import type { Graph } from '../ir/graph.js';
 import { opsetVersion } from '../ir/model.js';
 import { attrInt, isStandard } from '../ir/node.js';
 import type { ValueType } from '../ir/types.js';
@@ -25,6 +22,7 @@ import { bitsOf, qrange } from '../quant/spec.js';
 import { Runner, type RunnerOptions } from '../runtime/runner.js';
 import type { QuantPlan } from '../plan/plan.js';
 import type { Calibration } from '../quantize.js';
+import { collectTaps, spread } from './layer-data.js';
 import { layerModel, type Layer } from './layer-model.js';
 
 export interface EasyQuantOptions {
@@ -118,12 +116,6 @@ export async function easyQuant(cal: Calibration, plan: QuantPlan, options: Easy
   return { steps, samples: indices.length, layers: report, skipped, collectMs, searchMs, totalMs, msPerLayer: report.length ? totalMs / report.length : 0 };
 }
 
-/** `n` indices spread evenly over the calibration selection (all of them when it has no more). */
-function spread(selection: readonly number[], n: number): number[] {
-  if (selection.length <= n) return [...selection];
-  return Array.from({ length: n }, (_, i) => selection[Math.floor((i * selection.length) / n)]!);
-}
-
 /** The layers to search, in graph order; the others that have a quantized weight are listed as skipped. */
 function findLayers(graph: Graph, plan: QuantPlan, skipped: EasyQuantReport['skipped']): Layer[] {
   const folds = new Map(plan.folded.map((f) => [f.output, f]));
@@ -183,25 +175,7 @@ interface LayerData {
 
 /** Runs the model quantized with the plan as it stands and the float model over the samples, keeping each layer's input and output. */
 async function collect(cal: Calibration, plan: QuantPlan, group: Layer[], indices: number[], floatRunner: Runner, options: RunnerOptions): Promise<Map<Layer, LayerData>> {
-  const model = clone(ModelProtoSchema, cal.model);
-  exportQdq(new Graph(model.graph!), model, plan);
-  const fetch = [...new Set(group.filter((l) => !cal.graph.isGraphInput(l.fetch)).map((l) => l.fetch))];
-  const outputs = [...new Set(group.map((l) => l.output))];
-  const quantized = await Runner.create(model, { ...options, label: 'the quantized model (EasyQuant inputs)', add: { outputs: fetch } });
-  const xs = new Map<string, HostTensor[]>();
-  const ys = new Map<string, HostTensor[]>();
-  const push = (m: Map<string, HostTensor[]>, k: string, t: HostTensor) => (m.get(k) ?? m.set(k, []).get(k)!).push(t);
-  try {
-    for (const i of indices) {
-      const sample = await cal.source.load(i);
-      const q = fetch.length ? await quantized.run(sample, fetch) : {};
-      for (const l of group) push(xs, l.fetch, q[l.fetch] ?? sample[l.fetch]!);
-      const f = await floatRunner.run(sample, outputs);
-      for (const o of outputs) push(ys, o, f[o]!);
-    }
-  } finally {
-    await quantized.release();
-  }
+  const { xs, ys } = await collectTaps(cal.source, cal.model, plan, group, indices, floatRunner, { ...options, label: 'the quantized model (EasyQuant inputs)' });
   return new Map(group.map((l) => [l, { chunks: chunked(xs.get(l.fetch)!, ys.get(l.output)!) }]));
 }
 

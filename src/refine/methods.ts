@@ -5,15 +5,24 @@
  */
 import { RANGE_METHOD_NAMES, type RangeMethodName } from '../calibrate/observer.js';
 
-export const REFINE_METHOD_NAMES = ['eq'] as const;
+export const REFINE_METHOD_NAMES = ['eq', 'adaround'] as const;
 export type RefineMethodName = (typeof REFINE_METHOD_NAMES)[number];
 
 /** Every name `--method` takes. */
 export const METHOD_NAMES = [...RANGE_METHOD_NAMES, ...REFINE_METHOD_NAMES] as const;
 export type MethodName = RangeMethodName | RefineMethodName;
 
-/** The range method a refinement starts from: EasyQuant from entropy (KL), as ncnn and the paper do. */
-const STARTS_FROM: Record<RefineMethodName, RangeMethodName> = { eq: 'entropy' };
+/**
+ * What `--method all` compares: every method but AdaRound, which trains each layer for hundreds of
+ * steps (minutes on a small CNN, an hour or more on a 50-layer model at 2 cores) and is asked for by name.
+ */
+export const COMPARED_METHODS: readonly MethodName[] = METHOD_NAMES.filter((m) => m !== 'adaround');
+
+/**
+ * The range method a refinement starts from: EasyQuant from entropy (KL), as ncnn and the paper do;
+ * AdaRound from minmax, so that it differs from round to nearest only in the weights' rounding.
+ */
+const STARTS_FROM: Record<RefineMethodName, RangeMethodName> = { eq: 'entropy', adaround: 'minmax' };
 
 export function isRefineMethod(m: MethodName | undefined): m is RefineMethodName {
   return m !== undefined && (REFINE_METHOD_NAMES as readonly string[]).includes(m);

@@ -19,6 +19,12 @@ export interface TrainerOptions {
   /** A constant learning rate, or one per step (cosineSchedule). */
   lr: number | ((step: number) => number);
   runner?: RunnerOptions;
+  /**
+   * Terms of the gradient computed in TypeScript rather than in the graph (a regulariser on the
+   * parameters, a weighting of the loss), applied to the graph's gradients in place before each update;
+   * `step` is 0-based.
+   */
+  adjustGradients?: (grads: Map<string, Float32Array>, params: ReadonlyMap<string, Float32Array>, step: number) => void;
 }
 
 export class Trainer {
@@ -51,18 +57,29 @@ export class Trainer {
 
   /** One step on one batch (data inputs and the target, with the batch size the graph was built for); returns the loss before the update. */
   async train(batch: Sample): Promise<number> {
-    const feeds: Sample = { ...batch };
-    for (const [name, data] of this.params) feeds[name] = { dtype: 'float32', dims: this.dims.get(name)!, data };
-    const out = await this.runner.run(feeds);
+    const out = await this.forward(batch, this.params);
     const loss = out[this.graph.loss]!.data[0] as number;
     if (!Number.isFinite(loss))
       fail('BAD_OPTION', `the loss became ${loss} at step ${this.steps + 1}: training diverged. Lower the learning rate (--lr).`);
     const grads = new Map<string, Float32Array>();
     for (const [name, output] of this.graph.gradients) grads.set(name, out[output]!.data as Float32Array);
+    this.options.adjustGradients?.(grads, this.params, this.steps);
     const lr = typeof this.options.lr === 'number' ? this.options.lr : this.options.lr(this.steps);
     this.options.optimizer.step(this.params, grads, lr);
     this.steps++;
     return loss;
+  }
+
+  /** The loss on one batch with the given parameters (default: the current ones), nothing updated. */
+  async loss(batch: Sample, params: ReadonlyMap<string, Float32Array> = this.params): Promise<number> {
+    const out = await this.forward(batch, params);
+    return out[this.graph.loss]!.data[0] as number;
+  }
+
+  private forward(batch: Sample, params: ReadonlyMap<string, Float32Array>) {
+    const feeds: Sample = { ...batch };
+    for (const [name, data] of params) feeds[name] = { dtype: 'float32', dims: this.dims.get(name)!, data };
+    return this.runner.run(feeds);
   }
 
   async release(): Promise<void> {
