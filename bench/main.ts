@@ -5,7 +5,7 @@
  * and writes every number to bench-results.json in the current directory. Nothing here asserts:
  * the aims from the issue are printed next to the measurements.
  *
- *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel,analysis,train,adaround] [--adaround-iters 100] [--threads N] [--samples 128] [--memory-samples 128,1024]
+ *   npm run bench -- [--only speed,int8,memory,shared,modes,scale,bigmodel,analysis,train,adaround,qat] [--adaround-iters 100] [--qat-stride 5] [--threads N] [--samples 128] [--memory-samples 128,1024]
  *                    [--scale-layers 25,50,100,200] [--scale-shape hidden=64,seq=16,ffn=256,heads=4,activation=relu] [--scale-timeout 240] [--bigmodel-no-validate] [--bigmodel-timeout 1800]
  *
  * --threads: onnxruntime intra-op threads for calibration and its float baseline, the memory runs and
@@ -22,6 +22,9 @@
  * Section 9 (train) times one training step of src/train's engine against one float forward pass.
  * Section 10 (adaround, only when named in --only) sets AdaRound by layer and by block against round
  * to nearest on PaddleOCR cls at 4-bit weights, --adaround-iters steps per unit (default 100).
+ * Section 11 (qat, only when named in --only): the torch-trained Fashion-MNIST CNNs of bench/models/fashion
+ * at w4a8 and w4a4 — round to nearest, AdaRound, one epoch of QAT on every --qat-stride-th training image
+ * (default 5; 1 = all 60,000) — against the test set, beside PyTorch's numbers (bench/torch/results.json).
  */
 import { calibrationSpeed, printSpeed, type SpeedResult } from './calibration-speed.js';
 import { byMethod, ocrQuality, ocrSpeedSizeFusion, printQuality, printSpeedSizeFusion, type QualityRow, type SpeedSizeFusion } from './int8-vs-float.js';
@@ -36,12 +39,13 @@ import { printSharedQuality, sharedModels } from './shared-models.js';
 import { analysisRuns, printAnalysis, printEasyQuant } from './analysis.js';
 import { printTrainingStep, trainingStep } from './train.js';
 import { adaRoundRun, printAdaRound } from './adaround.js';
+import { printQat, qatRuns } from './qat.js';
 import { VERSION } from '../src/index.js';
 
-const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel', 'analysis', 'train', 'adaround'] as const;
+const SECTIONS = ['speed', 'int8', 'memory', 'shared', 'modes', 'scale', 'bigmodel', 'analysis', 'train', 'adaround', 'qat'] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections run without --only: all but AdaRound's, which trains every layer of a model twice (tens of minutes). */
-const DEFAULT_SECTIONS = SECTIONS.filter((s) => s !== 'adaround');
+const DEFAULT_SECTIONS = SECTIONS.filter((s) => s !== 'adaround' && s !== 'qat');
 const RESULTS_FILE = 'bench-results.json';
 /** MLP blocks of the generated model whose offline-mode memory section 5 measures: 8 blocks = 256 MB. */
 const MEMORY_MLP_BLOCKS = 8;
@@ -57,6 +61,7 @@ interface Args {
   bigModelValidate: boolean;
   bigModelTimeoutS: number;
   adaroundIters: number;
+  qatStride: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -79,6 +84,7 @@ function parseArgs(argv: string[]): Args {
     bigModelValidate: !argv.includes('--bigmodel-no-validate'),
     bigModelTimeoutS: Number(get('--bigmodel-timeout') ?? 1800),
     adaroundIters: Number(get('--adaround-iters') ?? 100),
+    qatStride: Number(get('--qat-stride') ?? 5),
   };
 }
 
@@ -228,8 +234,8 @@ async function main(): Promise<void> {
   if (args.only.has('train')) {
     heading('9. Training on onnxruntime: one step against one forward pass');
     try {
-      log('train: PaddleOCR cls, batch 8');
-      const rows = [await trainingStep(8, args.threads)];
+      log('train: PaddleOCR cls, batch 8; the Fashion-MNIST CNNs, batch 32');
+      const rows = [await trainingStep('cls', 8, args.threads), await trainingStep('mbv2', 32, args.threads), await trainingStep('resnet', 32, args.threads)];
       printTrainingStep(rows);
       results.train = rows;
     } catch (e) {
@@ -250,6 +256,20 @@ async function main(): Promise<void> {
     } catch (e) {
       console.log(`  failed — ${errorLine(e)}`);
       errors.push(`adaround: ${errorLine(e)}`);
+    }
+    save();
+  }
+
+  // 11. Below 8 bits on torch-trained CNNs, with PyTorch's numbers beside.
+  if (args.only.has('qat')) {
+    heading('11. Below 8 bits on torch-trained CNNs: round to nearest, AdaRound, QAT (Fashion-MNIST)');
+    try {
+      const rows = await qatRuns(args.threads, args.qatStride, log);
+      printQat(rows, args.qatStride);
+      results.qat = rows;
+    } catch (e) {
+      console.log(`  failed — ${errorLine(e)}`);
+      errors.push(`qat: ${errorLine(e)}`);
     }
     save();
   }

@@ -1,9 +1,9 @@
 /**
  * Section 9: the cost of training on the ONNX file (src/train), on PaddleOCR's classifier (a
- * MobileNetV3): one training step — the training graph's forward and backward in onnxruntime, the
- * gradients out, Adam in TypeScript — against one float forward pass of the same model on the same
- * batch, and the process's peak memory. Every Conv/Gemm weight and bias is trained, MSE against the
- * float model's own outputs (distillation).
+ * MobileNetV3) and the torch-trained Fashion-MNIST CNNs of bench/models/fashion: one training step — the
+ * training graph's forward and backward in onnxruntime, the gradients out, Adam in TypeScript — against
+ * one float forward pass of the same model on the same batch, and the process's peak memory. Every
+ * Conv/Gemm weight and bias is trained, MSE against the float model's own outputs (distillation).
  */
 import { loadModelFile, prepareModel, type Sample } from '../src/index.js';
 import { readFloat32 } from '../src/onnx/tensor.js';
@@ -13,6 +13,8 @@ import { measureShapes } from '../src/train/fake-quant.js';
 import { Trainer } from '../src/train/loop.js';
 import { adam } from '../src/train/optimizers.js';
 import { ocrSample, OCR_MODELS } from './ocr-data.js';
+import { fashion } from './fashion-data.js';
+import { FASHION_MODELS } from './qat.js';
 import { procStatus } from './proc-status.js';
 import { ms, table, x } from './report.js';
 
@@ -28,17 +30,16 @@ export interface TrainStep {
 
 const RUNS = 20;
 
-export async function trainingStep(batch: number, threads: number | undefined): Promise<TrainStep> {
-  const { model } = loadModelFile(OCR_MODELS.cls);
+const NAMES = { cls: 'PaddleOCR cls (MobileNetV3)', mbv2: 'Fashion-MNIST MobileNetV2-style', resnet: 'Fashion-MNIST ResNet-style' } as const;
+
+export async function trainingStep(which: keyof typeof NAMES, batch: number, threads: number | undefined): Promise<TrainStep> {
+  const { model } = loadModelFile(which === 'cls' ? OCR_MODELS.cls : FASHION_MODELS[which]);
   prepareModel(model, { minOpset: 16 });
   const graph = model.graph!;
   const floats = new Set(graph.initializer.filter((t) => t.dataType === 1).map((t) => t.name));
   const trainable = [...new Set(graph.node.flatMap((n) => (n.opType === 'Conv' || n.opType === 'Gemm' ? n.input.slice(1, 3).filter((i) => floats.has(i)) : [])))];
   const input = graph.input[0]!.name;
-  const samples = Array.from({ length: batch }, (_, i) => ocrSample('cls', i)[input]!);
-  const stacked = new Float32Array(samples.reduce((n, s) => n + s.data.length, 0));
-  samples.forEach((s, i) => stacked.set(s.data as Float32Array, i * s.data.length));
-  const data: Sample = { [input]: { dtype: 'float32', dims: [batch, ...samples[0]!.dims.slice(1)], data: stacked } };
+  const data: Sample = { [input]: which === 'cls' ? clsBatch(input, batch) : { dtype: 'float32', dims: [batch, 1, 28, 28], data: (fashion('test', 10).x.data as Float32Array).slice(0, batch * 784) } };
   const runner = { ...(threads ? { threads } : {}) };
   const forward = await Runner.create(model, runner);
   const target = Object.values(await forward.run(data))[0]!;
@@ -50,7 +51,15 @@ export async function trainingStep(batch: number, threads: number | undefined): 
   const feeds: Sample = { ...data, target };
   const stepMs = await median(() => trainer.train(feeds));
   await trainer.release();
-  return { model: 'PaddleOCR cls (MobileNetV3)', batch, trainable: trainable.length, forwardMs, stepMs, ratio: stepMs / forwardMs, peakMb: procStatus('VmHWM') / 2 ** 20 };
+  return { model: NAMES[which], batch, trainable: trainable.length, forwardMs, stepMs, ratio: stepMs / forwardMs, peakMb: procStatus('VmHWM') / 2 ** 20 };
+}
+
+/** `batch` rendered text lines for PaddleOCR cls, stacked. */
+function clsBatch(input: string, batch: number): Sample[string] {
+  const samples = Array.from({ length: batch }, (_, i) => ocrSample('cls', i)[input]!);
+  const stacked = new Float32Array(samples.reduce((n, s) => n + s.data.length, 0));
+  samples.forEach((s, i) => stacked.set(s.data as Float32Array, i * s.data.length));
+  return { dtype: 'float32', dims: [batch, ...samples[0]!.dims.slice(1)], data: stacked };
 }
 
 async function median(f: () => Promise<unknown>): Promise<number> {
