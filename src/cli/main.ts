@@ -19,6 +19,14 @@ import { DEFAULT_ANALYSIS_SAMPLES, DEFAULT_LAYER_SAMPLES } from '../analyze/anal
 import { removeAbandoned } from '../node/abandon.js';
 import { withRuntimeOption } from './runtime.js';
 
+/** What is quantized, and onnxruntime's threads: options of quantize and qat. */
+function withSelection(command: Command): Command {
+  return command
+    .option('--exclude <names>', 'node names or op types to keep in float (comma-separated, repeatable)', collectList)
+    .option('--op-types <types>', 'quantize only these op types (comma-separated)', collectList)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'));
+}
+
 /** How the data given with --calib is read: input shapes, and the preprocessing of image folders. */
 function withDataOptions(command: Command): Command {
   return command
@@ -70,7 +78,7 @@ withRuntimeOption(withDataOptions(
   .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'))
   .action((float: string, quantized: string, opts: AnalyzeCliOptions) => runAnalyze(float, quantized, opts));
 
-withRuntimeOption(withDataOptions(program
+withRuntimeOption(withSelection(withDataOptions(program
   .command('quantize')
   .description('quantize a model: static (calibrated int8 QDQ), dynamic, weight-only int4/int8 or float16; then validate it')
   .argument('<model>', 'the float .onnx model (never modified)')
@@ -89,7 +97,7 @@ withRuntimeOption(withDataOptions(program
   .option('--activation-type <type>', `activation type (${QUANT_TYPES.filter((t) => !t.endsWith('4')).join(', ')}); default uint8, int8 for tensorrt`, oneOf('--activation-type', QUANT_TYPES))
   .option('--weight-type <type>', 'weight type (static: default int8; dynamic: int8 or uint8, default uint8 when the model has a Conv, else int8)', oneOf('--weight-type', QUANT_TYPES))
   .option('--weight-bits <n>', 'static: weight bits, 2–8 (default 8); ≤ 4 are stored as int4 (opset 21), fewer than the type stores keep to the narrower range', parseInteger('--weight-bits'))
-  .option('--activation-bits <n>', 'static: activation bits, 4–16 (default 8); 4 are stored as uint4/int4 (opset 21), 16 as uint16/int16', parseInteger('--activation-bits'))
+  .option('--activation-bits <n>', 'static: activation bits, 4–16 (default 8); 4–8 held in uint8/int8, 16 as uint16/int16', parseInteger('--activation-bits'))
   .option('--bias-correction', 'static: measure on calibration samples how weight rounding shifts each Conv/Gemm output channel\'s mean, and correct the bias')
   .option('--equalize', 'static: cross-layer equalization of Conv/Gemm pairs joined by Relu-like ops before calibrating (most useful with --no-per-channel)')
   .option('--symmetric', 'static: symmetric activations (zero point in the middle; weights are symmetric unless --weight-asymmetric); weight-only: symmetric blocks (default asymmetric)')
@@ -97,13 +105,10 @@ withRuntimeOption(withDataOptions(program
   .option('--per-channel', 'per-channel weights (the default)')
   .option('--no-per-channel', 'one scale per weight tensor (loses accuracy on most models)')
   .option('--reduce-range', '7-bit weights (−64…64), for x86 CPUs without VNNI where u8×s8 kernels can saturate')
-  .option('--exclude <names>', 'node names or op types to keep in float (comma-separated, repeatable)', collectList)
-  .option('--op-types <types>', 'quantize only these op types (comma-separated)', collectList)
   .option('--calib-samples <n>', 'calibration samples to use (default 512)', parseInteger('--calib-samples'))
   .option('--seed <n>', 'seed for sample selection (default 0)', parseInteger('--seed', 0))
-  .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'))
   .option('--batch-size <n>', 'samples per calibration run when the batch dimension is free (default 1)', parseInteger('--batch-size'))
-  ))
+  )))
   .option('--min-sqnr <dB>', 'static mixed precision: take tensors out of int8, most useful first, until every output\'s SQNR on held-out samples reaches this', parseNumber('--min-sqnr'))
   .option('--max-sqnr-drop <dB>', 'static mixed precision: every output\'s SQNR at most this far below the same model with 16-bit activations', parseNumber('--max-sqnr-drop'))
   .option('--min-top1 <share>', 'static mixed precision: top-1 agreement with float on class outputs, e.g. 0.99', parseNumber('--min-top1'))
@@ -135,25 +140,22 @@ function withPlanOptions(command: Command): Command {
   return command
     .addOption(new Option('--target <name>', 'who runs the result').choices(['ort-qdq', 'tensorrt']).default('ort-qdq'))
     .option('--weight-bits <n>', 'weight bits, 2–8 (default 8); ≤ 4 are stored as int4 (opset 21)', parseInteger('--weight-bits'))
-    .option('--activation-bits <n>', 'activation bits, 4–16 (default 8); 4 are stored as uint4/int4 (opset 21)', parseInteger('--activation-bits'))
+    .option('--activation-bits <n>', 'activation bits, 4–16 (default 8); 4–8 held in uint8/int8, 16 as uint16/int16', parseInteger('--activation-bits'))
     .option('--activation-type <type>', 'activation type (default uint8, int8 for tensorrt)', oneOf('--activation-type', QUANT_TYPES))
     .option('--weight-type <type>', 'weight type (default int8)', oneOf('--weight-type', QUANT_TYPES))
     .option('--symmetric', 'symmetric activations')
     .option('--weight-asymmetric', 'asymmetric weights')
     .option('--no-per-channel', 'one scale per weight tensor')
-    .option('--exclude <names>', 'node names or op types to keep in float (comma-separated, repeatable)', collectList)
-    .option('--op-types <types>', 'quantize only these op types (comma-separated)', collectList)
     .option('--calib-samples <n>', 'samples that initialise the ranges (default 512)', parseInteger('--calib-samples'))
-    .option('--seed <n>', 'seed for sample selection and batch order (default 0)', parseInteger('--seed', 0))
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parseInteger('--threads'));
+    .option('--seed <n>', 'seed for sample selection and batch order (default 0)', parseInteger('--seed', 0));
 }
 
-withRuntimeOption(withPlanOptions(withDataOptions(program
+withRuntimeOption(withSelection(withPlanOptions(withDataOptions(program
   .command('qat')
   .description('quantization-aware training: calibrate, fine-tune weights and scales with fake quantization on onnxruntime, export QDQ with the trained parameters')
   .argument('<model>', 'the float .onnx model (never modified)')
   .requiredOption('-o, --output <file>', 'where to write the quantized model')
-  .requiredOption('--data <path>', 'training samples (they also initialise the ranges): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files'))))
+  .requiredOption('--data <path>', 'training samples (they also initialise the ranges): a folder of images, a .npy (first axis = samples), a .npz or a folder of .npy files')))))
   .option('--labels <file>', 'a .npy of class indices, one per sample: cross-entropy; without it, distillation from the float model\'s outputs')
   .option('--epochs <n>', 'passes over the training samples', parseInteger('--epochs', 0), 1)
   .option('--lr <rate>', 'peak learning rate, cosine decay after 5 % warm-up (default 1e-3 with adam, 1e-2 with sgd)', parseNumber('--lr'))
