@@ -107,6 +107,19 @@ describe('quantization-aware training', () => {
     expect(new Set(readTensor(w1).data as Int8Array)).toEqual(new Set([-1, 0, 1]));
   });
 
+  it('is deterministic with a seed, and trains for TensorRT (symmetric int8, per-channel weights)', async () => {
+    const few = memorySource(samples.slice(0, 960), 'digits');
+    const options = { calibSamples: 64, validate: false, threads: 1, seed: 5 } as const;
+    const a = await qat(float, few, { ...W2A4, ...options });
+    const b = await qat(float, few, { ...W2A4, ...options });
+    expect(Buffer.compare(Buffer.from(encodeModel(a.model).model), Buffer.from(encodeModel(b.model).model))).toBe(0);
+    const trt = await qat(float, few, { ...options, target: 'tensorrt' });
+    const zeroPoints = Object.values(trt.plan.activations).flatMap((e) => e.params!.zeroPoint);
+    expect(new Set(zeroPoints)).toEqual(new Set([0]));
+    expect(trt.training.trained.scales).toBeGreaterThan(4);
+    expect(await accuracy(trt.model, test, BATCH)).toBeGreaterThan(0.85);
+  });
+
   it('the command line: trains with --labels, writes the model and the plan, and prints what training did', () => {
     const out = path.join(dir, 'w2a4.onnx');
     const r = onnxq(['qat', path.join(dir, 'float.onnx'), '-o', out, '--data', path.join(dir, 'train.npy'), '--labels', path.join(dir, 'labels.npy'), '--epochs', '1', '--weight-bits', '2', '--activation-bits', '4', '--calib-samples', '128', '--save-plan', path.join(dir, 'plan.json')]);
