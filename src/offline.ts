@@ -4,8 +4,8 @@
  * itself, for a caller that owns it), then the result is compared with the float model on the user's
  * samples, or on synthetic ones when there are none.
  */
-import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { cloneModel } from './onnx/external.js';
+import type { ModelProto } from 'onnx-buf';
 import { checkLoads, compareModels, type ValidationReport } from './analyze/validate.js';
 import type { CalibrationSource } from './data/source.js';
 import { finiteSource } from './data/finite.js';
@@ -107,7 +107,7 @@ export async function quantizeOffline(input: ModelProto, options: OfflineOptions
     );
   // Synthetic samples follow the float model's inputs, which fp16 without keepIoTypes changes.
   const inputs = options.validate !== false && !source ? modelInputs(input, options.inputShapes) : [];
-  const model = use.consume ? input : clone(ModelProtoSchema, input);
+  const model = use.consume ? input : cloneModel(input);
   const { prepare, report, details } = await MODES[options.mode](model, options, stages);
   refuseNothingDone(options, report, details);
   stampModel(model, options.mode, options);

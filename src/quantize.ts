@@ -5,8 +5,9 @@
  * QDQ model for one method and target, and validates it. `quantize()` does both. No file system here:
  * see src/node/quantize-file.ts for paths and writes.
  */
+import { cloneModel } from './onnx/external.js';
 import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema, NodeProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
+import { NodeProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { collectStats, type CalibrationPhase, type CollectOptions } from './calibrate/collect.js';
 import { needsOf } from './calibrate/methods.js';
 import type { RangeMethodName, TensorStats } from './calibrate/observer.js';
@@ -184,7 +185,7 @@ export async function prepareFloat(input: ModelProto, data: CalibrationSource, o
   const source = finiteSource(data);
   checkModel(input, 'the model');
   const outputs = classOutputs(input);
-  const model = use.consume ? input : clone(ModelProtoSchema, input);
+  const model = use.consume ? input : cloneModel(input);
   // ConvTranspose → 1×1 Conv + DepthToSpace only when every plan is for onnxruntime (TensorRT has an integer
   // ConvTranspose), and not where the plan options speak of the ConvTranspose.
   const targets = options.plans ? options.plans.map((p) => p.target) : (options.planOptions ?? [{}]).map((p) => p.target ?? 'ort-qdq');
@@ -255,7 +256,7 @@ export async function quantizeCalibrated(cal: Calibration, options: QuantizeOpti
   if (cal.selection.shared) warnings.push('the calibration data holds one sample: it is used both to calibrate and to validate.');
   if (cal.input === cal.model && options.validate !== false && !options.floatModelFile)
     throw new Error('quantizeCalibrated: a consumed input needs floatModelFile to validate against'); // a caller's bug
-  const model = use.consume ? cal.model : clone(ModelProtoSchema, cal.model);
+  const model = use.consume ? cal.model : cloneModel(cal.model);
   const graph = use.consume ? cal.graph : new Graph(model.graph!);
   const plan = await timed(stages, 'plan', () => planFor(cal, graph, rangeOptions(options), warnings));
   const rangeOpts = options.percentile !== undefined ? { percentile: options.percentile } : {};

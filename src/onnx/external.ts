@@ -5,7 +5,8 @@
  * twice. The reading is done by whoever loaded the model (node/files.ts), so this file needs no file
  * system; a tensor's own `external_data` entries still say where its bytes are, as in the file.
  */
-import { TensorProto_DataLocation, type GraphProto, type TensorProto } from 'onnx-buf';
+import { clone } from '@bufbuild/protobuf';
+import { ModelProtoSchema, TensorProto_DataLocation, type GraphProto, type ModelProto, type TensorProto } from 'onnx-buf';
 import { forEachTensor } from './walk.js';
 
 export interface ExternalBytes {
@@ -39,4 +40,22 @@ export function inlineExternal(graph: GraphProto): void {
     t.dataLocation = TensorProto_DataLocation.DEFAULT;
     t.externalData = [];
   });
+}
+
+/**
+ * A deep copy of a model whose tensors still read their bytes from the external file where the
+ * original's do: a plain protobuf clone makes new tensors this file knows nothing of, whose weights
+ * would then read as empty.
+ */
+export function cloneModel(model: ModelProto): ModelProto {
+  const copy = clone(ModelProtoSchema, model);
+  if (!model.graph || !copy.graph) return copy;
+  const originals: TensorProto[] = [];
+  forEachTensor(model.graph, (t) => originals.push(t));
+  let i = 0;
+  forEachTensor(copy.graph, (t) => {
+    const e = sources.get(originals[i++]!);
+    if (e) sources.set(t, e);
+  });
+  return copy;
 }

@@ -4,8 +4,8 @@
  * per calibration sample. Quantizing with the plan as it stands, each layer is fed the error of every
  * earlier one, as the papers do.
  */
-import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { cloneModel } from '../onnx/external.js';
+import type { ModelProto } from 'onnx-buf';
 import type { CalibrationSource, HostTensor } from '../data/source.js';
 import { exportQdq } from '../export/qdq.js';
 import { Graph } from '../ir/graph.js';
@@ -45,7 +45,7 @@ export async function collectTaps(
   floatRunner: Runner,
   options: RunnerOptions,
 ): Promise<TapData> {
-  const quantizedModel = clone(ModelProtoSchema, model);
+  const quantizedModel = cloneModel(model);
   const graph = new Graph(quantizedModel.graph!);
   const fetch = [...new Set(taps.filter((t) => !graph.isGraphInput(t.fetch)).map((t) => t.fetch))];
   const outputs = [...new Set(taps.map((t) => t.output))];

@@ -7,8 +7,9 @@
  * number of values sharing the scale (for activations: per sample). inferenceModel() lowers the nodes to
  * standard ops, so that onnxruntime can run the fake-quantized model for evaluation.
  */
-import { clone, create } from '@bufbuild/protobuf';
-import { ModelProtoSchema, OperatorSetIdProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
+import { cloneModel } from '../onnx/external.js';
+import { create } from '@bufbuild/protobuf';
+import { OperatorSetIdProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { floatTensor, numel, readFloat32, tensorDims } from '../onnx/tensor.js';
 import { makeAttr, makeNode } from '../ir/node.js';
@@ -62,7 +63,7 @@ export function quantRange(spec: Pick<FakeQuantSpec, 'bits' | 'signed' | 'narrow
 
 /** `shapes`: static shapes of the model's values (measureShapes), needed for activations. */
 export function insertFakeQuant(source: ModelProto, specs: FakeQuantSpec[], shapes: Map<string, number[]>): FakeQuantized {
-  const model = clone(ModelProtoSchema, source);
+  const model = cloneModel(source);
   const graph = model.graph!;
   if (!model.opsetImport.some((o) => o.domain === FAKE_QUANT_DOMAIN))
     model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: FAKE_QUANT_DOMAIN, version: 1n }));
@@ -140,7 +141,7 @@ function lsqInit(w: Float32Array, dims: number[], axis: number | undefined, qmax
 /** The model with every FakeQuantize lowered to standard ops: what onnxruntime runs to evaluate it. */
 export function inferenceModel(source: ModelProto): ModelProto {
   if (!source.graph!.node.some(isFakeQuant)) return source;
-  const model = clone(ModelProtoSchema, source);
+  const model = cloneModel(source);
   model.opsetImport = model.opsetImport.filter((o) => o.domain !== FAKE_QUANT_DOMAIN);
   if (opsetVersion(model) < 11) upgradeOpset(model, 13); // Clip's bounds as inputs
   const graph = model.graph!;

@@ -6,8 +6,8 @@
  * pass written as ordinary ONNX ops, one rule per op type (rules.ts), gradients reaching a tensor from
  * several readers summed. onnxruntime runs it like any model.
  */
-import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
+import { cloneModel } from '../onnx/external.js';
+import type { ModelProto, NodeProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { DT } from '../onnx/dtype.js';
 import { numel, tensorDims } from '../onnx/tensor.js';
@@ -62,7 +62,7 @@ const NO_GRADIENT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'Equal', 'Grea
 export const TRAIN_OPSET = 16;
 
 export function buildTrainingGraph(source: ModelProto, options: TrainingGraphOptions): TrainingGraph {
-  const model = clone(ModelProtoSchema, source);
+  const model = cloneModel(source);
   model.opsetImport = model.opsetImport.filter((o) => o.domain !== FAKE_QUANT_DOMAIN);
   if (opsetVersion(model) < TRAIN_OPSET) upgradeOpset(model, TRAIN_OPSET);
   const graph = model.graph!;

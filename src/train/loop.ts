@@ -4,8 +4,8 @@
  * the arrays in place. Batches are drawn in an order shuffled by a seeded generator, so that the same
  * seed gives the same run.
  */
-import { clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto } from 'onnx-buf';
+import { cloneModel } from '../onnx/external.js';
+import type { ModelProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { Rng } from '../data/random.js';
 import { floatTensor, readFloat32, tensorDims } from '../onnx/tensor.js';
@@ -101,7 +101,7 @@ export function initialParams(model: ModelProto, names: readonly string[]): Map<
 
 /** The model with the named initializers replaced by trained values (for evaluation or export). */
 export function withParams(model: ModelProto, params: ReadonlyMap<string, Float32Array>): ModelProto {
-  const out = clone(ModelProtoSchema, model);
+  const out = cloneModel(model);
   out.graph!.initializer = out.graph!.initializer.map((t) => {
     const p = params.get(t.name);
     return p ? floatTensor(t.name, tensorDims(t), Float32Array.from(p)) : t;
