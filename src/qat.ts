@@ -33,7 +33,7 @@ export interface QatOptions extends Omit<QuantizeOptions, 'method' | 'plan' | 'b
   method?: RangeMethodName;
   /** Passes over the training samples (default 1). */
   epochs?: number;
-  /** Samples per training step (default 32; 1 where the model fixes its batch dimension). Calibration batches the same. */
+  /** Samples per training step (default 32; 1 where the model fixes its batch dimension at 1). */
   batchSize?: number;
   /** Peak learning rate (default 1e-3 with Adam, 1e-2 with SGD); cosine decay after a 5 % linear warm-up. */
   lr?: number;
@@ -93,11 +93,19 @@ export async function qat(input: ModelProto, source: CalibrationSource, options:
 
   const wantBatch = options.batchSize ?? DEFAULT_BATCH;
   if (!Number.isInteger(wantBatch) || wantBatch < 1) fail('BAD_OPTION', `--batch-size takes a whole number ≥ 1; got ${wantBatch}.`);
-  const { onProgress, ...rest } = options;
+  if (options.percentile !== undefined && method !== 'percentile')
+    fail('BAD_OPTION', `--percentile applies to --method percentile; the method here is ${method}. Add --method percentile or drop --percentile.`);
+  // Calibration runs one sample at a time, as onnxq quantize does by default: --batch-size is training's.
+  const { onProgress, batchSize: _training, ...rest } = options;
   const planOptions = { ...rest, method };
   const cal = await calibrate(input, source, { ...rest, onProgress, holdOut: options.validate !== false, methods: [method], method, planOptions: [planOptions] }, use);
   const warnings: string[] = [];
   const batch = batchable(cal.model) ? wantBatch : 1;
+  if (labels && batch === 1) {
+    const first = Object.values(await source.load(0))[0];
+    if (first && first.dims.length > 0 && first.dims[0]! > 1)
+      fail('BAD_OPTION', `the model fixes its batch dimension at ${first.dims[0]}, so each sample of ${source.description} holds ${first.dims[0]} items, but --labels gives one class per sample. Export the model with a free (or unit) batch dimension, or train without --labels (distillation).`);
+  }
   if (batch !== wantBatch)
     warnings.push(`the model fixes its batch dimension, so training runs one sample per step${options.batchSize ? ` (--batch-size ${options.batchSize} had no effect)` : ''}.`);
   const built = cal.plans.get(planKey(planOptions)) ?? buildPlan(cal.graph, cal.types, planOptions);
@@ -130,8 +138,9 @@ export async function qat(input: ModelProto, source: CalibrationSource, options:
     const p = trained.get(t.name);
     if (p) Object.assign(t, floatTensor(t.name, tensorDims(t), p));
   }
-  const result = await quantizeCalibrated(cal, { ...rest, method, plan: trainedPlan(plan, scales) }, use);
-  stampModel(result.model, 'qat', { ...rest, method, epochs, lr, optimizer, loss });
+  const learnScales = options.learnScales ?? true;
+  const result = await quantizeCalibrated(cal, { ...rest, method, plan: learnScales ? trainedPlan(plan, scales) : plan }, use);
+  stampModel(result.model, 'qat', { ...rest, method, epochs, lr, optimizer, loss, batchSize: batch, ...(learnScales ? {} : { learnScales }) });
   return { ...result, warnings: [...warnings, ...result.warnings], training, timings: { ...result.timings, totalMs: performance.now() - start } };
 }
 
@@ -179,6 +188,8 @@ async function trainModel(model: ModelProto, plan: ReturnType<typeof trainedPlan
     const optimizer = o.optimizer === 'adam' ? adam() : sgd({ momentum: 0.9 });
     const trainer = await Trainer.create(graphOut, params, { optimizer, lr: cosineSchedule({ lr: o.lr, steps, warmup: Math.ceil(steps * 0.05) }), runner: o.runner });
     const trainedScales = scaleNames.filter((n) => params.has(n));
+    const largest = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const startMagnitude = new Map([...params].map(([name, p]) => [name, largest(p)]));
     const losses: number[] = [];
     const start = performance.now();
     try {
@@ -194,6 +205,20 @@ async function trainModel(model: ModelProto, plan: ReturnType<typeof trainedPlan
           for (let i = 0; i < s.length; i++) s[i] = Math.max(Math.abs(s[i]!), EPSILON);
         }
         o.onProgress?.('training', losses.length, steps, `loss ${losses.at(-1)!.toPrecision(4)}`);
+      }
+      // The loss each step reports is the one before its update: the last update is checked here, on the
+      // first batch, against the loss training started from.
+      const after = await trainer.loss({ ...first, [TARGET]: o.labels ? labelBatch(o.labels, samples.slice(0, o.batch)) : (await teacher!.run(first, [prediction]))[prediction]! });
+      const startLoss = losses.slice(0, 20).reduce((a, b) => a + b, 0) / Math.min(20, losses.length);
+      if (!Number.isFinite(after) || after > 10 * startLoss)
+        fail('BAD_OPTION', `training diverged: the loss was ${startLoss.toPrecision(4)} when training started and is ${after} after the last step. Lower the learning rate (--lr); nothing was written.`);
+      // Parameters a hundred times larger than they started: the fake-quantized loss may still look sane
+      // (everything saturates), but the exported integers and int32 biases would not be.
+      for (const [name, p] of params) {
+        const before = startMagnitude.get(name)!;
+        const now = largest(p);
+        if (!Number.isFinite(now) || now > 100 * Math.max(before, 1e-3))
+          fail('BAD_OPTION', `training diverged: '${name}' grew from at most ${before.toPrecision(3)} to ${now.toPrecision(3)}. Lower the learning rate (--lr); nothing was written.`);
       }
     } finally {
       await trainer.release();
@@ -226,13 +251,13 @@ async function trainModel(model: ModelProto, plan: ReturnType<typeof trainedPlan
 /** The labels as int64, one per sample of the source, checked. */
 function labelsOf(t: HostTensor & { description?: string }, source: CalibrationSource): BigInt64Array {
   const what = `${t.description ?? 'the labels'} (${t.dtype} [${t.dims.join(', ')}])`;
-  if (t.dtype !== 'int64' && t.dtype !== 'int32' && t.dtype !== 'uint8' && t.dtype !== 'int16')
+  if (!/^u?int(8|16|32|64)$/.test(t.dtype))
     fail('BAD_CALIBRATION', `${what} must be class indices stored as integers (int64 or int32), one per sample; got ${t.dtype}. Save them as integers, e.g. numpy's labels.astype('int64').`);
   if (t.dims.length > 2 || (t.dims.length === 2 && t.dims[1] !== 1))
     fail('BAD_CALIBRATION', `${what} must hold one class index per sample, shape [N] or [N, 1]; one-hot or per-pixel labels are not supported.`);
   if (t.data.length !== source.count)
-    fail('BAD_CALIBRATION', `${what} hold ${t.data.length} labels for ${source.description}, which holds ${source.count} samples: give one label per sample, in the data's order.`);
-  const out = t.data instanceof BigInt64Array ? t.data : BigInt64Array.from(t.data as ArrayLike<number>, (v) => BigInt(v));
+    fail('BAD_CALIBRATION', `${what} hold ${t.data.length} labels, but the data hold ${source.count} samples (${source.description}): give one label per sample, in the data's order.`);
+  const out = t.data instanceof BigInt64Array ? t.data : BigInt64Array.from(t.data as ArrayLike<number | bigint>, (v) => BigInt(v));
   const bad = out.findIndex((v) => v < 0n);
   if (bad >= 0) fail('BAD_CALIBRATION', `${what}: label ${bad} is ${out[bad]}, and class indices start at 0.`);
   return out;

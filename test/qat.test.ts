@@ -24,6 +24,7 @@ import { Trainer, fit, gather, initialParams, withParams } from '../src/train/lo
 import { adam, cosineSchedule } from '../src/train/optimizers.js';
 import { readFloat32, readTensor } from '../src/onnx/tensor.js';
 import { accuracy, digitCnn, digits, type Digits } from './helpers/digits.js';
+import { buildModel, randomSamples, randomWeight } from './helpers/build.js';
 import { expectCleanFailure, onnxq } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -102,9 +103,13 @@ describe('quantization-aware training', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(8);
-    // Ternary weights: the stored integers are −1, 0 and 1, and all three are used.
-    const w1 = r.model.graph!.initializer.find((t) => t.name === 'w1_quantized')!;
-    expect(new Set(readTensor(w1).data as Int8Array)).toEqual(new Set([-1, 0, 1]));
+    // Ternary weights: every stored weight is −1, 0 or 1 (training moved them past the calibrated
+    // scale; the export clips them as training did), and w1 uses all three.
+    for (const name of ['w1', 'w2', 'w3', 'w4']) {
+      const stored = new Set(readTensor(inits.get(`${name}_quantized`)!).data as Int8Array);
+      expect([...stored].every((v) => v >= -1 && v <= 1), name).toBe(true);
+      if (name === 'w1') expect(stored).toEqual(new Set([-1, 0, 1]));
+    }
   });
 
   it('is deterministic with a seed, and trains for TensorRT (symmetric int8, per-channel weights)', async () => {
@@ -118,6 +123,26 @@ describe('quantization-aware training', () => {
     expect(new Set(zeroPoints)).toEqual(new Set([0]));
     expect(trt.training.trained.scales).toBeGreaterThan(4);
     expect(await accuracy(trt.model, test, BATCH)).toBeGreaterThan(0.85);
+  });
+
+  it('trains a model whose output a quantized Conv writes (a detector-like head), the output quantized as exported', async () => {
+    const head = buildModel({
+      inputs: [{ name: 'x', dims: ['N', 3, 12, 12] }],
+      outputs: [{ name: 'map' }],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['c1'], attrs: { pads: [1, 1, 1, 1] } },
+        { opType: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+        { opType: 'Conv', inputs: ['r1', 'w2'], outputs: ['map'] },
+      ],
+      initializers: [randomWeight('w1', [8, 3, 3, 3], 1), randomWeight('b1', [8], 2), randomWeight('w2', [2, 8, 1, 1], 3)],
+    });
+    const data = memorySource(randomSamples('x', [1, 3, 12, 12], 200, 4), 'random maps');
+    const options = { weightBits: 3, calibSamples: 32, batchSize: 16 } as const;
+    const ptq = await quantize(head, data, options);
+    const trained = await qat(head, data, { ...options, epochs: 4 });
+    expect(trained.plan.activations['map']!.params!.state).toBe('trained');
+    expect(trained.training.epochLoss.at(-1)!).toBeLessThan(trained.training.startLoss);
+    expect(trained.validation!.outputs[0]!.sqnr).toBeGreaterThan(ptq.validation!.outputs[0]!.sqnr - 1);
   });
 
   it('the command line: trains with --labels, writes the model and the plan, and prints what training did', () => {
@@ -144,7 +169,7 @@ describe('quantization-aware training', () => {
     const qatCli = (...args: string[]) => onnxq(['qat', model, '-o', out, '--data', data, '--calib-samples', '32', ...args]);
     const count = train.labels.data.length;
     writeNpy(path.join(dir, 'short.npy'), { dtype: 'int64', dims: [count - 1], data: (train.labels.data as BigInt64Array).slice(1) });
-    expectCleanFailure(qatCli('--labels', path.join(dir, 'short.npy')), /short\.npy \(int64 \[6999\]\) hold 6999 labels for .*train\.npy.*, which holds 7000 samples: give one label per sample/);
+    expectCleanFailure(qatCli('--labels', path.join(dir, 'short.npy')), /short\.npy \(int64 \[6999\]\) hold 6999 labels, but the data hold 7000 samples \(.*train\.npy.*\): give one label per sample/);
     writeNpy(path.join(dir, 'floats.npy'), { dtype: 'float32', dims: [count], data: new Float32Array(count) });
     expectCleanFailure(qatCli('--labels', path.join(dir, 'floats.npy')), /floats\.npy .* must be class indices stored as integers \(int64 or int32\)/);
     writeNpy(path.join(dir, 'eleven.npy'), { dtype: 'int64', dims: [count], data: new BigInt64Array(count).fill(11n) });
@@ -154,6 +179,8 @@ describe('quantization-aware training', () => {
     expectCleanFailure(qatCli('--activation-bits', '4', '--target', 'tensorrt'), /target tensorrt runs int8 activations only/);
     expectCleanFailure(qatCli('--labels', path.join(dir, 'labels.npy'), '--loss', 'kl'), /--loss kl is a distillation loss; with --labels the loss is cross-entropy/);
     expectCleanFailure(qatCli('--labels', path.join(dir, 'labels.npy'), '--optimizer', 'sgd', '--lr', '1e12'), /the loss became (NaN|Infinity|-Infinity) at step \d+: training diverged. Lower the learning rate \(--lr\)/);
+    // Adam at 1e9: the loss stays finite (everything saturates) but the weights do not; caught after the last step.
+    expectCleanFailure(qatCli('--labels', path.join(dir, 'labels.npy'), '--lr', '1e9'), /training diverged: '.+' grew from at most [\d.]+ to [\d.e+]+\. Lower the learning rate \(--lr\); nothing was written/);
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -58,7 +58,7 @@ function textSummary(input: string, r: QatFileResult): string {
     `onnxq qat: ${input} → ${r.files.model}${r.files.data ? ` (+ ${r.files.data})` : ''}`,
     `  target ${r.plan.target}; ranges initialised on ${r.samples.calibration} samples in ${formatMs(r.timings.calibrateMs)}`,
     `  trained ${t.trained.weights} weights, ${t.trained.biases} biases and ${t.trained.scales} quantization scales: ${t.epochs} epoch${t.epochs === 1 ? '' : 's'} of ${t.samples} samples, ` +
-      `${t.steps} steps of ${t.batchSize}, ${t.optimizer} at ${t.lr} (cosine)`,
+      `${t.steps} step${t.steps === 1 ? '' : 's'} of ${t.batchSize}, ${t.optimizer} at ${t.lr} (cosine)`,
     `  ${t.loss} loss ${loss(t.startLoss)} (first steps) → ${t.epochLoss.map(loss).join(' → ')} (epoch mean${t.epochs === 1 ? '' : 's'}); ${formatMs(t.ms)}, ${formatMs(t.msPerStep)} per step`,
     `  size ${formatBytes(r.bytes.input)} → ${formatBytes(r.bytes.output)} (${((r.bytes.output / r.bytes.input) * 100).toFixed(0)} %)`,
     `  quantized ${r.export.quantizedWeights} weights, ${r.export.quantizedBiases} biases, ${r.export.quantizedActivations} activations`,

@@ -268,9 +268,14 @@ export function widthLines(plan: QuantPlan): string[] {
     const key = `${kind} ${e.dtype} ${e.bits ?? ''}`;
     if (seen.has(key) || !e.params || e.params.state === 'float') continue;
     seen.add(key);
-    if (e.bits !== undefined && e.bits < bitsOf(e.dtype))
-      lines.push(`  ${kind}: ${e.bits}-bit values ${kind === 'weights' ? 'stored' : 'held'} as ${e.dtype} (${qrange({ ...e, bits: e.bits }).qmin}…${qrange({ ...e, bits: e.bits }).qmax}): the model simulates ${e.bits}-bit arithmetic`);
-    else if (bitsOf(e.dtype) === 4) lines.push(`  ${kind}: stored as ${e.dtype} (opset 21); onnxruntime has no 4-bit integer kernels on CPU and dequantizes them: smaller, not faster`);
+    if (e.bits !== undefined && e.bits < bitsOf(e.dtype)) {
+      const { qmin, qmax } = qrange({ ...e, bits: e.bits });
+      lines.push(
+        kind === 'weights'
+          ? `  weights: ${e.bits}-bit values stored as ${e.dtype} (${qmin}…${qmax}): the model simulates ${e.bits}-bit arithmetic`
+          : `  activations: ${e.bits}-bit steps held in ${e.dtype} (${qmin}…${qmax} over the calibrated range; a value beyond it saturates at ${e.dtype}'s limit, not at ${qmax})`,
+      );
+    } else if (bitsOf(e.dtype) === 4) lines.push(`  ${kind}: stored as ${e.dtype} (opset 21); onnxruntime has no 4-bit integer kernels on CPU and dequantizes them: smaller, not faster`);
   }
   return lines;
 }

@@ -39,7 +39,7 @@ export function irVersionForOpset(opset: number): number {
  */
 const SHAPING_OPTIONS = [
   'method', 'percentile', 'weightMethod', 'target', 'activationType', 'weightType', 'symmetric', 'weightAsymmetric', 'perChannel',
-  'reduceRange', 'weightBits', 'activationBits', 'equalize', 'biasCorrection', 'epochs', 'lr', 'optimizer', 'loss', 'exclude', 'opTypes', 'calibSamples', 'batchSize', 'seed', 'inputShapes', 'image', 'bits', 'blockSize', 'format',
+  'reduceRange', 'weightBits', 'activationBits', 'equalize', 'biasCorrection', 'epochs', 'lr', 'optimizer', 'loss', 'learnScales', 'exclude', 'opTypes', 'calibSamples', 'batchSize', 'seed', 'inputShapes', 'image', 'bits', 'blockSize', 'format',
   'accuracyLevel', 'quantizeEmbeddings', 'keepIoTypes', 'overflow',
 ] as const;
 

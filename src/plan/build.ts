@@ -256,7 +256,7 @@ class Planner {
     const quantized = (t: string | undefined) => !!t && !!this.plan.activations[t];
     const pool = this.graph.nodes.find((n) => isStandard(n) && n.opType === 'MaxPool' && (quantized(n.input[0]) || quantized(n.output[0])));
     if (pool)
-      fail('BAD_OPTION', `--activation-type ${this.activationType}: onnxruntime cannot run MaxPool '${pool.name}' next to ${this.activationType} activations (it moves the Q/DQ pair across the pool to run it on the integers and has no 4-bit kernel). Drop --activation-type: 4-bit activations are then held in ${isSigned(this.activationType) ? 'int8' : 'uint8'}, with the same values.`);
+      fail('BAD_OPTION', `--activation-type ${this.activationType}: onnxruntime cannot run MaxPool '${pool.name}' next to ${this.activationType} activations (it moves the Q/DQ pair across the pool to run it on the integers and has no 4-bit kernel). Drop --activation-type: 4-bit activations are then held in ${isSigned(this.activationType) ? 'int8' : 'uint8'}, with the same 4-bit steps over the calibrated range.`);
   }
 
   fold(): void {

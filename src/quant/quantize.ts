@@ -4,7 +4,7 @@
  * with the division done in float32 (a float64 division rounded once to float32 is exact for this).
  */
 import { allocate, type TypedArray } from '../onnx/dtype.js';
-import { onnxType, typeRange } from './spec.js';
+import { bitsOf, effectiveBits, onnxType, qrange, typeRange } from './spec.js';
 import { roundHalfEven } from './round.js';
 import type { QuantParams } from './params.js';
 
@@ -76,7 +76,11 @@ export function channelMinMax(data: Float32Array, dims: readonly number[], axis:
 }
 
 export function quantizeArray(data: Float32Array, dims: readonly number[], params: QuantParams): TypedArray {
-  const { qmin, qmax } = typeRange(params.spec.dtype);
+  // Fewer bits than the type holds (3-bit weights in int4): the integers keep to that narrower range
+  // even where the scale does not cover every value (trained weights, searched scales). Otherwise the
+  // type's, as QuantizeLinear saturates (a reduced range only narrows the scale).
+  const narrower = effectiveBits(params.spec) < bitsOf(params.spec.dtype);
+  const { qmin, qmax } = narrower ? qrange(params.spec) : typeRange(params.spec.dtype);
   const out = allocate(onnxType(params.spec.dtype), data.length) as Int8Array;
   const { channels, inner, outer } = layout(dims, params.spec.axis, data.length);
   const { scale, zeroPoint } = params;

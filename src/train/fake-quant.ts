@@ -73,6 +73,7 @@ export function insertFakeQuant(source: ModelProto, specs: FakeQuantSpec[], shap
   const readers = new Map<string, NodeProto[]>();
   for (const n of graph.node) for (const i of new Set(n.input)) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
   const before = new Map<NodeProto, NodeProto[]>();
+  const after = new Map<NodeProto, NodeProto[]>();
   /** Per quantized tensor, its scale and zero point initializers (for shareWith). */
   const params = new Map<string, string[]>();
   const scales = specs.map((spec) => {
@@ -81,7 +82,10 @@ export function insertFakeQuant(source: ModelProto, specs: FakeQuantSpec[], shap
     const dims = weight ? tensorDims(weight) : out.get(x);
     if (!dims) fail('BAD_OPTION', `cannot fake-quantize '${x}': it is not a weight of the model and its shape was not measured.`);
     const uses = (readers.get(x) ?? []).filter((r) => !spec.readers || spec.readers.some((u) => u.node === r.name));
-    if (!uses.length) fail('BAD_OPTION', `cannot fake-quantize '${x}': no node reads it${spec.readers ? ' among the readers given' : ''}.`);
+    // A graph output the plan quantizes (a detector's map after its last Conv): its producer writes a
+    // float copy and the FakeQuantize writes the output, which its readers, if any, then read quantized.
+    const producer = !weight && !spec.readers && graph.output.some((o) => o.name === x) ? graph.node.find((n) => n.output.includes(x)) : undefined;
+    if (!uses.length && !producer) fail('BAD_OPTION', `cannot fake-quantize '${x}': no node reads it${spec.readers ? ' among the readers given' : ''}.`);
     const [qmin, qmax] = quantRange(spec);
     let inputs = spec.shareWith === undefined ? undefined : params.get(spec.shareWith);
     if (spec.shareWith !== undefined && !inputs) fail('BAD_OPTION', `fake quantization of '${x}' shares the scale of '${spec.shareWith}', which is not quantized before it.`);
@@ -111,15 +115,20 @@ export function insertFakeQuant(source: ModelProto, specs: FakeQuantSpec[], shap
       params.set(x, inputs);
     } else perScale = numel(weight ? dims : dims.slice(1));
     const g = spec.gradScale ?? 1 / Math.sqrt(perScale * qmax);
-    const y = names.fresh(`${x}_fq`);
-    out.set(y, dims);
-    const node = makeNode({ opType: FAKE_QUANT_OP, domain: FAKE_QUANT_DOMAIN, name: names.fresh(`${x}/fake_quantize`), inputs: [x, ...inputs], outputs: [y] });
+    const [from, y] = producer ? [names.fresh(`${x}_float`), x] : [x, names.fresh(`${x}_fq`)];
+    out.set(producer ? from : y, dims);
+    const node = makeNode({ opType: FAKE_QUANT_OP, domain: FAKE_QUANT_DOMAIN, name: names.fresh(`${x}/fake_quantize`), inputs: [from, ...inputs], outputs: [y] });
     node.attribute.push(makeAttr('qmin', qmin), makeAttr('qmax', qmax), makeAttr('grad_scale', g, 'float'));
+    if (producer) {
+      producer.output = producer.output.map((o) => (o === x ? from : o));
+      after.set(producer, [...(after.get(producer) ?? []), node]);
+      return inputs[0]!;
+    }
     for (const r of uses) r.input = r.input.map((i, k) => (i === x && (!spec.readers || spec.readers.some((u) => u.node === r.name && u.input === k)) ? y : i));
     before.set(uses[0]!, [...(before.get(uses[0]!) ?? []), node]);
     return inputs[0]!;
   });
-  graph.node = graph.node.flatMap((n) => [...(before.get(n) ?? []), n]);
+  graph.node = graph.node.flatMap((n) => [...(before.get(n) ?? []), n, ...(after.get(n) ?? [])]);
   return { model, scales, shapes: out };
 }
 
