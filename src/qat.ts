@@ -16,6 +16,8 @@ import { stampModel } from './ir/model.js';
 import { floatTensor, tensorDims } from './onnx/tensor.js';
 import { buildPlan, planKey } from './plan/build.js';
 import { resolvePlan } from './plan/resolve.js';
+import { weightSpec, type WeightEntry } from './plan/plan.js';
+import { qrange } from './quant/spec.js';
 import type { RangeMethodName } from './calibrate/observer.js';
 import { calibrate, quantizeCalibrated, type InputUse, type QuantizeOptions, type QuantizeResult } from './quantize.js';
 import type { RunnerOptions } from './runtime/runner.js';
@@ -134,12 +136,16 @@ export async function qat(input: ModelProto, source: CalibrationSource, options:
   });
 
   // The trained weights go into the prepared model, the trained scales into the plan; then the ordinary export.
+  const learnScales = options.learnScales ?? true;
+  const finalPlan = learnScales ? trainedPlan(plan, scales) : plan;
   for (const t of cal.model.graph!.initializer) {
     const p = trained.get(t.name);
-    if (p) Object.assign(t, floatTensor(t.name, tensorDims(t), p));
+    if (!p) continue;
+    const entry = finalPlan.weights[t.name];
+    if (entry?.params && entry.params.state !== 'float') clipToGrid(p, tensorDims(t), entry);
+    Object.assign(t, floatTensor(t.name, tensorDims(t), p));
   }
-  const learnScales = options.learnScales ?? true;
-  const result = await quantizeCalibrated(cal, { ...rest, method, plan: learnScales ? trainedPlan(plan, scales) : plan }, use);
+  const result = await quantizeCalibrated(cal, { ...rest, method, plan: finalPlan }, use);
   stampModel(result.model, 'qat', { ...rest, method, epochs, lr, optimizer, loss, batchSize: batch, ...(learnScales ? {} : { learnScales }) });
   return { ...result, warnings: [...warnings, ...result.warnings], training, timings: { ...result.timings, totalMs: performance.now() - start } };
 }
@@ -245,6 +251,25 @@ async function trainModel(model: ModelProto, plan: ReturnType<typeof trainedPlan
     return { training, model: trained, scales };
   } finally {
     await teacher?.release();
+  }
+}
+
+/**
+ * A weight clipped to the range its integers cover, (qmin − z)·s … (qmax − z)·s per channel: training saw it
+ * clipped there, and the exporter, which rounds w/s and saturates at the storage type's limits, would
+ * otherwise store −8 where training used −7 (symmetric 4-bit) for a weight that grew past the scale.
+ */
+function clipToGrid(w: Float32Array, dims: number[], e: WeightEntry): void {
+  const { qmin, qmax } = qrange(weightSpec(e));
+  const { scale, zeroPoint } = e.params!;
+  const axis = e.axis === undefined ? undefined : e.axis < 0 ? e.axis + dims.length : e.axis;
+  const inner = axis === undefined ? w.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const channels = scale.length;
+  for (let i = 0; i < w.length; i++) {
+    const c = axis === undefined ? 0 : Math.floor(i / inner) % channels;
+    const lo = (qmin - zeroPoint[c]!) * scale[c]!;
+    const hi = (qmax - zeroPoint[c]!) * scale[c]!;
+    w[i] = Math.min(hi, Math.max(lo, w[i]!));
   }
 }
 
