@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Stacked } from '../src/train/loop.js';
+import type { Sample } from '../src/data/source.js';
+import { gather, type Stacked } from '../src/train/loop.js';
 
 export const FASHION_CLASSES = 10;
 const TRAIN_PER_CLASS = 6000;
@@ -45,4 +46,9 @@ export function fashion(split: 'train' | 'test', stride = 1): Labelled {
   const x = new Float32Array(images.length * 784);
   images.forEach((im, i) => x.set(im, i * 784));
   return { x: { dtype: 'float32', dims: [1, 28, 28], data: x }, labels: { dtype: 'int64', dims: [], data: BigInt64Array.from(labels) } };
+}
+
+/** One sample per image of `data`, for the model input `input`, as a calibration source gives them. */
+export function asSamples(data: { x: Stacked }, input: string): Sample[] {
+  return Array.from({ length: data.x.data.length / data.x.dims.reduce((a, b) => a * b, 1) }, (_, i) => ({ [input]: gather({ x: data.x }, Int32Array.of(i)).x! }));
 }

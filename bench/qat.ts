@@ -10,10 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelProto } from 'onnx-buf';
-import { decodeModel, memorySource, quantize, qat, type QuantizeOptions, type Sample } from '../src/index.js';
-import { gather } from '../src/train/loop.js';
+import { decodeModel, memorySource, quantize, qat, type QuantizeOptions } from '../src/index.js';
 import { top1 } from './accuracy.js';
-import { fashion, type Labelled } from './fashion-data.js';
+import { asSamples, fashion } from './fashion-data.js';
 import { pct, table } from './report.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -40,16 +39,12 @@ const SETTINGS: { name: string; torchKey?: string; options: Pick<QuantizeOptions
   { name: 'w4a4, QAT 1 epoch', torchKey: 'w4a4_qat', options: { weightBits: 4, activationBits: 4 }, refine: 'qat' },
 ];
 
-function samplesOf(d: Labelled): Sample[] {
-  return Array.from({ length: d.labels.data.length }, (_, i) => ({ input: gather({ x: d.x }, Int32Array.of(i)).x! }));
-}
-
 /** `trainStride`: QAT trains one epoch on every trainStride-th training image (1 = all 60,000). */
 export async function qatRuns(threads: number | undefined, trainStride: number, log: (line: string) => void): Promise<QatRow[]> {
   const train = fashion('train', trainStride);
   const test = fashion('test');
-  const calib = memorySource(samplesOf(fashion('train', 117)), 'Fashion-MNIST calibration images');
-  const source = memorySource(samplesOf(train), 'Fashion-MNIST training images');
+  const calib = memorySource(asSamples(fashion('train', 117), 'input'), 'Fashion-MNIST calibration images');
+  const source = memorySource(asSamples(train, 'input'), 'Fashion-MNIST training images');
   const labels = { ...train.labels, dims: [train.labels.data.length] };
   const torch = torchResults();
   const io = { input: 'input', output: 'logits', batch: 100, ...(threads ? { threads } : {}) };

@@ -14,6 +14,7 @@ import { Trainer } from '../src/train/loop.js';
 import { adam } from '../src/train/optimizers.js';
 import { ocrSample, OCR_MODELS } from './ocr-data.js';
 import { fashion } from './fashion-data.js';
+import { concatSamples } from '../src/data/batch.js';
 import { FASHION_MODELS } from './qat.js';
 import { procStatus } from './proc-status.js';
 import { ms, table, x } from './report.js';
@@ -56,10 +57,7 @@ export async function trainingStep(which: keyof typeof NAMES, batch: number, thr
 
 /** `batch` rendered text lines for PaddleOCR cls, stacked. */
 function clsBatch(input: string, batch: number): Sample[string] {
-  const samples = Array.from({ length: batch }, (_, i) => ocrSample('cls', i)[input]!);
-  const stacked = new Float32Array(samples.reduce((n, s) => n + s.data.length, 0));
-  samples.forEach((s, i) => stacked.set(s.data as Float32Array, i * s.data.length));
-  return { dtype: 'float32', dims: [batch, ...samples[0]!.dims.slice(1)], data: stacked };
+  return concatSamples(Array.from({ length: batch }, (_, i) => ({ [input]: ocrSample('cls', i)[input]! })))[input]!;
 }
 
 async function median(f: () => Promise<unknown>): Promise<number> {

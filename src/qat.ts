@@ -18,6 +18,7 @@ import { buildPlan, planKey } from './plan/build.js';
 import { resolvePlan } from './plan/resolve.js';
 import { weightSpec, type WeightEntry } from './plan/plan.js';
 import { qrange } from './quant/spec.js';
+import { forEachChannelRun } from './quant/quantize.js';
 import type { RangeMethodName } from './calibrate/observer.js';
 import { calibrate, quantizeCalibrated, type InputUse, type QuantizeOptions, type QuantizeResult } from './quantize.js';
 import type { RunnerOptions } from './runtime/runner.js';
@@ -122,6 +123,7 @@ export async function qat(input: ModelProto, source: CalibrationSource, options:
 
   const runner: RunnerOptions = options.threads ? { threads: options.threads } : {};
   const loss: Loss = labels ? 'cross-entropy' : (options.loss ?? 'mse');
+  const learnScales = options.learnScales ?? true;
   const { training, model: trained, scales } = await trainModel(cal.model, plan, source, train, {
     epochs,
     batch,
@@ -129,14 +131,13 @@ export async function qat(input: ModelProto, source: CalibrationSource, options:
     lr,
     optimizer,
     labels,
-    learnScales: options.learnScales ?? true,
+    learnScales,
     seed: options.seed ?? 0,
     runner,
     onProgress,
   });
 
   // The trained weights go into the prepared model, the trained scales into the plan; then the ordinary export.
-  const learnScales = options.learnScales ?? true;
   const finalPlan = learnScales ? trainedPlan(plan, scales) : plan;
   for (const t of cal.model.graph!.initializer) {
     const p = trained.get(t.name);
@@ -185,9 +186,8 @@ async function trainModel(model: ModelProto, plan: ReturnType<typeof trainedPlan
     const scaleNames = [...new Set(fq.scales)];
     const wanted = [...weights, ...biases, ...(o.learnScales ? scaleNames : [])];
     const prediction = model.graph!.output[0]!.name;
-    const shapes = await measureShapes(fq.model, first);
-    if (o.labels) checkClasses(o.labels, shapes.get(prediction), prediction);
-    const graphOut = buildTrainingGraph(fq.model, { trainable: wanted, loss: o.loss, target: TARGET, output: prediction, shapes, skipUntrainable: true });
+    if (o.labels) checkClasses(o.labels, fq.shapes.get(prediction), prediction);
+    const graphOut = buildTrainingGraph(fq.model, { trainable: wanted, loss: o.loss, target: TARGET, output: prediction, shapes: fq.shapes, skipUntrainable: true });
     const params = initialParams(fq.model, [...graphOut.gradients.keys()]);
     const perEpoch = Math.floor(samples.length / o.batch);
     const steps = perEpoch * o.epochs;
@@ -215,7 +215,7 @@ async function trainModel(model: ModelProto, plan: ReturnType<typeof trainedPlan
       // The loss each step reports is the one before its update: the last update is checked here, on the
       // first batch, against the loss training started from.
       const after = await trainer.loss({ ...first, [TARGET]: o.labels ? labelBatch(o.labels, samples.slice(0, o.batch)) : (await teacher!.run(first, [prediction]))[prediction]! });
-      const startLoss = losses.slice(0, 20).reduce((a, b) => a + b, 0) / Math.min(20, losses.length);
+      const startLoss = mean(losses.slice(0, 20));
       if (!Number.isFinite(after) || after > 10 * startLoss)
         fail('BAD_OPTION', `training diverged: the loss was ${startLoss.toPrecision(4)} when training started and is ${after} after the last step. Lower the learning rate (--lr); nothing was written.`);
       // Parameters a hundred times larger than they started: the fake-quantized loss may still look sane
@@ -230,9 +230,10 @@ async function trainModel(model: ModelProto, plan: ReturnType<typeof trainedPlan
       await trainer.release();
     }
     const ms = performance.now() - start;
-    const scales = new Map(specs.map((s, i) => [s.tensor, params.get(fq.scales[i]!) ?? initialParams(fq.model, [fq.scales[i]!]).get(fq.scales[i]!)!]));
+    // Scales not trained (or not reached by any gradient) keep their calibrated values.
+    const calibrated = initialParams(fq.model, scaleNames.filter((n) => !params.has(n)));
+    const scales = new Map(specs.map((s, i) => [s.tensor, params.get(fq.scales[i]!) ?? calibrated.get(fq.scales[i]!)!]));
     const trained = new Map([...params].filter(([name]) => weights.has(name) || biases.has(name)));
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const training: TrainingReport = {
       loss: o.loss,
       optimizer: o.optimizer,
@@ -262,15 +263,11 @@ async function trainModel(model: ModelProto, plan: ReturnType<typeof trainedPlan
 function clipToGrid(w: Float32Array, dims: number[], e: WeightEntry): void {
   const { qmin, qmax } = qrange(weightSpec(e));
   const { scale, zeroPoint } = e.params!;
-  const axis = e.axis === undefined ? undefined : e.axis < 0 ? e.axis + dims.length : e.axis;
-  const inner = axis === undefined ? w.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const channels = scale.length;
-  for (let i = 0; i < w.length; i++) {
-    const c = axis === undefined ? 0 : Math.floor(i / inner) % channels;
+  forEachChannelRun(dims, e.axis, (c, start, end) => {
     const lo = (qmin - zeroPoint[c]!) * scale[c]!;
     const hi = (qmax - zeroPoint[c]!) * scale[c]!;
-    w[i] = Math.min(hi, Math.max(lo, w[i]!));
-  }
+    for (let i = start; i < end; i++) w[i] = Math.min(hi, Math.max(lo, w[i]!));
+  });
 }
 
 /** The labels as int64, one per sample of the source, checked. */
@@ -294,6 +291,10 @@ function checkClasses(labels: BigInt64Array, shape: number[] | undefined, predic
   const k = BigInt(shape[1]!);
   const bad = labels.findIndex((v) => v >= k);
   if (bad >= 0) fail('BAD_CALIBRATION', `label ${bad} is ${labels[bad]}, but '${prediction}' scores ${k} classes (0 … ${k - 1n}).`);
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 }
 
 function labelBatch(labels: BigInt64Array, indices: number[]): HostTensor {

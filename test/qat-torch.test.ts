@@ -12,31 +12,25 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/onnx/codec.js';
 import { memorySource } from '../src/data/memory.js';
-import type { Sample } from '../src/data/source.js';
 import { quantize } from '../src/quantize.js';
 import { qat } from '../src/qat.js';
-import { gather } from '../src/train/loop.js';
 import { top1 } from '../bench/accuracy.js';
-import { fashion, type Labelled } from '../bench/fashion-data.js';
+import { asSamples, fashion } from '../bench/fashion-data.js';
 
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'models', 'fashion', 'mbv2.onnx');
 const W4A4 = { weightBits: 4, activationBits: 4, validate: false } as const;
 const IO = { input: 'input', output: 'logits', batch: 100 };
-
-function samplesOf(d: Labelled): Sample[] {
-  return Array.from({ length: d.labels.data.length }, (_, i) => ({ input: gather({ x: d.x }, Int32Array.of(i)).x! }));
-}
 
 describe('QAT of a torch-exported CNN', () => {
   it('wins back most of what 4-bit weights and activations lose on the MobileNetV2-style model', async () => {
     const float = decodeModel(fs.readFileSync(MODEL), MODEL);
     const test = fashion('test', 4); // 2,500 test images, every class
     const train = fashion('train', 20); // 3,000 training images
-    const calib = memorySource(samplesOf(fashion('train', 117)), 'calibration images');
+    const calib = memorySource(asSamples(fashion('train', 117), 'input'), 'calibration images');
     const floatAcc = await top1(float, test, IO);
     const ptq = await quantize(float, calib, W4A4);
     const ptqAcc = await top1(ptq.model, test, IO);
-    const trained = await qat(float, memorySource(samplesOf(train), 'training images'), { ...W4A4, labels: { ...train.labels, dims: [train.labels.data.length] } });
+    const trained = await qat(float, memorySource(asSamples(train, 'input'), 'training images'), { ...W4A4, labels: { ...train.labels, dims: [train.labels.data.length] } });
     const qatAcc = await top1(trained.model, test, IO);
     console.log(
       `torch MobileNetV2-style, 2,500 test images: float ${(100 * floatAcc).toFixed(1)} %, static w4a4 ${(100 * ptqAcc).toFixed(1)} %, ` +

@@ -24,6 +24,7 @@ import { Trainer, fit, gather, initialParams, withParams } from '../src/train/lo
 import { adam, cosineSchedule } from '../src/train/optimizers.js';
 import { readFloat32, readTensor } from '../src/onnx/tensor.js';
 import { accuracy, digitCnn, digits, type Digits } from './helpers/digits.js';
+import { asSamples } from '../bench/fashion-data.js';
 import { buildModel, randomSamples, randomWeight } from './helpers/build.js';
 import { expectCleanFailure, onnxq } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
@@ -38,11 +39,6 @@ let test: Digits;
 let samples: Sample[];
 let dir: string;
 
-/** One sample per training image, as a calibration source gives them. */
-function asSamples(d: Digits): Sample[] {
-  return Array.from({ length: d.labels.data.length }, (_, i) => ({ x: gather({ x: d.x }, Int32Array.of(i)).x! }));
-}
-
 beforeAll(async () => {
   train = digits(0, 700, 1);
   test = digits(700, 150, 2);
@@ -56,7 +52,7 @@ beforeAll(async () => {
   await fit(trainer, { x: train.x, labels: train.labels }, { batchSize: BATCH, epochs: 2, seed: 3 });
   await trainer.release();
   float = withParams(untrained, trainer.params);
-  samples = asSamples(train);
+  samples = asSamples(train, 'x');
   dir = tempDir('onnxq-qat-');
   fs.writeFileSync(path.join(dir, 'float.onnx'), encodeModel(float).model);
   const count = train.labels.data.length;

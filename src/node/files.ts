@@ -212,6 +212,17 @@ export function assertWritable(file: string, protect: string[] = []): void {
 }
 
 /**
+ * Checks, before any work, every file a run will write: a model at `output` (and `<output>.data`, where
+ * its weights go when stored apart) and the side files given; none may be an input in `protect`, and no
+ * two may be the same file.
+ */
+export function assertOutputs(output: string, sideFiles: readonly (string | undefined)[], protect: string[]): void {
+  for (const out of [output, ...sideFiles]) if (out) assertWritable(out, protect);
+  const outputs = [output, `${output}.data`, ...sideFiles].filter((p): p is string => !!p).map((p) => path.resolve(p));
+  if (new Set(outputs).size !== outputs.length) fail('BAD_OPTION', `two outputs name the same file (the model's own data file is ${output}.data); give each output its own path.`);
+}
+
+/**
  * The files a model is saved as: the model alone, or its external data file first and then the
  * model (so that a model never points at a data file that is not there yet). Paths are checked.
  */

@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 // Runs models, and may be imported without index.ts (the CLI does): gives the core onnxruntime-node.
 import './runtime.js';
-import path from 'node:path';
 import { openCalibration } from '../data/open.js';
 import type { ImageOptions } from '../data/images.js';
 import { readNpy } from '../data/npy-file.js';
@@ -14,7 +13,7 @@ import { modelInputs } from '../data/inputs.js';
 import { fail } from '../errors.js';
 import { checkModel } from '../ir/check.js';
 import { qat, type QatOptions, type QatResult } from '../qat.js';
-import { assertWritable, loadModelFile, saveModelFile } from './files.js';
+import { assertOutputs, loadModelFile, saveModelFile } from './files.js';
 import { planSideFiles } from './quantize-file.js';
 
 export interface QatFileOptions extends Omit<QatOptions, 'labels'> {
@@ -39,9 +38,7 @@ export async function qatFile(input: string, output: string, options: QatFileOpt
   const { model, externalFiles } = loadModelFile(input);
   checkModel(model, input);
   const protect = [input, ...externalFiles, options.data, ...(options.labels ? [options.labels] : [])];
-  for (const out of [output, options.savePlan, options.saveRanges]) if (out) assertWritable(out, protect);
-  const outputs = [output, `${output}.data`, options.savePlan, options.saveRanges].filter(Boolean).map((p) => path.resolve(p!));
-  if (new Set(outputs).size !== outputs.length) fail('BAD_OPTION', `two outputs name the same file (the model's own data file is ${output}.data); give each output its own path.`);
+  assertOutputs(output, [options.savePlan, options.saveRanges], protect);
 
   const source = await openCalibration(options.data, modelInputs(model, options.inputShapes), options.image ?? {});
   const { labels: labelsPath, ...rest } = options;

@@ -6,10 +6,9 @@
 import fs from 'node:fs';
 // Runs models, and may be imported without index.ts (the CLI does): gives the core onnxruntime-node.
 import './runtime.js';
-import path from 'node:path';
 import { openCalibration } from '../data/open.js';
 import type { ImageOptions } from '../data/images.js';
-import { fail, OnnxqError } from '../errors.js';
+import { OnnxqError } from '../errors.js';
 import { checkModel } from '../ir/check.js';
 import { calibrationCacheFor } from '../export/trt-cache.js';
 import { parsePlan } from '../plan/json.js';
@@ -18,7 +17,7 @@ import { quantize, type QuantizeOptions, type QuantizeResult } from '../quantize
 import { analyzeModels } from '../analyze/analyze.js';
 import { renderReport } from '../analyze/html.js';
 import { rangeMethodOf } from '../refine/methods.js';
-import { assertWritable, loadModelFile, readFileOrFail, saveModelFile, type PendingFile } from './files.js';
+import { assertOutputs, loadModelFile, readFileOrFail, saveModelFile, type PendingFile } from './files.js';
 
 export interface QuantizeFileOptions extends Omit<QuantizeOptions, 'plan'> {
   /** Calibration data: .npy, .npz, a folder of .npy files or a folder of images. */
@@ -52,10 +51,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const loadMs = performance.now() - loadStart;
   // Outputs must not overwrite any input: the model, its data files, the calibration data, the plan.
   const protect = [input, ...externalFiles, options.calib, ...(options.planFile ? [options.planFile] : [])];
-  for (const out of [output, options.savePlan, options.saveRanges, options.calibCache, options.report]) if (out) assertWritable(out, protect);
-  // <out>.data is where the model's weights go when stored apart (--external-data, or past 2 GiB).
-  const outputs = [output, `${output}.data`, options.savePlan, options.saveRanges, options.calibCache, options.report].filter(Boolean).map((p) => path.resolve(p!));
-  if (new Set(outputs).size !== outputs.length) fail('BAD_OPTION', `two outputs name the same file (the model's own data file is ${output}.data); give each output its own path.`);
+  assertOutputs(output, [options.savePlan, options.saveRanges, options.calibCache, options.report], protect);
 
   const inputs = modelInputs(model, options.inputShapes);
   const source = await openCalibration(options.calib, inputs, options.image ?? {});

@@ -12,6 +12,7 @@ import { create } from '@bufbuild/protobuf';
 import { OperatorSetIdProtoSchema, type ModelProto, type NodeProto } from 'onnx-buf';
 import { fail } from '../errors.js';
 import { floatTensor, numel, readFloat32, tensorDims } from '../onnx/tensor.js';
+import { forEachChannelRun } from '../quant/quantize.js';
 import { makeAttr, makeNode } from '../ir/node.js';
 import { NameSet } from '../ir/names.js';
 import { opsetVersion } from '../ir/model.js';
@@ -71,7 +72,7 @@ export function insertFakeQuant(source: ModelProto, specs: FakeQuantSpec[], shap
   const names = NameSet.of(graph);
   const weights = new Map(graph.initializer.map((t) => [t.name, t]));
   const readers = new Map<string, NodeProto[]>();
-  for (const n of graph.node) for (const i of new Set(n.input)) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  for (const n of graph.node) for (const i of new Set(n.input)) if (i) (readers.get(i) ?? readers.set(i, []).get(i)!).push(n);
   const before = new Map<NodeProto, NodeProto[]>();
   const after = new Map<NodeProto, NodeProto[]>();
   /** Per quantized tensor, its scale and zero point initializers (for shareWith). */
@@ -134,16 +135,11 @@ export function insertFakeQuant(source: ModelProto, specs: FakeQuantSpec[], shap
 
 /** LSQ's initial step size, per scale group: 2·mean|w|/√qmax. */
 function lsqInit(w: Float32Array, dims: number[], axis: number | undefined, qmax: number): Float32Array {
-  if (axis === undefined) {
-    let sum = 0;
-    for (const v of w) sum += Math.abs(v);
-    return Float32Array.of(Math.max((2 * sum) / w.length / Math.sqrt(qmax), 1e-8));
-  }
-  const c = dims[axis]!;
-  const inner = numel(dims.slice(axis + 1));
-  const sums = new Float64Array(c);
-  for (let i = 0; i < w.length; i++) sums[Math.floor(i / inner) % c] += Math.abs(w[i]!);
-  const per = w.length / c;
+  const sums = new Float64Array(axis === undefined ? 1 : dims[axis]!);
+  forEachChannelRun(dims, axis, (c, start, end) => {
+    for (let i = start; i < end; i++) sums[c] += Math.abs(w[i]!);
+  });
+  const per = w.length / sums.length;
   return Float32Array.from(sums, (sum) => Math.max((2 * sum) / per / Math.sqrt(qmax), 1e-8));
 }
 
